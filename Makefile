@@ -1,0 +1,47 @@
+# Export Job Desk. `make run` serves the dashboard; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PORT ?= 8000
+
+.PHONY: run dev test bench check-python clean prepare
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Export Job Desk needs Python 3.10 or newer; set PYTHON=python3.x")'
+
+$(PY): | check-python
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime
+
+# A random SECRET_KEY, written once to the git-ignored .env.
+.env: | $(PY)
+	@$(PY) -c "import secrets; open('.env', 'a').write('SECRET_KEY=' + secrets.token_urlsafe(50) + '\n')"
+	@echo "Wrote a new random SECRET_KEY to .env"
+
+prepare: $(VENV)/.runtime .env
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py collectstatic --noinput -v 0
+
+run: prepare
+	$(PY) manage.py rundesk
+
+dev: prepare
+	$(PY) manage.py rundesk --dev
+
+test: $(VENV)/.dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.dev .env
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,185 @@
+"""Settings for Export Job Desk, read from the environment (and an optional ``.env``).
+
+Every variable is listed in ``.env.example`` and in the README. A malformed value
+stops start-up with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+if os.environ.get("READ_DOT_ENV", "1") != "0" and (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+
+def _read(name: str, reader: Callable[..., Any], default: Any, what: str) -> Any:
+    """``reader(name, default=default)``, turning a malformed value into a message naming ``name``."""
+    try:
+        return reader(name, default=default)
+    except (ValueError, TypeError, KeyError, ImproperlyConfigured) as exc:
+        raise ImproperlyConfigured(f"{name}={os.environ.get(name, '')!r} is not {what}: {exc}") from None
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use 1/0, true/false, yes/no or on/off")
+
+
+def _positive(name: str, reader: Callable[..., Any], default: Any, what: str) -> Any:
+    value = _read(name, reader, default, what)
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name}={value!r} must be greater than zero")
+    return value
+
+
+# --- core --------------------------------------------------------------------
+
+DEBUG = _bool("DEBUG", False)
+HTTPS = _bool("HTTPS", False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. Put a long random value in the environment or in .env "
+        "(`make run` writes one to .env on first start)."
+    )
+
+ALLOWED_HOSTS = _read("ALLOWED_HOSTS", env.list, ["127.0.0.1", "localhost"], "a comma-separated list of host names")
+if "*" in ALLOWED_HOSTS and not DEBUG:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name the dashboard's host names; '*' is refused with DEBUG off")
+CSRF_TRUSTED_ORIGINS = _read("CSRF_TRUSTED_ORIGINS", env.list, [], "a comma-separated list of origins")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "exportjobs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "exportjobs.middleware.ErrorReferenceMiddleware",
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+ROOT_URLCONF = "dashboard.urls"
+WSGI_APPLICATION = "dashboard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "exportjobs.context_processors.desk",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": _read(
+        "DATABASE_URL", env.db_url, f"sqlite:///{VAR_DIR / 'db.sqlite3'}", "a database URL (sqlite:///… or postgres://…)"
+    )
+}
+if not DATABASES["default"].get("ENGINE"):
+    raise ImproperlyConfigured(f"DATABASE_URL={os.environ.get('DATABASE_URL')!r} names no database engine Django knows")
+DATABASES["default"].setdefault("CONN_MAX_AGE", 60 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+CACHES = {
+    "default": _read("CACHE_URL", env.cache_url, "locmemcache://export-job-desk", "a cache URL (locmemcache://, redis://…)")
+}
+CACHES["default"]["KEY_PREFIX"] = "ejd"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = _read("TIME_ZONE", env.str, "UTC", "a time zone name")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Pleo ------------------------------------------------------------------------
+
+PLEO_API_BASE_URL = _read("PLEO_API_BASE_URL", env.str, "", "a URL").rstrip("/")
+if PLEO_API_BASE_URL and not PLEO_API_BASE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"PLEO_API_BASE_URL={PLEO_API_BASE_URL!r} must start with https:// (or http://)")
+PLEO_API_TOKEN = env.str("PLEO_API_TOKEN", default="")
+PLEO_API_KEY = env.str("PLEO_API_KEY", default="")
+if PLEO_API_TOKEN and PLEO_API_KEY:
+    raise ImproperlyConfigured("PLEO_API_TOKEN and PLEO_API_KEY are both set: set only one (Bearer token or API key)")
+PLEO_API_TIMEOUT = _positive("PLEO_API_TIMEOUT", env.float, 5.0, "a number of seconds")
+# Set by `make run` when it starts the sandbox: every page then says "Sandbox".
+PLEO_SANDBOX = _bool("PLEO_SANDBOX", False)
+
+# --- caching of Pleo's answers (seconds) ------------------------------------------
+
+JOB_CACHE_TTL_ACTIVE = _positive("JOB_CACHE_TTL_ACTIVE", env.int, 10, "a whole number of seconds")
+JOB_CACHE_TTL_FINAL = _positive("JOB_CACHE_TTL_FINAL", env.int, 86400, "a whole number of seconds")
+JOB_CACHE_TTL_NOT_FOUND = _positive("JOB_CACHE_TTL_NOT_FOUND", env.int, 30, "a whole number of seconds")
+JOB_CACHE_STALE_TTL = _positive("JOB_CACHE_STALE_TTL", env.int, 7 * 86400, "a whole number of seconds")
+
+# --- logging -------------------------------------------------------------------
+
+LOG_LEVEL = _read("LOG_LEVEL", env.str, "INFO", "a log level").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "exportjobs": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}

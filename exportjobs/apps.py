@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class ExportJobsConfig(AppConfig):
+    name = "exportjobs"
+    verbose_name = "Export jobs"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import client
+
+        client.connect_signals()

@@ -1,0 +1,425 @@
+"""HTTP client for Pleo's Export API: the only module that speaks HTTP to Pleo.
+
+Every call has a deadline of ``2 × timeout`` that includes its retries. Only
+connection failures and 502/503/504 answers to GETs are retried, at most twice,
+with jittered backoff. Every transport or payload problem becomes one of the
+named ``PleoError`` subclasses below; callers never see ``requests`` or JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from . import __version__
+from .jobs import (
+    ExportJob,
+    ExportJobItem,
+    FailureType,
+    ItemFailureType,
+    ItemPage,
+    ItemStatus,
+    JobStatus,
+    coerce_enum,
+)
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"ExportJobDesk/{__version__} (+python-requests/{requests.__version__})"
+RETRY_STATUSES = frozenset({502, 503, 504})
+MAX_RETRIES = 2
+BACKOFF_BASE = 0.2  # seconds; attempt n waits uniform(0, BACKOFF_BASE * 2**n)
+MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+# --- errors -----------------------------------------------------------------
+
+
+class PleoError(Exception):
+    """Base of every failure to get an answer we can use from Pleo."""
+
+    code = "pleo_error"
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class JobNotFound(PleoError):
+    code = "not_found"
+
+
+class PleoAuthError(PleoError):
+    """Pleo refused our credentials (401) or they lack a scope (403)."""
+
+    code = "auth"
+
+
+class PleoRateLimited(PleoError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, status: int | None = 429, retry_after: int | None = None):
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class PleoUnavailable(PleoError):
+    code = "unavailable"
+
+
+class PleoTimeout(PleoError):
+    code = "timeout"
+
+
+class PleoBadResponse(PleoError):
+    code = "bad_response"
+
+
+class _Retryable(Exception):
+    def __init__(self, error: PleoError):
+        self.error = error
+
+
+# --- parsing ----------------------------------------------------------------
+
+
+def _field(data: Mapping[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool, what: str) -> Any:
+    if name not in data or data[name] is None:
+        if required:
+            raise PleoBadResponse(f"Pleo's answer has no {name!r} in the {what}.")
+        return None
+    value = data[name]
+    # bool is a subclass of int: an integer field must not accept true/false.
+    if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
+        expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise PleoBadResponse(
+            f"Pleo's answer has {name!r} of type {type(value).__name__}, expected {expected}, in the {what}."
+        )
+    return value
+
+
+def _uuid(data: Mapping[str, Any], name: str, *, required: bool, what: str) -> uuid.UUID | None:
+    value = _field(data, name, str, required=required, what=what)
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise PleoBadResponse(f"Pleo's answer has {name!r} that is not a UUID in the {what}.") from None
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An ISO 8601 instant as an aware UTC datetime; a time without offset is taken as UTC."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _timestamp(data: Mapping[str, Any], name: str, *, required: bool, what: str) -> datetime | None:
+    value = _field(data, name, str, required=required, what=what)
+    if value is None:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise PleoBadResponse(f"Pleo's answer has {name!r} that is not a date and time in the {what}.") from None
+
+
+def _envelope(payload: Any) -> Any:
+    if not isinstance(payload, dict):
+        raise PleoBadResponse("Pleo's answer is not a JSON object.")
+    if "data" not in payload:
+        raise PleoBadResponse("Pleo's answer has no 'data'.")
+    return payload["data"]
+
+
+def parse_export_job(payload: Any) -> ExportJob:
+    """Build an ``ExportJob`` from a ``{"data": {...}}`` body, or raise ``PleoBadResponse``."""
+    data = _envelope(payload)
+    if not isinstance(data, dict):
+        raise PleoBadResponse("Pleo's answer has 'data' that is not an object.")
+    what = "export job"
+    failure_type = _field(data, "failureReasonType", str, required=False, what=what)
+    return ExportJob(
+        id=_uuid(data, "id", required=True, what=what),
+        company_id=_uuid(data, "companyId", required=True, what=what),
+        status=coerce_enum(JobStatus, _field(data, "status", str, required=True, what=what)),
+        created_at=_timestamp(data, "createdAt", required=True, what=what),
+        expires_in=_field(data, "expiresIn", int, required=True, what=what),
+        is_interactive=_field(data, "isInteractive", bool, required=True, what=what),
+        number_of_items=_field(data, "numberOfItems", int, required=True, what=what),
+        vendor_based_bookkeeping=_field(data, "vendorBasedBookkeeping", bool, required=True, what=what),
+        created_by=_uuid(data, "createdBy", required=False, what=what),
+        started_at=_timestamp(data, "startedAt", required=False, what=what),
+        last_updated_at=_timestamp(data, "lastUpdatedAt", required=False, what=what),
+        completed_at=_timestamp(data, "completedAt", required=False, what=what),
+        expired_at=_timestamp(data, "expiredAt", required=False, what=what),
+        failure_reason=_field(data, "failureReason", str, required=False, what=what),
+        failure_reason_type=coerce_enum(FailureType, failure_type) if failure_type is not None else None,
+        raw_json=json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False),
+    )
+
+
+def parse_export_job_item(data: Any) -> ExportJobItem:
+    what = "export job item"
+    if not isinstance(data, dict):
+        raise PleoBadResponse("Pleo's answer has an item that is not an object.")
+    failure_type = _field(data, "failureReasonType", str, required=False, what=what)
+    return ExportJobItem(
+        accounting_entry_id=_uuid(data, "accountingEntryId", required=True, what=what),
+        export_job_id=_uuid(data, "exportJobId", required=True, what=what),
+        status=coerce_enum(ItemStatus, _field(data, "status", str, required=True, what=what)),
+        exported_at=_timestamp(data, "exportedAt", required=False, what=what),
+        external_id=_field(data, "externalId", str, required=False, what=what),
+        external_url=_field(data, "externalUrl", str, required=False, what=what),
+        failure_reason=_field(data, "failureReason", str, required=False, what=what),
+        failure_reason_type=coerce_enum(ItemFailureType, failure_type) if failure_type is not None else None,
+    )
+
+
+def parse_item_page(payload: Any) -> ItemPage:
+    data = _envelope(payload)
+    if not isinstance(data, list):
+        raise PleoBadResponse("Pleo's answer has 'data' that is not a list.")
+    pagination = payload.get("pagination")
+    if not isinstance(pagination, dict):
+        raise PleoBadResponse("Pleo's answer has no 'pagination' object.")
+    what = "pagination"
+    return ItemPage(
+        items=tuple(parse_export_job_item(item) for item in data),
+        has_next_page=_field(pagination, "hasNextPage", bool, required=True, what=what),
+        end_cursor=_field(pagination, "endCursor", str, required=False, what=what),
+        total=_field(pagination, "total", int, required=False, what=what),
+    )
+
+
+# --- HTTP -------------------------------------------------------------------
+
+
+def _retry_after_seconds(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        return max(0, int(value.strip()))
+    except ValueError:
+        pass
+    try:
+        from email.utils import parsedate_to_datetime
+
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0, int((when - datetime.now(timezone.utc)).total_seconds()))
+
+
+def _error_type(body: bytes) -> str | None:
+    """The ``type`` of an ``ExceptionInfo`` body, if the body is one."""
+    try:
+        info = json.loads(body[:65536])
+    except ValueError:
+        return None
+    value = info.get("type") if isinstance(info, dict) else None
+    return value if isinstance(value, str) else None
+
+
+class PleoClient:
+    """Talks to one Pleo Export API base URL with one set of credentials."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str = "",
+        api_key: str = "",
+        timeout: float = 5.0,
+    ):
+        if not base_url:
+            raise ValueError("PleoClient needs a base URL")
+        if token and api_key:
+            raise ValueError("PleoClient takes a token or an API key, not both")
+        if timeout <= 0:
+            raise ValueError("PleoClient needs a positive timeout")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = float(timeout)
+        self.session = requests.Session()
+        # Retries are ours (see _get): they must fit inside the call's deadline.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+        self.session.trust_env = False
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+        elif api_key:
+            self.session.auth = requests.auth.HTTPBasicAuth(api_key, "")
+        self.auth_kind = "bearer" if token else "basic" if api_key else "none"
+
+    def __repr__(self) -> str:
+        return f"<PleoClient {self.base_url} auth={self.auth_kind} timeout={self.timeout}>"
+
+    # Public calls ------------------------------------------------------------
+
+    def get_export_job(self, job_id: uuid.UUID) -> ExportJob:
+        """``GET /v2/export-jobs/{jobId}`` as a typed job."""
+        job_id = uuid.UUID(str(job_id))  # only a real UUID becomes part of the URL
+        return parse_export_job(self._get(f"/v2/export-jobs/{job_id}"))
+
+    def get_export_job_items(
+        self, job_id: uuid.UUID, *, status: str | None = None, limit: int = 50, after: str | None = None
+    ) -> ItemPage:
+        """One page of ``GET /v2/export-jobs/{jobId}/items``."""
+        job_id = uuid.UUID(str(job_id))
+        params: dict[str, Any] = {"limit": int(limit)}
+        if status:
+            params["status"] = status
+        if after:
+            params["after"] = after
+        return parse_item_page(self._get(f"/v2/export-jobs/{job_id}/items", params=params))
+
+    # Transport ---------------------------------------------------------------
+
+    def _get(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
+        url = self.base_url + path
+        deadline = time.monotonic() + 2 * self.timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._attempt(url, params, deadline)
+            except _Retryable as retry:
+                remaining = deadline - time.monotonic()
+                pause = random.uniform(0, BACKOFF_BASE * 2 ** (attempt - 1))
+                if attempt > MAX_RETRIES or remaining - pause < 0.05:
+                    raise retry.error from None
+                logger.info("Pleo GET %s failed (%s); retry %d in %.2fs", path, retry.error.code, attempt, pause)
+                time.sleep(pause)
+
+    def _attempt(self, url: str, params: Mapping[str, Any] | None, deadline: float) -> Any:
+        remaining = deadline - time.monotonic()
+        per_try = max(0.01, min(self.timeout, remaining))
+        started = time.monotonic()
+        try:
+            response = self.session.get(url, params=params, timeout=(per_try, per_try), stream=True)
+            try:
+                body = self._read_body(response, deadline)
+            finally:
+                response.close()
+        except requests.exceptions.ConnectTimeout:
+            raise _Retryable(PleoTimeout("Pleo did not accept the connection in time.")) from None
+        except (requests.exceptions.ReadTimeout, _DeadlinePassed):
+            raise PleoTimeout("Pleo did not answer in time.") from None
+        except requests.exceptions.ConnectionError as exc:
+            if _is_read_timeout(exc):
+                raise PleoTimeout("Pleo did not answer in time.") from None
+            raise _Retryable(PleoUnavailable("Pleo could not be reached (connection failed).")) from None
+        except requests.exceptions.RequestException as exc:
+            raise PleoUnavailable(f"Pleo could not be reached ({type(exc).__name__}).") from None
+        elapsed_ms = (time.monotonic() - started) * 1000
+        logger.info("Pleo GET %s -> %s in %.0f ms", response.url.split("?")[0], response.status_code, elapsed_ms)
+        return self._interpret(response, body)
+
+    @staticmethod
+    def _read_body(response: requests.Response, deadline: float) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(65536):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise requests.exceptions.ContentDecodingError("body too large")
+            if time.monotonic() > deadline:
+                raise _DeadlinePassed()
+        return b"".join(chunks)
+
+    @staticmethod
+    def _interpret(response: requests.Response, body: bytes) -> Any:
+        status = response.status_code
+        if status == 200:
+            try:
+                return json.loads(body)
+            except ValueError:
+                content_type = response.headers.get("Content-Type", "unknown")
+                raise PleoBadResponse(f"Pleo's answer is not JSON (content type {content_type}).", status=200) from None
+        if status == 404:
+            kind = _error_type(body)
+            if kind in (None, "EXPORT_NOT_FOUND"):
+                raise JobNotFound("Pleo has no export job with this ID.", status=404)
+            raise PleoBadResponse(f"Pleo answered 404 with error type {kind}.", status=404)
+        if status == 401:
+            raise PleoAuthError(
+                "Pleo rejected the dashboard's credentials (401): the token or API key is missing, wrong or expired.",
+                status=401,
+            )
+        if status == 403:
+            raise PleoAuthError(
+                "Pleo accepted the dashboard's credentials but refused access (403): "
+                "they lack the export-jobs:read scope or access to this company.",
+                status=403,
+            )
+        if status == 429:
+            retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+            raise PleoRateLimited("Pleo is rate-limiting the dashboard (429).", retry_after=retry_after)
+        if status in RETRY_STATUSES:
+            raise _Retryable(PleoUnavailable(f"Pleo is unavailable ({status}).", status=status))
+        if status >= 500:
+            raise PleoUnavailable(f"Pleo had an internal error ({status}).", status=status)
+        raise PleoBadResponse(f"Pleo answered with unexpected status {status}.", status=status)
+
+
+class _DeadlinePassed(Exception):
+    pass
+
+
+def _is_read_timeout(exc: BaseException) -> bool:
+    # requests wraps urllib3's ReadTimeoutError raised mid-body in ConnectionError.
+    import urllib3.exceptions
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):
+            return True
+        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = inner or seen.__context__
+    return False
+
+
+@lru_cache(maxsize=1)
+def get_client() -> PleoClient:
+    """The process-wide client, built from settings (cleared when they change)."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    if not settings.PLEO_API_BASE_URL:
+        raise ImproperlyConfigured("PLEO_API_BASE_URL is not set: `make run` starts the sandbox when it is unset.")
+    return PleoClient(
+        settings.PLEO_API_BASE_URL,
+        token=settings.PLEO_API_TOKEN,
+        api_key=settings.PLEO_API_KEY,
+        timeout=settings.PLEO_API_TIMEOUT,
+    )
+
+
+def _reset_client(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("PLEO_API_"):
+        get_client.cache_clear()
+
+
+def connect_signals() -> None:
+    from django.core.signals import setting_changed
+
+    setting_changed.connect(_reset_client, dispatch_uid="exportjobs.client.reset")

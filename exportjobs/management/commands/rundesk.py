@@ -1,0 +1,113 @@
+"""``manage.py rundesk``: what ``make run`` serves.
+
+Without ``PLEO_API_BASE_URL`` it starts the sandbox Pleo API beside the
+dashboard, marks every page "Sandbox" and gives the ``demo`` user a fresh random
+password. With it, the ``demo`` user (if any) is deactivated. Then it runs
+gunicorn (or, with ``--dev``, Django's development server) until stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+
+DEMO_USER = "demo"
+
+
+class Command(BaseCommand):
+    help = "Serve the dashboard (gunicorn), with the sandbox Pleo API when PLEO_API_BASE_URL is unset."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dev", action="store_true", help="Django's development server with DEBUG on")
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", "0")))
+
+    def handle(self, *args, **options):
+        env = os.environ.copy()
+        sandbox = None
+        url = f"http://{options['host']}:{options['port']}"
+        if settings.PLEO_API_BASE_URL:
+            mode = f"Pleo at {settings.PLEO_API_BASE_URL}"
+            self._deactivate_demo()
+            sign_in = "Sign in with an account from `manage.py createsuperuser` or Django admin (/admin/)."
+        else:
+            from exportjobs.sandbox import SandboxServer
+
+            token = secrets.token_urlsafe(24)
+            sandbox = SandboxServer(("127.0.0.1", options["sandbox_port"]), token=token).start()
+            env.update(PLEO_API_BASE_URL=sandbox.url, PLEO_API_TOKEN=token, PLEO_API_KEY="", PLEO_SANDBOX="1")
+            password = self._reset_demo()
+            mode = f"the sandbox Pleo API at {sandbox.url} (sample data; set PLEO_API_BASE_URL to use Pleo)"
+            sign_in = f"Sign in as user '{DEMO_USER}' with password: {password}   (new at every start)"
+
+        workers = int(env.get("WEB_CONCURRENCY", "1") or "1")
+        self.stdout.write(f"\nExport Job Desk on {url}\n  Talking to {mode}\n  {sign_in}\n")
+        if workers > 1 and settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+            self.stdout.write(
+                self.style.WARNING(
+                    f"  Note: WEB_CONCURRENCY={workers} with the local-memory cache: each worker keeps its own "
+                    "cache, so cached copies and single flight are per worker, not shared. "
+                    "Set CACHE_URL=redis://… to share them."
+                )
+            )
+        self.stdout.write("  Stop with Ctrl+C.\n\n")
+        self.stdout.flush()
+
+        if options["dev"]:
+            env["DEBUG"] = "1"
+            command = [sys.executable, "manage.py", "runserver", "--noreload", f"{options['host']}:{options['port']}"]
+        else:
+            command = [
+                sys.executable, "-m", "gunicorn", "dashboard.wsgi",
+                "--bind", f"{options['host']}:{options['port']}",
+                "--workers", str(workers),
+                "--worker-class", "gthread",
+                "--threads", env.get("GUNICORN_THREADS", "8"),
+                "--timeout", "30",
+                "--graceful-timeout", "10",
+                "--no-control-socket",
+                "--access-logfile", "-",
+            ]
+        process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)
+
+        def forward(signum, _frame):
+            process.send_signal(signum)
+
+        signal.signal(signal.SIGTERM, forward)
+        signal.signal(signal.SIGINT, forward)
+        try:
+            code = process.wait()
+        finally:
+            if sandbox is not None:
+                sandbox.stop()
+        if code not in (0, -signal.SIGTERM, -signal.SIGINT):
+            raise CommandError(f"the server stopped with exit code {code}")
+
+    def _reset_demo(self) -> str:
+        password = secrets.token_urlsafe(12)
+        user, _ = get_user_model().objects.get_or_create(username=DEMO_USER)
+        user.set_password(password)
+        user.is_active = True
+        user.is_staff = False
+        user.is_superuser = False
+        user.save()
+        finance, _ = Group.objects.get_or_create(name="Finance")
+        user.groups.add(finance)
+        return password
+
+    def _deactivate_demo(self) -> None:
+        demo = get_user_model().objects.filter(username=DEMO_USER).first()
+        if demo is not None and (demo.is_active or demo.has_usable_password()):
+            demo.is_active = False
+            demo.set_unusable_password()
+            demo.save()
+            self.stdout.write(f"  The sandbox's '{DEMO_USER}' user was deactivated: this dashboard talks to Pleo.")

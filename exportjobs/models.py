@@ -1,0 +1,43 @@
+"""The audit trail: who looked at which export job, when, and what they saw."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    class Action(models.TextChoices):
+        VIEW = "view", "Viewed job"
+        REFRESH = "refresh", "Refreshed job"
+        LOOKUP = "lookup", "Looked up"
+
+    class Outcome(models.TextChoices):
+        FOUND = "found", "Found"
+        NOT_FOUND = "not_found", "Not found"
+        ERROR = "error", "Error"
+        INVALID = "invalid", "No valid job ID"
+
+    class Source(models.TextChoices):
+        FRESH = "fresh", "Fresh from Pleo"
+        CACHE = "cache", "From cache"
+        STALE = "stale", "Stale copy"
+        NONE = "", "—"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    username = models.CharField(max_length=150, blank=True, help_text="Kept when the user is deleted.")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    job_id = models.UUIDField(null=True, blank=True, db_index=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    source = models.CharField(max_length=8, choices=Source.choices, blank=True)
+    job_status = models.CharField(max_length=64, blank=True, help_text="The status Pleo reported, as sent.")
+    error_code = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+        permissions = [("view_export_jobs", "Can view export jobs")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.username or '-'} {self.action} {self.job_id or ''} {self.outcome}"

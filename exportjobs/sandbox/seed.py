@@ -1,0 +1,318 @@
+"""The sandbox's sample jobs: deterministic ids, times relative to the sandbox's start.
+
+Every payload follows Pleo's ``ExportJob`` schema exactly (camelCase keys, ``Z``
+timestamps); ``tests/test_sandbox.py`` validates each one against the contract.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+NAMESPACE = uuid.UUID("6f1c1a52-3b0e-4c55-9a39-6a4c2b1d7e10")
+COMPANY_ID = "f0a5c6d2-7b1e-4f3a-9c8d-2e4b6a8c0d1e"
+USER_MARIA = "7d3b8e21-5c4f-4a6b-8d9e-1f2a3b4c5d6e"
+USER_OLE = "2b9c4d6e-8f1a-4c3b-9e5d-7a6b8c9d0e1f"
+
+
+def job_uuid(name: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, name))
+
+
+def ts(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A sample job: a title for people and a payload built from the sandbox's clock."""
+
+    id: str
+    title: str
+    group: str
+    build: Any  # Callable[[datetime], dict]
+    faults: tuple[dict, ...] = ()
+    timeline: tuple[tuple[int, dict], ...] = field(default=())
+
+
+def _job(
+    job_id: str,
+    now: datetime,
+    *,
+    status: str,
+    created: int,
+    started: int | None = None,
+    updated: int | None = None,
+    completed: int | None = None,
+    expired: int | None = None,
+    items: int = 12,
+    created_by: str | None = USER_MARIA,
+    interactive: bool = True,
+    vendor: bool = False,
+    expires_in: int = 3600,
+    failure_type: str | None = None,
+    failure_reason: str | None = None,
+) -> dict[str, Any]:
+    """A payload; times are minutes before ``now``."""
+
+    def at(minutes: int | None) -> str | None:
+        return None if minutes is None else ts(now - timedelta(minutes=minutes))
+
+    return {
+        "id": job_id,
+        "companyId": COMPANY_ID,
+        "status": status,
+        "createdAt": at(created),
+        "createdBy": created_by,
+        "isInteractive": interactive,
+        "numberOfItems": items,
+        "vendorBasedBookkeeping": vendor,
+        "startedAt": at(started),
+        "lastUpdatedAt": at(updated),
+        "completedAt": at(completed),
+        "expiredAt": at(expired),
+        "expiresIn": expires_in,
+        "failureReason": failure_reason,
+        "failureReasonType": failure_type,
+    }
+
+
+FAILURES: tuple[tuple[str, str], ...] = (
+    ("invalid_configuration", "Tax code 'S25' does not exist in the Accounting System."),
+    ("missing_configuration", "Journal PLEO missing: provide journal PLEO in the configurations."),
+    ("authentication_failure", "Pleo could not authenticate to the integration service (webhook answered 401)."),
+    ("accounting_system_authentication_failure", "Login to the accounting system failed: the refresh token has expired."),
+    ("pleo_rate_limit", "Pleo API answered 429 Too Many Requests five times in a row."),
+    ("accounting_system_rate_limit", "The accounting system's API limit of 60 requests per minute was exceeded."),
+    ("service_unreachable", "The integration service could not be reached."),
+    ("accounting_system_unreachable", "Failed to reach the Accounting System."),
+    ("validation_failure", "Entry 4711 has no amount in the company's currency."),
+    ("authorization_failure", "The connected user no longer has access to company 'Nordlys ApS' in the accounting system."),
+    ("integration_unusable", "The integration is blocked for this company."),
+    ("job_expired", "The export job was not updated within 3600 seconds."),
+    ("service_timeout", "The integration service did not answer within 30 seconds."),
+    ("accounting_system_timeout", "The accounting system did not answer within 60 seconds while posting entries."),
+    ("canceled_by_user", "Export cancelled by a user."),
+)
+
+FAILURE_TITLES = {
+    "invalid_configuration": "Failed: wrong accounting settings",
+    "missing_configuration": "Failed: accounting settings incomplete",
+    "authentication_failure": "Failed: Pleo could not reach the integration's login",
+    "accounting_system_authentication_failure": "Failed: accounting system login rejected",
+    "pleo_rate_limit": "Failed: Pleo rate limit",
+    "accounting_system_rate_limit": "Failed: accounting system rate limit",
+    "service_unreachable": "Failed: integration service unreachable",
+    "accounting_system_unreachable": "Failed: accounting system unreachable",
+    "validation_failure": "Failed: entries did not pass validation",
+    "authorization_failure": "Failed: access revoked in accounting system",
+    "integration_unusable": "Failed: integration blocked",
+    "job_expired": "Failed: expired after an hour without progress",
+    "service_timeout": "Failed: integration service timed out",
+    "accounting_system_timeout": "Failed: accounting system timed out",
+    "canceled_by_user": "Failed: cancelled by a user",
+}
+
+# The job from Pleo's own documentation sample, kept as a failed job: tickets quote it.
+DOC_SAMPLE_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
+
+
+def _samples() -> list[Sample]:
+    samples: list[Sample] = [
+        Sample(
+            job_uuid("pending"),
+            "Waiting to start",
+            "Active",
+            lambda now, i=job_uuid("pending"): _job(i, now, status="pending", created=3, updated=3, items=42),
+        ),
+        Sample(
+            job_uuid("in_progress"),
+            "Exporting now",
+            "Active",
+            lambda now, i=job_uuid("in_progress"): _job(
+                i, now, status="in_progress", created=9, started=8, updated=1, items=1280, vendor=True
+            ),
+        ),
+        Sample(
+            job_uuid("near_expiry"),
+            "Exporting, close to expiry (possibly stuck)",
+            "Active",
+            lambda now, i=job_uuid("near_expiry"): _job(
+                i, now, status="in_progress", created=70, started=69, updated=55, items=310
+            ),
+        ),
+        Sample(
+            job_uuid("overdue"),
+            "Waiting, past its expiry time",
+            "Active",
+            lambda now, i=job_uuid("overdue"): _job(
+                i, now, status="pending", created=75, updated=75, items=8, interactive=False, created_by=None
+            ),
+        ),
+        Sample(
+            job_uuid("completed"),
+            "Exported",
+            "Finished",
+            lambda now, i=job_uuid("completed"): _job(
+                i, now, status="completed", created=180, started=179, updated=171, completed=171, items=2350
+            ),
+        ),
+        Sample(
+            job_uuid("completed_with_errors"),
+            "Exported with some failed entries",
+            "Finished",
+            lambda now, i=job_uuid("completed_with_errors"): _job(
+                i,
+                now,
+                status="completed_with_errors",
+                created=1500,
+                started=1499,
+                updated=1490,
+                completed=1490,
+                items=36,
+                vendor=True,
+                failure_type="validation_failure",
+                failure_reason="4 of 36 entries were rejected by the accounting system.",
+            ),
+        ),
+        Sample(
+            job_uuid("large"),
+            "10,000 entries, some failed",
+            "Finished",
+            lambda now, i=job_uuid("large"): _job(
+                i,
+                now,
+                status="completed_with_errors",
+                created=2900,
+                started=2899,
+                updated=2850,
+                completed=2850,
+                items=10_000,
+                interactive=False,
+                created_by=None,
+            ),
+        ),
+        Sample(
+            job_uuid("all_null"),
+            "Waiting, with no optional details",
+            "Active",
+            lambda now, i=job_uuid("all_null"): _job(
+                i, now, status="pending", created=2, items=0, interactive=False, created_by=None
+            ),
+        ),
+        Sample(
+            job_uuid("live"),
+            "Live: starts after 20 s, finishes after 45 s",
+            "Active",
+            lambda now, i=job_uuid("live"): _job(i, now, status="pending", created=0, updated=0, items=64),
+            timeline=(
+                (20, {"status": "in_progress", "startedAt": 20, "lastUpdatedAt": 20}),
+                (45, {"status": "completed", "completedAt": 45, "lastUpdatedAt": 45}),
+            ),
+        ),
+    ]
+    for index, (kind, reason) in enumerate(FAILURES):
+        job_id = DOC_SAMPLE_ID if kind == "accounting_system_authentication_failure" else job_uuid(f"failed:{kind}")
+        minutes = 60 * (index + 5)
+        extra: dict[str, Any] = {}
+        if kind == "job_expired":
+            extra = {"started": minutes - 1, "updated": minutes - 2, "expired": minutes - 62}
+        elif kind in ("authentication_failure", "service_unreachable", "integration_unusable"):
+            extra = {"updated": minutes - 1}
+        else:
+            extra = {"started": minutes - 1, "updated": minutes - 3}
+        completed = None if kind == "job_expired" else extra["updated"]
+        samples.append(
+            Sample(
+                job_id,
+                FAILURE_TITLES[kind],
+                "Failed",
+                lambda now, i=job_id, k=kind, r=reason, m=minutes, e=extra, c=completed: _job(
+                    i, now, status="failed", created=m, completed=c, items=17 + m % 50, failure_type=k, failure_reason=r, **e
+                ),
+            )
+        )
+    fault_base = lambda i: (lambda now: _job(i, now, status="completed", created=30, completed=29, updated=29))  # noqa: E731
+    for name, title, fault in (
+        ("fault:503", "Pleo unavailable (503 every time)", {"kind": "503"}),
+        ("fault:429", "Pleo rate-limits us (429, retry after 30 s)", {"kind": "429", "retry_after": 30}),
+        ("fault:timeout", "Pleo never answers (timeout)", {"kind": "hang"}),
+        ("fault:malformed", "Pleo sends a broken answer", {"kind": "malformed_json"}),
+        ("fault:401", "Pleo refuses the dashboard's credentials", {"kind": "401"}),
+    ):
+        job_id = job_uuid(name)
+        samples.append(Sample(job_id, title, "Faults (sandbox only)", fault_base(job_id), faults=(fault,)))
+    return samples
+
+
+SAMPLES: tuple[Sample, ...] = tuple(_samples())
+SAMPLES_BY_ID = {sample.id: sample for sample in SAMPLES}
+NOT_FOUND_EXAMPLE = job_uuid("does-not-exist")
+
+
+# --- items -------------------------------------------------------------------
+
+ITEM_FAILURES: tuple[tuple[str, str], ...] = (
+    ("account_unknown", "Account 6810 is unknown in the accounting system."),
+    ("tax_code_unknown", "Tax code 'I25' is unknown in the accounting system."),
+    ("vendor_unknown", "Vendor 'Kaffe & Co' has no account number in the accounting system."),
+    ("tag_unknown", "Tag 'Project Aurora' is unknown in the accounting system."),
+    ("receipt_upload_failure", "Uploading receipt receipt-1187.pdf failed."),
+    ("receipt_download_failure", "Downloading the receipt from Pleo failed."),
+    ("receipt_file_size_limit_exceeded", "Receipt is 28 MB; the accounting system accepts at most 10 MB."),
+    ("receipt_conversion_failure", "Converting the receipt from HEIC to PDF failed."),
+    ("unexpected_failure", "Unexpected error while exporting the entry."),
+    ("invalid_configuration", "Tax Code X does not exist in the Accounting System."),
+    ("missing_configuration", "Journal X missing: provide journal X in the configurations."),
+    ("accounting_system_authentication_failure", "The accounting system rejected the login."),
+    ("accounting_system_rate_limit", "The accounting system's rate limit was exceeded."),
+    ("accounting_system_unreachable", "The accounting system could not be reached."),
+    ("validation_failure", "The entry has no date."),
+    ("accounting_system_validation_failure", "The accounting system rejected the entry: period 2026-10 is closed."),
+    ("authorization_failure", "The integration's access to the accounting system was revoked."),
+    ("accounting_system_timeout", "The accounting system did not answer within 60 seconds."),
+)
+
+
+def item_status(job: dict[str, Any], index: int) -> str:
+    """The status of item ``index`` of ``job``, derived from the job's status."""
+    status = job.get("status")
+    if status == "completed":
+        return "successful"
+    if status == "completed_with_errors":
+        every = 40 if job.get("numberOfItems", 0) > 1000 else 9
+        return "failed" if index % every == every - 1 else "successful"
+    if status == "failed":
+        return "failed" if index == 0 else "abandoned"
+    if status == "in_progress":
+        done = job.get("numberOfItems", 0) // 2
+        return "successful" if index < done else "in_progress" if index == done else "pending"
+    return "pending"
+
+
+def item_payload(job: dict[str, Any], index: int, now: datetime) -> dict[str, Any]:
+    status = item_status(job, index)
+    entry_id = str(uuid.uuid5(uuid.UUID(job["id"]), f"entry-{index}"))
+    item: dict[str, Any] = {
+        "accountingEntryId": entry_id,
+        "exportJobId": job["id"],
+        "status": status,
+        "exportedAt": None,
+        "externalId": None,
+        "externalUrl": None,
+        "failureReason": None,
+        "failureReasonType": None,
+    }
+    if status == "successful":
+        item["exportedAt"] = job.get("completedAt") or job.get("lastUpdatedAt") or ts(now)
+        item["externalId"] = f"JE-{100000 + index}"
+        item["externalUrl"] = f"https://accounting.example.com/journal/{100000 + index}"
+    elif status == "failed":
+        kind, reason = ITEM_FAILURES[index % len(ITEM_FAILURES)]
+        if job.get("status") == "failed":
+            kind, reason = "unexpected_failure", job.get("failureReason") or reason
+        item["failureReasonType"] = kind
+        item["failureReason"] = reason
+    return item

@@ -1,0 +1,330 @@
+"""A real HTTP server that speaks Pleo's ``GET /v2/export-jobs/{jobId}`` contract.
+
+Used by ``make run`` when no Pleo URL is configured, and by the tests, which
+start it on a free port and drive it through ``SandboxState``: replace a job's
+payload, add faults (delay, hang, 429, 5xx, malformed bodies, dropped
+connections) and count the requests each job received.
+
+Only the standard library: ``ThreadingHTTPServer`` with one thread per request.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from . import seed
+
+JSON_TYPE = "application/json;charset=UTF-8"
+JOB_PATH = re.compile(r"^/v2/export-jobs/(?P<id>[^/]+)$")
+ITEMS_PATH = re.compile(r"^/v2/export-jobs/(?P<id>[^/]+)/items$")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+ITEM_STATUSES = ("pending", "in_progress", "failed", "successful", "abandoned")
+NOT_FOUND_BODY = {"type": "EXPORT_NOT_FOUND", "message": "Export job not found."}
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.b32encode(str(offset).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    return int(base64.b32decode(cursor.encode()).decode())
+
+
+class SandboxState:
+    """The sandbox's jobs, faults and request counters; safe to use from any thread."""
+
+    def __init__(self, *, now: datetime | None = None, latency: float = 0.0):
+        self._lock = threading.Lock()
+        self.latency = latency
+        self.stopping = threading.Event()
+        self.reset(now=now)
+
+    def reset(self, *, now: datetime | None = None) -> None:
+        """Back to the seeded jobs, no faults, zeroed counters."""
+        moment = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+        with self._lock:
+            self.now = moment
+            self.jobs: dict[str, dict[str, Any]] = {s.id: s.build(moment) for s in seed.SAMPLES}
+            self.faults: dict[str, list[dict[str, Any]]] = {s.id: [dict(f) for f in s.faults] for s in seed.SAMPLES if s.faults}
+            self.timelines = {s.id: s.timeline for s in seed.SAMPLES if s.timeline}
+            self.first_seen: dict[str, float] = {}
+            self.hits: Counter[str] = Counter()
+            self.item_hits: Counter[str] = Counter()
+
+    # Test controls -------------------------------------------------------------
+
+    def put_job(self, payload: dict[str, Any]) -> None:
+        """Create or replace a job's ``data`` object (sent exactly as given)."""
+        with self._lock:
+            self.jobs[str(payload["id"]).lower()] = copy.deepcopy(payload)
+            self.timelines.pop(str(payload["id"]).lower(), None)
+
+    def update_job(self, job_id: str, **fields: Any) -> dict[str, Any]:
+        with self._lock:
+            self.jobs[job_id].update(fields)
+            self.timelines.pop(job_id, None)
+            return copy.deepcopy(self.jobs[job_id])
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self.jobs[job_id])
+
+    def add_fault(self, job_id: str, kind: str, *, times: int | None = None, **options: Any) -> None:
+        """Make the next ``times`` requests for ``job_id`` (all, if None) misbehave."""
+        with self._lock:
+            self.faults.setdefault(job_id, []).append({"kind": kind, "times": times, **options})
+
+    def clear_faults(self, job_id: str | None = None) -> None:
+        with self._lock:
+            if job_id is None:
+                self.faults.clear()
+            else:
+                self.faults.pop(job_id, None)
+
+    def calls(self, job_id: str | None = None) -> int:
+        with self._lock:
+            return sum(self.hits.values()) if job_id is None else self.hits[job_id]
+
+    def item_calls(self, job_id: str | None = None) -> int:
+        with self._lock:
+            return sum(self.item_hits.values()) if job_id is None else self.item_hits[job_id]
+
+    # Serving -----------------------------------------------------------------
+
+    def take_fault(self, job_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            queue = self.faults.get(job_id)
+            if not queue:
+                return None
+            fault = queue[0]
+            if fault.get("times") is not None:
+                fault["times"] -= 1
+                if fault["times"] <= 0:
+                    queue.pop(0)
+            return dict(fault)
+
+    def current(self, job_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            job = self.jobs.get(job_id)
+            if job is None:
+                return None
+            timeline = self.timelines.get(job_id)
+            if timeline:
+                first = self.first_seen.setdefault(job_id, time.time())
+                elapsed = time.time() - first
+                start = datetime.fromtimestamp(first, timezone.utc).replace(microsecond=0)
+                job["createdAt"] = seed.ts(start)
+                job["lastUpdatedAt"] = seed.ts(start)
+                for after, patch in timeline:
+                    if elapsed >= after:
+                        for key, value in patch.items():
+                            job[key] = seed.ts(start + timedelta(seconds=value)) if isinstance(value, int) else value
+            return copy.deepcopy(job)
+
+    def count(self, job_id: str, *, items: bool = False) -> None:
+        with self._lock:
+            (self.item_hits if items else self.hits)[job_id] += 1
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: "SandboxServer"
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server_version = "PleoSandbox/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    # Responses ---------------------------------------------------------------
+
+    def _send(self, status: int, body: bytes, content_type: str = JSON_TYPE, headers: dict[str, str] | None = None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(payload).encode(), headers=headers)
+
+    def _authorised(self) -> bool:
+        header = self.headers.get("Authorization", "")
+        if self.server.token and header == f"Bearer {self.server.token}":
+            return True
+        if self.server.api_key:
+            expected = base64.b64encode(f"{self.server.api_key}:".encode()).decode()
+            if header == f"Basic {expected}":
+                return True
+        return False
+
+    # Routing -----------------------------------------------------------------
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        url = urlsplit(self.path)
+        if url.path == "/_sandbox/health":
+            return self._json(200, {"status": "ok"})
+        if url.path == "/_sandbox/stats":
+            state = self.server.state
+            return self._json(200, {"calls": state.calls(), "itemCalls": state.item_calls(), "jobs": dict(state.hits)})
+        if self.server.state.latency:
+            time.sleep(self.server.state.latency)
+        if not self._authorised():
+            return self._json(401, {"type": "UNAUTHORIZED", "message": "Full authentication is required."})
+        match = JOB_PATH.match(url.path)
+        if match:
+            return self._job(match["id"].lower())
+        match = ITEMS_PATH.match(url.path)
+        if match:
+            return self._items(match["id"].lower(), parse_qs(url.query))
+        return self._json(404, {"type": "NOT_FOUND", "message": "No such endpoint."})
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        if urlsplit(self.path).path == "/_sandbox/reset":
+            self.server.state.reset()
+            return self._json(200, {"status": "reset"})
+        return self._json(405, {"type": "METHOD_NOT_ALLOWED", "message": "Only GET is served."})
+
+    def _job(self, job_id: str) -> None:
+        state = self.server.state
+        state.count(job_id)
+        if not UUID_RE.match(job_id):
+            return self._json(400, {"type": "BAD_REQUEST", "message": "jobId must be a UUID."})
+        fault = state.take_fault(job_id)
+        if fault and self._fault(fault, job_id):
+            return
+        job = state.current(job_id)
+        if job is None:
+            return self._json(404, NOT_FOUND_BODY)
+        if fault and fault["kind"] == "missing_fields":
+            for name in fault.get("fields", ("status",)):
+                job.pop(name, None)
+        self._json(200, {"data": job})
+
+    def _fault(self, fault: dict[str, Any], job_id: str) -> bool:
+        """Act out ``fault``; True when the response has been dealt with."""
+        kind = fault["kind"]
+        if kind == "delay":
+            time.sleep(float(fault.get("seconds", 1.0)))
+            return False
+        if kind == "hang":
+            self.server.state.stopping.wait(float(fault.get("seconds", 60.0)))
+            self.close_connection = True
+            return True
+        if kind == "drop":
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return True
+        if kind == "429":
+            retry_after = str(fault.get("retry_after", 30))
+            self._json(429, {"type": "TOO_MANY_REQUESTS", "message": "Rate limit exceeded."}, {"Retry-After": retry_after})
+            return True
+        if kind in ("500", "502", "503", "504"):
+            self._json(int(kind), {"type": "SERVICE_UNAVAILABLE", "message": "Try again later."})
+            return True
+        if kind == "401":
+            self._json(401, {"type": "UNAUTHORIZED", "message": "JWT is expired."})
+            return True
+        if kind == "403":
+            self._json(403, {"type": "ACCESS_DENIED", "message": "Access_Denied"})
+            return True
+        if kind == "malformed_json":
+            self._send(200, b'{"data": {"id": "' + job_id.encode() + b'", "status": ')
+            return True
+        if kind == "html":
+            self._send(200, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html; charset=utf-8")
+            return True
+        if kind == "body":
+            self._send(int(fault.get("status", 200)), json.dumps(fault["payload"]).encode())
+            return True
+        return False  # missing_fields is applied to the normal answer
+
+    def _items(self, job_id: str, query: dict[str, list[str]]) -> None:
+        state = self.server.state
+        state.count(job_id, items=True)
+        fault = state.take_fault(job_id)
+        if fault and fault["kind"] != "missing_fields" and self._fault(fault, job_id):
+            return
+        job = state.current(job_id)
+        if job is None:
+            return self._json(404, NOT_FOUND_BODY)
+        status = (query.get("status") or [None])[0]
+        if status is not None and status not in ITEM_STATUSES:
+            return self._json(400, {"type": "BAD_REQUEST", "message": "Unknown item status."})
+        try:
+            limit = max(0, min(int((query.get("limit") or ["100"])[0]), 1000))
+            after = (query.get("after") or [None])[0]
+            offset = decode_cursor(after) if after else int((query.get("offset") or ["0"])[0])
+        except ValueError:
+            return self._json(400, {"type": "BAD_REQUEST", "message": "Bad paging parameters."})
+        total_items = int(job.get("numberOfItems") or 0)
+        indices = [i for i in range(total_items) if status is None or seed.item_status(job, i) == status]
+        page = indices[offset : offset + limit]
+        data = [seed.item_payload(job, i, state.now) for i in page]
+        end = offset + len(page)
+        params = {key: values for key, values in query.items()}
+        pagination: dict[str, Any] = {
+            "currentRequestPagination": {"parameters": params, "limit": limit, **({"after": after} if after else {})},
+            "hasNextPage": end < len(indices),
+            "hasPreviousPage": offset > 0,
+            "total": len(indices),
+        }
+        if page:
+            pagination["startCursor"] = encode_cursor(offset)
+            pagination["endCursor"] = encode_cursor(end)
+        self._json(200, {"data": data, "pagination": pagination})
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(
+        self,
+        address: tuple[str, int] = ("127.0.0.1", 0),
+        *,
+        token: str = "",
+        api_key: str = "",
+        state: SandboxState | None = None,
+        verbose: bool = False,
+    ):
+        if not token and not api_key:
+            raise ValueError("the sandbox needs a token or an API key to check")
+        self.token = token
+        self.api_key = api_key
+        self.state = state or SandboxState()
+        self.verbose = verbose
+        super().__init__(address, Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "SandboxServer":
+        """Serve from a daemon thread; returns self."""
+        self._thread = threading.Thread(target=self.serve_forever, name="pleo-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.state.stopping.set()
+        self.shutdown()
+        self.server_close()

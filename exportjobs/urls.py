@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("lookup/", views.lookup, name="lookup"),
+    path("jobs/<str:job_id>/", views.job_detail, name="job_detail"),
+    path("jobs/<str:job_id>/refresh/", views.job_refresh, name="job_refresh"),
+    path("healthz", views.healthz, name="healthz"),
+]

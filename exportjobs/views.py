@@ -1,0 +1,256 @@
+"""Short function views: parse the request, call the service, render a page.
+
+Every ``PleoError`` is turned into a page and an HTTP status in one place:
+``ERROR_PAGES`` and ``_error_page``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from . import services
+from .client import (
+    JobNotFound,
+    PleoAuthError,
+    PleoBadResponse,
+    PleoError,
+    PleoRateLimited,
+    PleoTimeout,
+    PleoUnavailable,
+)
+from .forms import LookupForm
+from .models import AuditEvent
+from .presenters import job_page_context
+
+logger = logging.getLogger(__name__)
+
+PERMISSION = "exportjobs.view_export_jobs"
+
+
+def desk_view(view):
+    """Sign-in and the view permission (403 page, no call to Pleo, without it)."""
+    return login_required(permission_required(PERMISSION, raise_exception=True)(view))
+
+
+@dataclass(frozen=True)
+class ErrorPage:
+    status: int
+    title: str
+    explanation: str
+    next_step: str
+
+
+ERROR_PAGES: dict[type[PleoError], ErrorPage] = {
+    JobNotFound: ErrorPage(
+        404,
+        "No export job with this ID",
+        "Pleo has no export job with this ID.",
+        "Check the ID for typos (compare it with the ticket). If it is right, the job may belong to another Pleo "
+        "environment (staging or production) or to a company this dashboard's Pleo access does not cover.",
+    ),
+    PleoAuthError: ErrorPage(
+        502,
+        "Pleo refused the dashboard's access",
+        "Pleo did not accept this dashboard's credentials, so no job can be shown right now. This is not about your own sign-in.",
+        "Tell the dashboard's administrator: its Pleo API token or key needs renewing or more access.",
+    ),
+    PleoRateLimited: ErrorPage(
+        503,
+        "Pleo asked us to slow down",
+        "Pleo is limiting how often this dashboard may ask it for data.",
+        "Wait a minute and try again.",
+    ),
+    PleoUnavailable: ErrorPage(
+        503,
+        "Pleo could not be reached",
+        "Pleo's export service did not answer properly. This is usually temporary.",
+        "Try again in a few minutes. If it lasts, check Pleo's status page.",
+    ),
+    PleoTimeout: ErrorPage(
+        504,
+        "Pleo took too long to answer",
+        "Pleo did not answer within the time limit.",
+        "Try again in a minute. If it keeps happening, tell the dashboard's administrator.",
+    ),
+    PleoBadResponse: ErrorPage(
+        502,
+        "Pleo sent an answer we could not read",
+        "Pleo's answer was not in the expected format, so the dashboard cannot show it safely.",
+        "Try again in a few minutes. If it keeps happening, tell the dashboard's administrator and quote the job ID.",
+    ),
+}
+GENERIC_ERROR = ErrorPage(502, "Pleo could not be asked", "Something went wrong while asking Pleo.", "Try again later.")
+
+
+def _error_page(request: HttpRequest, error: PleoError, *, job_id: uuid.UUID | None) -> HttpResponse:
+    page = next((p for cls, p in ERROR_PAGES.items() if isinstance(error, cls)), GENERIC_ERROR)
+    if not isinstance(error, JobNotFound):
+        logger.warning("Job %s: %s (%s)", job_id, error.code, error.message)
+    context = {
+        "page": page,
+        "error": error,
+        "job_id": job_id,
+        "form": LookupForm(initial={"job_id": str(job_id) if job_id else ""}),
+        "detail": error.message if not isinstance(error, JobNotFound) else "",
+    }
+    response = render(request, "exportjobs/error.html", context, status=page.status)
+    if isinstance(error, PleoRateLimited):
+        response["Retry-After"] = str(error.retry_after if error.retry_after is not None else 60)
+    elif page.status in (503, 504):
+        response["Retry-After"] = "30"
+    return response
+
+
+def _audit(request: HttpRequest, action: str, *, job_id=None, outcome: str, result=None, error=None) -> None:
+    user = request.user if request.user.is_authenticated else None
+    try:
+        AuditEvent.objects.create(
+            user=user,
+            username=user.get_username() if user else "",
+            action=action,
+            job_id=job_id,
+            outcome=outcome,
+            source=result.source if result else "",
+            job_status=result.job.status_value if result else "",
+            error_code=error.code if error else "",
+        )
+    except DatabaseError:
+        logger.exception("Could not write audit event for %s %s", action, job_id)
+
+
+def _outcome(error: PleoError) -> str:
+    return AuditEvent.Outcome.NOT_FOUND if isinstance(error, JobNotFound) else AuditEvent.Outcome.ERROR
+
+
+def _samples() -> list:
+    if not settings.PLEO_SANDBOX:
+        return []
+    from .sandbox.seed import SAMPLES
+
+    groups: dict[str, list] = {}
+    for sample in SAMPLES:
+        groups.setdefault(sample.group, []).append(sample)
+    return list(groups.items())
+
+
+# --- pages -------------------------------------------------------------------------
+
+
+@require_GET
+@desk_view
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "exportjobs/home.html", {"form": LookupForm(), "sample_groups": _samples()})
+
+
+@require_GET
+@desk_view
+def lookup(request: HttpRequest) -> HttpResponse:
+    form = LookupForm(request.GET)
+    if form.is_valid():
+        job_id = form.cleaned_data["job_id"]
+        _audit(request, AuditEvent.Action.LOOKUP, job_id=job_id, outcome=AuditEvent.Outcome.FOUND)
+        return redirect("job_detail", job_id=str(job_id))
+    _audit(request, AuditEvent.Action.LOOKUP, outcome=AuditEvent.Outcome.INVALID)
+    context = {"form": form, "sample_groups": _samples(), "found_ids": getattr(form, "found_ids", [])}
+    return render(request, "exportjobs/home.html", context, status=400)
+
+
+def _parse_job_id(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None
+
+
+@require_GET
+@never_cache
+@desk_view
+def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
+    parsed = _parse_job_id(job_id)
+    if parsed is None:
+        return render(
+            request,
+            "exportjobs/home.html",
+            {"form": LookupForm(data={"job_id": job_id}), "sample_groups": _samples(), "bad_link": True},
+            status=404,
+        )
+    if job_id != str(parsed):
+        return redirect("job_detail", job_id=str(parsed), permanent=False)
+    try:
+        result = services.job_get(job_id=parsed)
+    except PleoError as error:
+        _audit(request, AuditEvent.Action.VIEW, job_id=parsed, outcome=_outcome(error), error=error)
+        return _error_page(request, error, job_id=parsed)
+    _audit(request, AuditEvent.Action.VIEW, job_id=parsed, outcome=AuditEvent.Outcome.FOUND, result=result)
+    context = job_page_context(request, result)
+    return render(request, "exportjobs/job_detail.html", context)
+
+
+@require_POST
+@desk_view
+def job_refresh(request: HttpRequest, job_id: str) -> HttpResponse:
+    parsed = _parse_job_id(job_id)
+    if parsed is None or job_id != str(parsed):
+        return redirect("home")
+    try:
+        result = services.job_get(job_id=parsed, refresh=True)
+    except PleoError as error:
+        _audit(request, AuditEvent.Action.REFRESH, job_id=parsed, outcome=_outcome(error), error=error)
+        if not isinstance(error, JobNotFound):
+            messages.warning(request, f"Refresh failed: {ERROR_PAGES.get(type(error), GENERIC_ERROR).title}.")
+    else:
+        _audit(request, AuditEvent.Action.REFRESH, job_id=parsed, outcome=AuditEvent.Outcome.FOUND, result=result)
+        if result.source == "stale":
+            messages.warning(request, "Refresh failed: Pleo could not be reached, so the page still shows an older copy.")
+    response = HttpResponse(status=303)  # See Other: the browser GETs the job page
+    response["Location"] = reverse("job_detail", args=[str(parsed)])
+    return response
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    """For load balancers: the process serves and its database answers. Never calls Pleo."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
+    return JsonResponse({"status": "ok", "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+
+# --- error handlers ------------------------------------------------------------------
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "404.html", {"form": LookupForm()}, status=404)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return render(request, "403.html", {}, status=403)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    reference = getattr(request, "error_reference", None) or uuid.uuid4().hex[:12]
+    logger.error("Unhandled error, reference %s, path %s", reference, request.path)
+    try:
+        return render(request, "500.html", {"reference": reference}, status=500)
+    except Exception:  # noqa: BLE001 - the error page itself must never fail
+        logger.exception("The 500 page failed to render (reference %s)", reference)
+        return HttpResponse(
+            f"Something went wrong on our side. Reference: {reference}", status=500, content_type="text/plain"
+        )
+

@@ -1,0 +1,126 @@
+/* Export Job Desk: progressive enhancement only. Every page works without this file. */
+(function () {
+  "use strict";
+
+  var REFRESH_MS = 10000;
+
+  // --- copy buttons -------------------------------------------------------------------
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    return new Promise(function (resolve, reject) {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.style.position = "fixed";
+      area.style.opacity = "0";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      document.body.removeChild(area);
+      if (ok) { resolve(); } else { reject(new Error("copy failed")); }
+    });
+  }
+
+  function showCopyButtons(root) {
+    root.querySelectorAll("[data-copy], [data-copy-from]").forEach(function (button) {
+      button.hidden = false;
+    });
+    root.querySelectorAll(".auto-refresh-note").forEach(function (note) { note.hidden = false; });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy], [data-copy-from]");
+    if (!button) { return; }
+    var text = button.getAttribute("data-copy");
+    if (text === null) {
+      var source = document.getElementById(button.getAttribute("data-copy-from"));
+      text = source ? source.textContent : "";
+    }
+    var status = document.querySelector(".copy-status");
+    copyText(text).then(function () {
+      if (status) { status.textContent = "Copied: " + button.textContent.replace(/^Copy /, ""); }
+    }, function () {
+      if (status) { status.textContent = "Could not copy: select the text below and copy it by hand."; }
+    });
+  });
+
+  // --- times in the viewer's own zone ----------------------------------------------
+  function showLocalTimes(root) {
+    var viewerZone;
+    try { viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    var serverZone = document.body.getAttribute("data-zone");
+    if (!viewerZone || viewerZone === serverZone) { return; }
+    var format = new Intl.DateTimeFormat(undefined, {
+      day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+    });
+    root.querySelectorAll("time[data-local]").forEach(function (node) {
+      if (node.nextElementSibling && node.nextElementSibling.classList.contains("local-zone")) { return; }
+      var when = new Date(node.getAttribute("datetime"));
+      if (isNaN(when.getTime())) { return; }
+      var span = document.createElement("span");
+      span.className = "local-zone";
+      span.textContent = "Your time: " + format.format(when) + " (" + viewerZone + ")";
+      node.insertAdjacentElement("afterend", span);
+    });
+  }
+
+  // --- auto-refresh while a job is active ------------------------------------------
+  var timer = null;
+
+  function active() {
+    var job = document.getElementById("job");
+    return job && job.getAttribute("data-auto-refresh") === "true";
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    timer = null;
+    if (active() && document.visibilityState === "visible") {
+      timer = setTimeout(reload, REFRESH_MS);
+    }
+  }
+
+  function reload() {
+    fetch(window.location.pathname, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("status " + response.status); }
+        return response.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("job");
+        var current = document.getElementById("job");
+        if (!fresh || !current) { throw new Error("no job on page"); }
+        var openIds = [];
+        current.querySelectorAll("details[open] > summary").forEach(function (s) { openIds.push(s.textContent); });
+        current.replaceWith(fresh);
+        fresh.querySelectorAll("details > summary").forEach(function (s) {
+          if (openIds.indexOf(s.textContent) >= 0) { s.parentElement.open = true; }
+        });
+        document.title = doc.title;
+        enhance(fresh);
+        schedule();
+      })
+      .catch(function () {
+        // Leave the page as it is and try again later.
+        timer = setTimeout(reload, REFRESH_MS * 3);
+      });
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") { schedule(); } else { clearTimeout(timer); timer = null; }
+  });
+
+  function enhance(root) {
+    showCopyButtons(root);
+    showLocalTimes(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    enhance(document);
+    schedule();
+  });
+})();
