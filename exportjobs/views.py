@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -43,6 +43,12 @@ PERMISSION = "exportjobs.view_export_jobs"
 def desk_view(view):
     """Sign-in and the view permission (403 page, no call to Pleo, without it)."""
     return login_required(permission_required(PERMISSION, raise_exception=True)(view))
+
+
+class HttpResponseSeeOther(HttpResponseRedirect):
+    """303: after a POST, the browser GETs the page again."""
+
+    status_code = 303
 
 
 @dataclass(frozen=True)
@@ -215,9 +221,7 @@ def job_refresh(request: HttpRequest, job_id: str) -> HttpResponse:
         _audit(request, AuditEvent.Action.REFRESH, job_id=parsed, outcome=AuditEvent.Outcome.FOUND, result=result)
         if result.source == "stale":
             messages.warning(request, "Refresh failed: Pleo could not be reached, so the page still shows an older copy.")
-    response = HttpResponse(status=303)  # See Other: the browser GETs the job page
-    response["Location"] = reverse("job_detail", args=[str(parsed)])
-    return response
+    return HttpResponseSeeOther(reverse("job_detail", args=[str(parsed)]))
 
 
 @require_GET

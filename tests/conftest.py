@@ -51,6 +51,7 @@ def sandbox():
 @pytest.fixture(autouse=True)
 def _clean_state(request, settings):
     """Each test starts with the seeded sandbox, an empty cache and the sandbox as Pleo."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -98,3 +99,26 @@ def redis_url():
 def job_url(name_or_id: str) -> str:
     job_id = name_or_id if len(name_or_id) == 36 else seed.job_uuid(name_or_id)
     return f"/jobs/{job_id}/"
+
+
+def job_payload(job_id: str = "5b0e7c1a-8d2f-4e6a-9b3c-1d2e3f4a5b6c", **fields) -> dict:
+    """A contract-shaped ``data`` object; keyword arguments override or add fields (camelCase)."""
+    payload = {
+        "id": job_id,
+        "companyId": seed.COMPANY_ID,
+        "status": "completed",
+        "createdAt": "2026-11-03T14:02:00Z",
+        "createdBy": seed.USER_MARIA,
+        "isInteractive": True,
+        "numberOfItems": 1234,
+        "vendorBasedBookkeeping": False,
+        "startedAt": "2026-11-03T14:05:30Z",
+        "lastUpdatedAt": "2026-11-03T14:20:00Z",
+        "completedAt": "2026-11-03T14:20:00Z",
+        "expiredAt": None,
+        "expiresIn": 3600,
+        "failureReason": None,
+        "failureReasonType": None,
+    }
+    payload.update(fields)
+    return payload
