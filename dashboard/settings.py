@@ -7,6 +7,7 @@ stops start-up with a message that names the variable.
 from __future__ import annotations
 
 import os
+import zoneinfo
 from pathlib import Path
 from typing import Any, Callable
 
@@ -136,6 +137,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = _read("TIME_ZONE", env.str, "UTC", "a time zone name")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(f"TIME_ZONE={TIME_ZONE!r} is not a time zone name such as UTC or Europe/Copenhagen") from None
 USE_I18N = False
 USE_TZ = True
 
@@ -148,6 +153,25 @@ STORAGES = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- sessions, cookies and security headers ----------------------------------------
+
+SESSION_COOKIE_AGE = _positive("SESSION_COOKIE_AGE", env.int, 8 * 3600, "a whole number of seconds")
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Behind TLS (HTTPS=1): secure cookies, HSTS, redirect to https, trust the proxy's X-Forwarded-Proto.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 
 # --- Pleo ------------------------------------------------------------------------
 

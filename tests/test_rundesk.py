@@ -1,0 +1,113 @@
+"""`make run`'s server: sandbox mode with a fresh demo password, real mode without a demo user."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from exportjobs.management.commands.rundesk import DEMO_USER, Command
+from exportjobs.sandbox import seed
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.django_db
+def test_sandbox_mode_gives_the_demo_user_a_new_random_password_each_time(django_user_model):
+    command = Command()
+    first = command._reset_demo()
+    second = command._reset_demo()
+    assert first != second and len(second) >= 16
+    demo = django_user_model.objects.get(username=DEMO_USER)
+    assert demo.is_active and not demo.is_staff and not demo.is_superuser
+    assert demo.check_password(second) and not demo.check_password(first)
+    assert demo.has_perm("exportjobs.view_export_jobs")
+
+
+@pytest.mark.django_db
+def test_real_mode_deactivates_an_existing_demo_user(django_user_model):
+    Command()._reset_demo()
+    Command()._deactivate_demo()
+    demo = django_user_model.objects.get(username=DEMO_USER)
+    assert not demo.is_active and not demo.has_usable_password()
+
+
+def test_no_fixed_password_or_secret_exists_in_the_code():
+    for path in [*ROOT.glob("exportjobs/**/*.py"), *ROOT.glob("dashboard/*.py"), ROOT / "Makefile"]:
+        text = path.read_text()
+        assert not re.search(r"SECRET_KEY\s*=\s*['\"][^'\"\s+]{8,}['\"]", text), path
+        assert not re.search(r"set_password\(\s*['\"]", text), path
+
+
+@pytest.mark.slow
+def test_the_served_dashboard_answers_health_and_shows_the_samples_after_sign_in(tmp_path):
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PLEO_", "DATABASE_URL", "CACHE_URL"))},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "PORT": str(port),
+        "READ_DOT_ENV": "0",
+    }
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=120)
+    subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=120)
+    server = subprocess.Popen(
+        [*manage, "rundesk"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        lines = []
+        password = None
+        deadline = time.monotonic() + 30
+        while password is None and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            lines.append(line)
+            match = re.search(r"user 'demo' with password: (\S+)", line)
+            password = match.group(1) if match else None
+        assert password, "".join(lines)
+        assert any(base in line for line in lines)
+        assert any("sandbox" in line for line in lines)
+
+        for _ in range(100):
+            try:
+                health = requests.get(f"{base}/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert health.status_code == 200
+
+        browser = requests.Session()
+        assert browser.get(f"{base}/", timeout=5).url.startswith(f"{base}/accounts/login/")
+        login = browser.get(f"{base}/accounts/login/", timeout=5)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+        home = browser.post(
+            f"{base}/accounts/login/",
+            data={"username": "demo", "password": password, "csrfmiddlewaretoken": token, "next": "/"},
+            headers={"Referer": f"{base}/accounts/login/"},
+            timeout=5,
+        )
+        assert home.status_code == 200
+        assert "Sample jobs in the sandbox" in home.text
+        assert "Sandbox" in home.text
+        job = browser.get(f"{base}/jobs/{seed.DOC_SAMPLE_ID}/", timeout=10)
+        assert job.status_code == 200 and "The accounting system rejected the login" in job.text
+        css = browser.get(f"{base}/static/exportjobs/desk.css", timeout=5)
+        assert css.status_code == 200  # whitenoise serves static files under gunicorn
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
