@@ -126,7 +126,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CACHES = {
     "default": _read("CACHE_URL", env.cache_url, "locmemcache://export-job-desk", "a cache URL (locmemcache://, redis://…)")
 }
-CACHES["default"]["KEY_PREFIX"] = "ejd"
+CACHES["default"]["KEY_PREFIX"] = "ejd"  # django-environ ignores a key_prefix in a Redis URL
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # A Redis that is down or unreachable must cost milliseconds, not a hung page.
+    CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=0.5, socket_timeout=0.5)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -217,6 +217,8 @@ class Handler(BaseHTTPRequestHandler):
     def _fault(self, fault: dict[str, Any], job_id: str) -> bool:
         """Act out ``fault``; True when the response has been dealt with."""
         kind = fault["kind"]
+        if fault.get("delay"):  # any fault can come late: delay=seconds
+            time.sleep(float(fault["delay"]))
         if kind == "delay":
             time.sleep(float(fault.get("seconds", 1.0)))
             return False

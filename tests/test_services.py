@@ -1,0 +1,323 @@
+"""Caching finance staff can trust: TTL by status, refresh, not-found, stale-if-error, single flight."""
+
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+
+from exportjobs import services
+from exportjobs.client import JobNotFound, PleoAuthError, PleoUnavailable
+from exportjobs.sandbox import seed
+from tests.conftest import SANDBOX_TOKEN, job_payload, need, port_open
+
+ROOT = Path(__file__).resolve().parent.parent
+JOB = "5b0e7c1a-8d2f-4e6a-9b3c-1d2e3f4a5b6c"
+JOB_ID = uuid.UUID(JOB)
+
+
+def remaining_ttl(kind: str, job_id: uuid.UUID) -> float:
+    """Seconds until the local-memory cache forgets an entry (reads the backend's own expiry)."""
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    key = backend.make_and_validate_key(services._key(kind, job_id))
+    if hasattr(backend, "_expire_info"):  # local memory
+        return backend._expire_info[key] - time.time()
+    return backend._cache.get_client(key).ttl(key)  # Redis
+
+
+@pytest.mark.parametrize(
+    ("status", "setting"),
+    [
+        ("pending", "JOB_CACHE_TTL_ACTIVE"),
+        ("in_progress", "JOB_CACHE_TTL_ACTIVE"),
+        ("failed", "JOB_CACHE_TTL_FINAL"),
+        ("completed", "JOB_CACHE_TTL_FINAL"),
+        ("completed_with_errors", "JOB_CACHE_TTL_FINAL"),
+        ("something_new", "JOB_CACHE_TTL_ACTIVE"),  # an unknown status may still change
+    ],
+)
+def test_time_to_live_follows_the_status(sandbox, settings, status, setting):
+    settings.JOB_CACHE_TTL_ACTIVE, settings.JOB_CACHE_TTL_FINAL = 11, 86_000
+    sandbox.state.put_job(job_payload(JOB, status=status))
+    services.job_get(job_id=JOB_ID)
+    assert remaining_ttl("job", JOB_ID) == pytest.approx(getattr(settings, setting), abs=2)
+    assert remaining_ttl("stale", JOB_ID) == pytest.approx(settings.JOB_CACHE_STALE_TTL, abs=2)
+
+
+def test_a_cached_job_is_served_without_calling_pleo_until_it_expires(sandbox, settings):
+    settings.JOB_CACHE_TTL_ACTIVE = 1
+    sandbox.state.put_job(job_payload(JOB, status="in_progress", completedAt=None))
+    first = services.job_get(job_id=JOB_ID)
+    second = services.job_get(job_id=JOB_ID)
+    assert (first.source, second.source) == ("fresh", "cache")
+    assert second.fetched_at == first.fetched_at
+    assert sandbox.state.calls(JOB) == 1
+    time.sleep(1.1)
+    assert services.job_get(job_id=JOB_ID).source == "fresh"
+    assert sandbox.state.calls(JOB) == 2
+
+
+def test_refresh_bypasses_the_cache_and_replaces_the_entry(sandbox):
+    sandbox.state.put_job(job_payload(JOB, status="in_progress", completedAt=None))
+    services.job_get(job_id=JOB_ID)
+    sandbox.state.update_job(JOB, status="completed", completedAt="2026-11-03T15:00:00Z")
+    assert services.job_get(job_id=JOB_ID).job.status == "in_progress"  # still cached
+    refreshed = services.job_get(job_id=JOB_ID, refresh=True)
+    assert refreshed.source == "fresh" and refreshed.job.status == "completed"
+    assert services.job_get(job_id=JOB_ID).job.status == "completed"
+    assert sandbox.state.calls(JOB) == 2
+
+
+def test_not_found_is_remembered_for_its_own_short_time(sandbox, settings):
+    settings.JOB_CACHE_TTL_NOT_FOUND = 30
+    missing = uuid.UUID(seed.NOT_FOUND_EXAMPLE)
+    for _ in range(3):
+        with pytest.raises(JobNotFound):
+            services.job_get(job_id=missing)
+    assert sandbox.state.calls(str(missing)) == 1
+    assert remaining_ttl("job", missing) == pytest.approx(30, abs=2)
+
+
+def test_errors_are_never_cached_as_data(sandbox):
+    sandbox.state.put_job(job_payload(JOB))
+    sandbox.state.add_fault(JOB, "503", times=3)
+    with pytest.raises(PleoUnavailable):
+        services.job_get(job_id=JOB_ID)
+    assert cache.get(services._key("job", JOB_ID)) is None
+    assert cache.get(services._key("stale", JOB_ID)) is None
+    result = services.job_get(job_id=JOB_ID)  # the next look asks Pleo again
+    assert result.source == "fresh"
+
+
+def test_what_is_cached_holds_no_credentials(sandbox):
+    sandbox.state.put_job(job_payload(JOB))
+    services.job_get(job_id=JOB_ID)
+    import pickle
+
+    for kind in ("job", "stale"):
+        entry = cache.get(services._key(kind, JOB_ID))
+        assert SANDBOX_TOKEN.encode() not in pickle.dumps(entry)
+
+
+def test_keys_are_namespaced_and_versioned():
+    key = services._key("job", JOB_ID)
+    assert key.startswith("exportjobs:") and services.__version__ in key and JOB in key
+
+
+@pytest.mark.parametrize(
+    ("fault", "stale"),
+    [
+        ({"kind": "503"}, True),
+        ({"kind": "hang", "seconds": 3}, True),
+        ({"kind": "429", "retry_after": 5}, True),
+        ({"kind": "401"}, False),  # our credentials are broken: say so, do not hide it
+        ({"kind": "malformed_json"}, False),
+    ],
+)
+def test_a_stale_copy_is_shown_only_when_pleo_is_down_slow_or_limiting(desk, sandbox, settings, fault, stale):
+    settings.PLEO_API_TIMEOUT = 0.3
+    sandbox.state.put_job(job_payload(JOB))
+    assert desk.get(f"/jobs/{JOB}/").status_code == 200
+    cache.delete(services._key("job", JOB_ID))  # the fresh entry's time is up
+    kind = fault.pop("kind")
+    sandbox.state.add_fault(JOB, kind, **fault)
+    response = desk.get(f"/jobs/{JOB}/")
+    page = response.content.decode()
+    if stale:
+        assert response.status_code == 200
+        assert "Pleo could not be reached; showing what it said at" in page
+        assert "Stale copy fetched from Pleo" in page
+    else:
+        assert response.status_code == 502
+        assert "Pleo could not be reached; showing" not in page
+
+
+def test_without_a_stale_copy_the_outage_is_an_error_page(desk, sandbox):
+    sandbox.state.put_job(job_payload(JOB))
+    sandbox.state.add_fault(JOB, "503")
+    assert desk.get(f"/jobs/{JOB}/").status_code == 503
+
+
+def test_concurrent_requests_in_one_process_make_one_call(sandbox, settings):
+    settings.PLEO_API_TIMEOUT = 3
+    sandbox.state.put_job(job_payload(JOB))
+    sandbox.state.add_fault(JOB, "delay", seconds=0.5)
+    results, errors = [], []
+    start = threading.Barrier(12)
+
+    def look():
+        start.wait()
+        try:
+            results.append(services.job_get(job_id=JOB_ID))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=look) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not errors
+    assert len(results) == 12
+    assert sandbox.state.calls(JOB) == 1
+    assert sorted(r.source for r in results).count("fresh") == 1
+
+
+def test_waiters_share_the_leaders_failure_instead_of_repeating_it(sandbox, settings):
+    settings.PLEO_API_TIMEOUT = 3
+    sandbox.state.put_job(job_payload(JOB))
+    sandbox.state.add_fault(JOB, "401", delay=0.4)
+    errors = []
+    start = threading.Barrier(6)
+
+    def look():
+        start.wait()
+        try:
+            services.job_get(job_id=JOB_ID)
+        except PleoAuthError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=look) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(errors) == 6
+    assert sandbox.state.calls(JOB) == 1
+
+
+def test_a_crashed_lock_holder_blocks_nobody_for_long(sandbox, settings):
+    settings.PLEO_API_TIMEOUT = 0.3
+    sandbox.state.put_job(job_payload(JOB))
+    cache.add(services._key("lock", JOB_ID), "someone-who-died", timeout=1)
+    started = time.monotonic()
+    result = services.job_get(job_id=JOB_ID)
+    assert result.job.id == JOB_ID
+    assert time.monotonic() - started < 2 * 0.3 + 1.5
+
+
+# --- Redis: shared between processes, and surviving its own outage ------------------------
+
+WORKER = r"""
+import json, os, sys, time, uuid
+import django
+django.setup()
+from exportjobs import services
+start_at = float(sys.argv[1])
+while time.time() < start_at:
+    time.sleep(0.001)
+result = services.job_get(job_id=uuid.UUID(sys.argv[2]))
+print(json.dumps({"source": result.source}))
+"""
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_single_flight_holds_across_processes_sharing_redis(sandbox, redis_url):
+    sandbox.state.put_job(job_payload(JOB))
+    sandbox.state.add_fault(JOB, "delay", seconds=1.0)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PLEO_", "CACHE_URL"))},
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "CACHE_URL": redis_url,
+        "PLEO_API_BASE_URL": sandbox.url,
+        "PLEO_API_TOKEN": SANDBOX_TOKEN,
+        "PLEO_API_TIMEOUT": "3",
+    }
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"*{JOB}*"):
+        client.delete(key)
+    start_at = time.time() + 3.0  # every process is up and waiting by then
+    workers = [
+        subprocess.Popen([sys.executable, "-c", WORKER, str(start_at), JOB], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outputs = [w.communicate(timeout=60) for w in workers]
+    for worker, (out, err) in zip(workers, outputs):
+        assert worker.returncode == 0, err[-2000:]
+    sources = sorted(json.loads(out.strip().splitlines()[-1])["source"] for out, _ in outputs)
+    assert sandbox.state.calls(JOB) == 1
+    assert sources.count("fresh") == 1 and sources.count("cache") == 3
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis server of our own on a free port, so the test can stop it mid-run."""
+    binary = shutil.which("redis-server")
+    need(binary is not None, "redis-server not installed (apt-get install redis-server)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        if port_open(url, port):
+            break
+        time.sleep(0.05)
+    yield process, url
+    process.kill()
+    process.wait()
+
+
+@pytest.mark.redis
+def test_pages_are_still_served_when_redis_stops_mid_run(desk, sandbox, settings, own_redis, caplog):
+    process, url = own_redis
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "ejd-test",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    services._last_cache_warning = 0.0
+    sandbox.state.put_job(job_payload(JOB))
+    assert desk.get(f"/jobs/{JOB}/").status_code == 200
+    assert "shown from the dashboard's cache" in desk.get(f"/jobs/{JOB}/").content.decode()
+    assert sandbox.state.calls(JOB) == 1
+
+    process.kill()
+    process.wait()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="exportjobs.services"):
+        for _ in range(3):
+            response = desk.get(f"/jobs/{JOB}/")
+            assert response.status_code == 200
+            assert "Fetched from Pleo just now" in response.content.decode()
+    assert sandbox.state.calls(JOB) == 4  # uncached, but served
+    warnings = [r for r in caplog.records if r.name == "exportjobs.services" and r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "Cache unavailable" in warnings[0].getMessage()
+
+
+def test_pages_are_served_when_redis_is_unreachable_from_the_start(desk, sandbox, settings):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    sandbox.state.put_job(job_payload(JOB))
+    assert desk.get(f"/jobs/{JOB}/").status_code == 200
+    assert desk.get(f"/jobs/{JOB}/").status_code == 200
+    assert sandbox.state.calls(JOB) == 2
