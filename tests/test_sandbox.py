@@ -1,0 +1,360 @@
+"""The sandbox Pleo API keeps to the contract: every payload it serves validates against
+JSON Schemas written from Pleo's OpenAPI, so the sandbox cannot drift from real Pleo."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import requests
+from jsonschema import Draft202012Validator, FormatChecker
+
+from exportjobs.jobs import FailureType, ItemFailureType, ItemStatus, JobStatus
+from exportjobs.sandbox import seed
+from tests.conftest import SANDBOX_TOKEN
+
+CONTRACT = Path(__file__).parent / "contract"
+JSON_TYPE = "application/json;charset=UTF-8"
+CURSOR = re.compile(r"^[A-Z2-7=~]+$")
+NULLABLE = ("createdBy", "startedAt", "lastUpdatedAt", "completedAt", "expiredAt", "failureReason", "failureReasonType")
+ITEM_STATUSES = ("pending", "in_progress", "failed", "successful", "abandoned")
+SAMPLES = [sample for sample in seed.SAMPLES if not sample.faults]
+
+
+def _format_checker() -> FormatChecker:
+    checker = FormatChecker()  # uuid is checked by jsonschema itself; date-time needs an extra package, so:
+
+    @checker.checks("date-time", raises=ValueError)
+    def _date_time(value: object) -> bool:
+        if isinstance(value, str):
+            datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")  # a real calendar date and time, not just the shape
+        return True
+
+    return checker
+
+
+def _validator(name: str) -> Draft202012Validator:
+    schema = json.loads((CONTRACT / name).read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=_format_checker())
+
+
+JOB_SCHEMA = _validator("export_job.schema.json")
+ITEM_SCHEMA = _validator("export_job_item.schema.json")
+PAGE_SCHEMA = _validator("item_page.schema.json")
+
+
+def problems(validator: Draft202012Validator, instance: object) -> list[str]:
+    return [f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}" for error in validator.iter_errors(instance)]
+
+
+def get(sandbox, path: str, *, auth: str | None = f"Bearer {SANDBOX_TOKEN}", **params) -> requests.Response:
+    headers = {"Accept": "application/json"}
+    if auth:
+        headers["Authorization"] = auth
+    return requests.get(sandbox.url + path, headers=headers, params=params, timeout=2)
+
+
+def fetch_job(sandbox, job_id: str) -> dict:
+    response = get(sandbox, f"/v2/export-jobs/{job_id}")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == JSON_TYPE
+    body = response.json()
+    assert list(body) == ["data"]
+    return body["data"]
+
+
+def fetch_items(sandbox, job_id: str, **params) -> dict:
+    response = get(sandbox, f"/v2/export-jobs/{job_id}/items", **params)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == JSON_TYPE
+    page = response.json()
+    assert problems(PAGE_SCHEMA, page) == []
+    for item in page["data"]:
+        assert problems(ITEM_SCHEMA, item) == [], item
+    return page
+
+
+@pytest.fixture
+def served(sandbox) -> dict[str, dict]:
+    """Every seeded job without faults, as fetched over HTTP."""
+    return {sample.id: fetch_job(sandbox, sample.id) for sample in SAMPLES}
+
+
+def utc(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+# --- the schemas say what the contract says ---------------------------------------
+
+
+def test_the_job_schema_has_the_contracts_fields_required_list_and_enums():
+    schema = JOB_SCHEMA.schema
+    assert sorted(schema["required"]) == [
+        "companyId", "createdAt", "expiresIn", "id", "isInteractive", "numberOfItems", "status", "vendorBasedBookkeeping",
+    ]
+    assert len(schema["properties"]) == 15
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["status"]["enum"] == [status.value for status in JobStatus]
+    assert schema["properties"]["failureReasonType"]["enum"] == [kind.value for kind in FailureType] + [None]
+
+
+def test_the_item_schema_has_the_v3_status_and_failure_type_lists():
+    schema = ITEM_SCHEMA.schema
+    assert schema["properties"]["status"]["enum"] == [status.value for status in ItemStatus]
+    assert sorted(schema["properties"]["failureReasonType"]["enum"][:-1]) == sorted(kind.value for kind in ItemFailureType)
+    assert len(schema["properties"]["failureReasonType"]["enum"]) == 18 + 1
+
+
+def _valid_job() -> dict:
+    return seed.SAMPLES_BY_ID[seed.job_uuid("completed_with_errors")].build(datetime(2026, 3, 1, 12, tzinfo=timezone.utc))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"invented": 1},
+        {"status": "archived"},
+        {"failureReasonType": "quantum_flux"},
+        {"createdAt": "2026-03-01T12:00:00.000Z"},
+        {"createdAt": "2026-03-01T12:00:00+00:00"},
+        {"startedAt": "2026-13-01T12:00:00Z"},
+        {"createdAt": None},
+        {"id": "not-a-uuid"},
+        {"createdBy": "f0a5c6d2"},
+        {"expiresIn": "3600"},
+        {"expiresIn": 2**31},
+        {"numberOfItems": 1.5},
+        {"isInteractive": "true"},
+        {"vendorBasedBookkeeping": None},
+    ],
+    ids=repr,
+)
+def test_the_job_schema_rejects_what_the_contract_does_not_allow(change):
+    assert problems(JOB_SCHEMA, _valid_job()) == []
+    assert problems(JOB_SCHEMA, {**_valid_job(), **change}) != []
+
+
+@pytest.mark.parametrize("field", sorted(JOB_SCHEMA.schema["required"]))
+def test_the_job_schema_rejects_a_job_without_a_required_field(field):
+    job = _valid_job()
+    del job[field]
+    assert problems(JOB_SCHEMA, job) != []
+
+
+def test_the_job_schema_accepts_nullable_fields_null_or_absent():
+    job = _valid_job()
+    assert problems(JOB_SCHEMA, {**job, **dict.fromkeys(NULLABLE)}) == []
+    assert problems(JOB_SCHEMA, {key: value for key, value in job.items() if key not in NULLABLE}) == []
+
+
+# --- every sample keeps to the contract -----------------------------------------------
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[sample.title for sample in SAMPLES])
+def test_every_sample_validates_against_the_contract(sandbox, sample):
+    job = fetch_job(sandbox, sample.id)
+
+    assert problems(JOB_SCHEMA, job) == []
+    assert job["id"] == sample.id
+
+
+def test_the_live_sample_validates_at_every_stage_of_its_timeline(sandbox):
+    live = seed.job_uuid("live")
+    seen = []
+    for age in (0, 25, 50):  # pending, then in_progress after 20 s, completed after 45 s
+        sandbox.state.first_seen[live] = time.time() - age
+        job = fetch_job(sandbox, live)
+        assert problems(JOB_SCHEMA, job) == []
+        seen.append(job["status"])
+
+    assert seen == ["pending", "in_progress", "completed"]
+
+
+def test_the_documentation_sample_job_is_served(served):
+    assert seed.DOC_SAMPLE_ID in served
+
+
+def test_there_are_at_least_20_samples(served):
+    assert len(served) >= 20
+
+
+def test_every_status_is_present(served):
+    assert {job["status"] for job in served.values()} == {status.value for status in JobStatus}
+
+
+def test_each_of_the_15_failure_types_is_present(served):
+    present = {job["failureReasonType"] for job in served.values()} - {None}
+    assert present == {kind.value for kind in FailureType}
+    assert len(present) == 15
+
+
+def test_every_failed_sample_says_why(served):
+    for job in served.values():
+        if job["status"] == "failed":
+            assert job["failureReasonType"] and job["failureReason"], job["id"]
+
+
+def test_one_sample_has_every_nullable_field_null(served):
+    assert any(all(job.get(name) is None for name in NULLABLE) for job in served.values())
+
+
+def test_an_active_job_is_close_to_expiry(sandbox, served):
+    now = sandbox.state.now
+
+    def left(job: dict) -> timedelta:
+        return utc(job["lastUpdatedAt"] or job["createdAt"]) + timedelta(seconds=job["expiresIn"]) - now
+
+    assert any(
+        job["status"] in ("pending", "in_progress") and timedelta(0) < left(job) <= timedelta(minutes=10)
+        for job in served.values()
+    )
+
+
+def test_an_expired_job_expired_expires_in_seconds_after_its_last_update(served):
+    expired = [job for job in served.values() if job["expiredAt"] is not None]
+
+    assert expired
+    for job in expired:
+        assert job["status"] == "failed"
+        assert job["failureReasonType"] == "job_expired"
+        assert utc(job["expiredAt"]) == utc(job["lastUpdatedAt"]) + timedelta(seconds=job["expiresIn"])
+
+
+def test_timestamps_of_every_sample_are_in_order(served):
+    for job in served.values():
+        created = utc(job["createdAt"])
+        for later in ("startedAt", "lastUpdatedAt", "completedAt", "expiredAt"):
+            if job[later] is not None:
+                assert utc(job[later]) >= created, (job["id"], later)
+
+
+def test_a_completed_with_errors_job_has_failed_items(sandbox, served):
+    with_errors = [job for job in served.values() if job["status"] == "completed_with_errors"]
+    assert with_errors
+
+    for job in with_errors:
+        page = fetch_items(sandbox, job["id"], status="failed", limit=1000)
+        assert page["pagination"]["total"] > 0
+        assert all(item["failureReasonType"] and item["failureReason"] for item in page["data"])
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+def test_an_unknown_job_gets_exactly_the_contracts_404(sandbox):
+    response = get(sandbox, f"/v2/export-jobs/{seed.NOT_FOUND_EXAMPLE}")
+
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == JSON_TYPE
+    assert response.json() == {"type": "EXPORT_NOT_FOUND", "message": "Export job not found."}
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [None, "Bearer wrong-token", f"Bearer {SANDBOX_TOKEN}x", SANDBOX_TOKEN, "Basic " + base64.b64encode(f"{SANDBOX_TOKEN}:".encode()).decode()],
+    ids=["none", "wrong-token", "longer-token", "no-scheme", "token-as-basic"],
+)
+def test_a_request_without_the_right_credentials_gets_401(sandbox, auth):
+    job_id = seed.job_uuid("completed")
+
+    for path in (f"/v2/export-jobs/{job_id}", f"/v2/export-jobs/{job_id}/items"):
+        response = get(sandbox, path, auth=auth)
+        assert response.status_code == 401, path
+        assert response.headers["Content-Type"] == JSON_TYPE
+        assert isinstance(response.json()["type"], str)
+    assert sandbox.state.calls(job_id) == 0
+
+
+# --- items ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[sample.title for sample in SAMPLES])
+def test_the_items_of_every_sample_validate(sandbox, sample):
+    job = fetch_job(sandbox, sample.id)
+    totals = {}
+    for status in ITEM_STATUSES:
+        page = fetch_items(sandbox, sample.id, status=status, limit=50)
+        assert all(item["status"] == status and item["exportJobId"] == sample.id for item in page["data"])
+        totals[status] = page["pagination"]["total"]
+
+    assert sum(totals.values()) == job["numberOfItems"]
+
+
+def test_items_carry_the_details_their_status_calls_for(sandbox):
+    for name in ("completed_with_errors", "in_progress", "failed:validation_failure"):
+        job_id = seed.job_uuid(name)
+        for item in fetch_items(sandbox, job_id, limit=1000)["data"]:
+            if item["status"] == "successful":
+                assert item["exportedAt"] and item["externalId"] and item["externalUrl"]
+            else:
+                assert item["exportedAt"] is None and item["externalId"] is None
+            failed = item["status"] == "failed"
+            assert bool(item["failureReasonType"]) == failed and bool(item["failureReason"]) == failed
+
+
+def test_the_items_endpoint_filters_by_status_and_pages_with_a_cursor(sandbox):
+    large = seed.job_uuid("large")
+    pages = []
+    after = None
+    while True:
+        params = {"status": "failed", "limit": 100, **({"after": after} if after else {})}
+        page = fetch_items(sandbox, large, **params)
+        pages.append(page)
+        pagination = page["pagination"]
+        assert pagination["total"] == 250
+        assert pagination["currentRequestPagination"]["limit"] == 100
+        assert pagination["currentRequestPagination"].get("after") == after
+        assert pagination["hasPreviousPage"] is (after is not None)
+        assert CURSOR.match(pagination["startCursor"]) and CURSOR.match(pagination["endCursor"])
+        assert all(item["status"] == "failed" for item in page["data"])
+        if not pagination["hasNextPage"]:
+            break
+        after = pagination["endCursor"]
+
+    assert [len(page["data"]) for page in pages] == [100, 100, 50]
+    ids = [item["accountingEntryId"] for page in pages for item in page["data"]]
+    assert len(set(ids)) == 250
+    assert sandbox.state.item_calls(large) == 3
+
+
+def test_the_items_endpoint_without_a_filter_counts_every_item(sandbox):
+    large = seed.job_uuid("large")
+
+    page = fetch_items(sandbox, large, limit=1000)
+
+    assert page["pagination"]["total"] == 10_000
+    assert len(page["data"]) == 1000
+    assert page["pagination"]["hasNextPage"] is True
+    assert sum(item["status"] == "failed" for item in page["data"]) == 25
+
+
+def test_a_cursor_past_the_last_page_gives_an_empty_last_page(sandbox):
+    job_id = seed.job_uuid("completed_with_errors")
+    first = fetch_items(sandbox, job_id, limit=36)
+
+    last = fetch_items(sandbox, job_id, limit=36, after=first["pagination"]["endCursor"])
+
+    assert first["pagination"]["hasNextPage"] is False
+    assert last["data"] == []
+    assert last["pagination"]["hasNextPage"] is False
+    assert "endCursor" not in last["pagination"]
+
+
+def test_the_items_endpoint_refuses_an_unknown_status_filter(sandbox):
+    response = get(sandbox, f"/v2/export-jobs/{seed.job_uuid('completed')}/items", status="done")
+
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == JSON_TYPE
+
+
+def test_the_items_of_an_unknown_job_get_the_contracts_404(sandbox):
+    response = get(sandbox, f"/v2/export-jobs/{seed.NOT_FOUND_EXAMPLE}/items")
+
+    assert response.status_code == 404
+    assert response.json() == {"type": "EXPORT_NOT_FOUND", "message": "Export job not found."}
