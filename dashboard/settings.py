@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -75,6 +76,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
+    "csp",
     "exportjobs",
 ]
 
@@ -87,7 +90,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "exportjobs.middleware.ErrorReferenceMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 LOGIN_URL = "login"
@@ -157,6 +162,57 @@ STORAGES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- sign-in -------------------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses sign-in during a lock-out
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Optional single sign-on: the name of a header (e.g. X-Forwarded-User) that a trusted SSO proxy sets
+# to the signed-in user's name. Only safe when the dashboard is reachable solely through that proxy.
+AUTH_REMOTE_USER_HEADER = _read("AUTH_REMOTE_USER_HEADER", env.str, "", "an HTTP header name").strip()
+if AUTH_REMOTE_USER_HEADER:
+    if not all(c.isalnum() or c == "-" for c in AUTH_REMOTE_USER_HEADER):
+        raise ImproperlyConfigured(f"AUTH_REMOTE_USER_HEADER={AUTH_REMOTE_USER_HEADER!r} is not an HTTP header name")
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                      "exportjobs.middleware.ProxyRemoteUserMiddleware")
+    AUTHENTICATION_BACKENDS.append("django.contrib.auth.backends.RemoteUserBackend")
+
+# Brute force (django-axes): 5 failed sign-ins for one user name, or from one address, lock sign-in
+# for that user name or address for 15 minutes.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "exportjobs.middleware.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# How many proxies (load balancer, TLS terminator) append to X-Forwarded-For in front of the dashboard.
+TRUSTED_PROXY_COUNT = _read("TRUSTED_PROXY_COUNT", env.int, 0, "a whole number")
+
+# --- audit trail ----------------------------------------------------------------
+
+AUDIT_RETENTION_DAYS = _positive("AUDIT_RETENTION_DAYS", env.int, 365, "a whole number of days")
+
+# --- Content-Security-Policy (django-csp): no inline script, no eval, nothing from elsewhere --------
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
 # --- sessions, cookies and security headers ----------------------------------------
 
 SESSION_COOKIE_AGE = _positive("SESSION_COOKIE_AGE", env.int, 8 * 3600, "a whole number of seconds")
@@ -205,8 +261,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {
-        "exportjobs": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
-    },
+    # Propagate to the root handler, so a single handler sees every line (and tests can capture them).
+    "loggers": {"exportjobs": {"level": LOG_LEVEL}},
 }

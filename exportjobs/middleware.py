@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import uuid
 
+from django.conf import settings
+from django.contrib.auth.middleware import PersistentRemoteUserMiddleware
+
 logger = logging.getLogger("exportjobs.errors")
 
 
@@ -20,3 +23,28 @@ class ErrorReferenceMiddleware:
         request.error_reference = reference
         logger.error("Unhandled error, reference %s, %s %s", reference, request.method, request.path, exc_info=exception)
         return None  # Django goes on to handler500, which shows the reference
+
+
+class ProxyRemoteUserMiddleware(PersistentRemoteUserMiddleware):
+    """Single sign-on: trusts the header named by ``AUTH_REMOTE_USER_HEADER``, set by an SSO proxy.
+
+    Persistent: the Django session outlives requests that lack the header (e.g. static files).
+    Safe only when every request reaches the dashboard through that proxy, which must strip the
+    header from what clients send.
+    """
+
+    @property
+    def header(self) -> str:
+        name = settings.AUTH_REMOTE_USER_HEADER
+        return "HTTP_" + name.upper().replace("-", "_")
+
+
+def client_ip(request) -> str | None:
+    """The client's address for brute-force counting: the proxies' X-Forwarded-For entry, else REMOTE_ADDR."""
+    count = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if count and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if len(hops) >= count:
+            return hops[-count]
+    return request.META.get("REMOTE_ADDR")

@@ -17,6 +17,7 @@ from exportjobs.sandbox import seed
 
 IN_CI = bool(os.environ.get("CI"))
 SANDBOX_TOKEN = "sandbox-" + secrets.token_urlsafe(16)
+API_KEY = "apikey-" + secrets.token_urlsafe(16)  # for tests of Basic auth
 
 
 def need(available: bool, reason: str) -> None:
@@ -46,6 +47,19 @@ def sandbox():
     server = SandboxServer(token=SANDBOX_TOKEN).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_token_leaks(settings, caplog):
+    """In every test: the Pleo token appears in no rendered page, header or log line."""
+    from tests import leakcheck
+
+    leakcheck.SECRETS[:] = [SANDBOX_TOKEN, API_KEY]
+    leakcheck.LEAKS.clear()
+    settings.MIDDLEWARE = ["tests.leakcheck.TokenLeakMiddleware", *settings.MIDDLEWARE]
+    yield
+    assert not leakcheck.LEAKS, f"the Pleo token was in these responses: {leakcheck.LEAKS}"
+    assert SANDBOX_TOKEN not in caplog.text and API_KEY not in caplog.text, "the Pleo token was logged"
 
 
 @pytest.fixture(autouse=True)
