@@ -131,8 +131,12 @@ class ExportJob:
         return self.last_updated_at or self.created_at
 
     @property
-    def expires_at(self) -> datetime:
-        return self.expiry_base + timedelta(seconds=self.expires_in)
+    def expires_at(self) -> datetime | None:
+        """When the job expires if nothing happens; None when Pleo's numbers leave the calendar."""
+        try:
+            return self.expiry_base + timedelta(seconds=self.expires_in)
+        except OverflowError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)

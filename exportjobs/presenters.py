@@ -156,6 +156,8 @@ def _expiry(job: ExportJob, now: datetime) -> Expiry | None:
     if not job.is_active:
         return None
     deadline = job.expires_at
+    if deadline is None:
+        return None
     remaining = (deadline - now).total_seconds()
     text = f"expires in about {duration_text(remaining)}" if remaining > 0 else f"overdue by about {duration_text(remaining)}"
     return Expiry(Timestamp.of("Expires (approx.)", deadline, now), text, remaining <= 0)

@@ -1,0 +1,158 @@
+"""Who may look: sign-in, the view permission, single sign-on and the brute-force lock-out."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from exportjobs.sandbox import seed
+
+ROOT = Path(__file__).resolve().parent.parent
+JOB_PAGE = f"/jobs/{seed.DOC_SAMPLE_ID}/"
+PASSWORD = "a-long-test-password"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("path", ["/", "/lookup/?job_id=x", JOB_PAGE, "/admin/"])
+def test_anonymous_visitors_are_sent_to_sign_in(client, sandbox, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/" if path != "/admin/" else "/admin/login/")
+    assert sandbox.state.calls() == 0
+
+
+def test_anonymous_refresh_is_refused_without_calling_pleo(client, sandbox):
+    response = client.post(f"{JOB_PAGE}refresh/")
+    assert response.status_code in (302, 403)
+    assert sandbox.state.calls() == 0
+
+
+def test_a_ticket_link_leads_through_sign_in_to_the_same_job(client, finance_user, sandbox):
+    response = client.get(JOB_PAGE)
+    assert response["Location"] == f"/accounts/login/?next={JOB_PAGE}"
+    login_page = client.get(response["Location"])
+    assert login_page.status_code == 200 and b"Sign in" in login_page.content
+    response = client.post("/accounts/login/", {"username": "fiona", "password": PASSWORD, "next": JOB_PAGE})
+    assert response.status_code == 302 and response["Location"] == JOB_PAGE
+    page = client.get(JOB_PAGE)
+    assert page.status_code == 200 and b"The accounting system rejected the login" in page.content
+
+
+@pytest.mark.parametrize("target", ["https://evil.example.com/", "//evil.example.com/jobs/", "http://testserver.evil.com/"])
+def test_sign_in_never_redirects_off_site(client, finance_user, target):
+    response = client.post("/accounts/login/", {"username": "fiona", "password": PASSWORD, "next": target})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_healthz_and_sign_in_pages_need_no_sign_in(client):
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/accounts/login/").status_code == 200
+
+
+def test_a_user_without_the_permission_gets_a_403_that_says_whom_to_ask_and_no_call(client, sandbox, django_user_model):
+    user = django_user_model.objects.create_user("outsider", password=PASSWORD)
+    client.force_login(user)
+    for response in (client.get(JOB_PAGE), client.get("/"), client.post(f"{JOB_PAGE}refresh/")):
+        assert response.status_code == 403
+        assert b"Finance" in response.content and b"administrator" in response.content
+    assert sandbox.state.calls() == 0
+
+
+def test_the_finance_group_grants_the_permission_and_superusers_pass(client, sandbox, django_user_model):
+    assert Group.objects.get(name="Finance").permissions.filter(codename="view_export_jobs").exists()
+    admin = django_user_model.objects.create_superuser("root", password=PASSWORD)
+    client.force_login(admin)
+    assert client.get(JOB_PAGE).status_code == 200
+
+
+def test_users_and_groups_are_managed_in_admin(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password=PASSWORD)
+    client.force_login(admin)
+    assert client.get("/admin/auth/user/").status_code == 200
+    assert client.get("/admin/auth/group/").status_code == 200
+
+
+# --- brute force -------------------------------------------------------------------
+
+
+def test_five_failed_sign_ins_lock_the_user_name_out_with_a_clear_message(client, finance_user):
+    for _ in range(4):
+        response = client.post("/accounts/login/", {"username": "fiona", "password": "wrong"}, REMOTE_ADDR="10.0.0.1")
+        assert response.status_code == 200
+    response = client.post("/accounts/login/", {"username": "fiona", "password": "wrong"}, REMOTE_ADDR="10.0.0.1")
+    assert response.status_code == 429
+    assert b"Sign-in is paused for 15 minutes" in response.content
+    # Even the right password, from another address, is refused during the cool-off.
+    response = client.post("/accounts/login/", {"username": "fiona", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2")
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_five_failures_from_one_address_lock_that_address_out(client, django_user_model):
+    django_user_model.objects.create_user("other", password=PASSWORD)
+    for name in ("a", "b", "c", "d", "e"):
+        client.post("/accounts/login/", {"username": name, "password": "wrong"}, REMOTE_ADDR="10.0.0.9")
+    response = client.post("/accounts/login/", {"username": "other", "password": PASSWORD}, REMOTE_ADDR="10.0.0.9")
+    assert response.status_code == 429
+
+
+def test_the_lock_out_counts_the_client_address_a_trusted_proxy_reports(client, settings, django_user_model):
+    from exportjobs.middleware import client_ip
+    from django.test import RequestFactory
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR="203.0.113.7, 198.51.100.2", REMOTE_ADDR="10.0.0.1")
+    assert client_ip(request) == "198.51.100.2"
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_ip(request) == "10.0.0.1"  # without trusted proxies the header is ignored
+
+
+# --- single sign-on --------------------------------------------------------------------
+
+
+@pytest.fixture
+def sso(settings):
+    settings.AUTH_REMOTE_USER_HEADER = "X-Forwarded-User"
+    middleware = list(settings.MIDDLEWARE)
+    middleware.insert(middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                      "exportjobs.middleware.ProxyRemoteUserMiddleware")
+    settings.MIDDLEWARE = middleware
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "django.contrib.auth.backends.RemoteUserBackend"]
+
+
+def test_single_sign_on_is_wired_by_the_setting():
+    env = {**os.environ, "AUTH_REMOTE_USER_HEADER": "X-Forwarded-User", "READ_DOT_ENV": "0", "DJANGO_SETTINGS_MODULE": "dashboard.settings"}
+    probe = "import django; django.setup(); from django.conf import settings as s; print(s.MIDDLEWARE); print(s.AUTHENTICATION_BACKENDS)"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    assert "exportjobs.middleware.ProxyRemoteUserMiddleware" in out
+    assert "django.contrib.auth.backends.RemoteUserBackend" in out
+    env.pop("AUTH_REMOTE_USER_HEADER")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    assert "RemoteUser" not in out
+
+
+def test_the_sso_header_signs_a_finance_user_in(sso, sandbox, finance_user):
+    client = Client()
+    response = client.get(JOB_PAGE, HTTP_X_FORWARDED_USER="fiona")
+    assert response.status_code == 200
+    assert b"fiona" in response.content
+
+
+def test_a_new_sso_user_exists_but_has_no_permission_until_added_to_finance(sso, sandbox, django_user_model):
+    client = Client()
+    response = client.get(JOB_PAGE, HTTP_X_FORWARDED_USER="newcomer")
+    assert response.status_code == 403
+    assert django_user_model.objects.filter(username="newcomer").exists()
+    assert sandbox.state.calls() == 0
+
+
+def test_without_sso_configured_the_header_is_ignored(client, sandbox, finance_user):
+    response = client.get(JOB_PAGE, HTTP_X_FORWARDED_USER="fiona")
+    assert response.status_code == 302
+    assert sandbox.state.calls() == 0

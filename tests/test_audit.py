@@ -1,0 +1,133 @@
+"""The audit trail: every lookup, view and refresh recorded, read-only in admin, CSV, pruning."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from exportjobs import services
+from exportjobs.models import AuditEvent
+from exportjobs.sandbox import seed
+from tests.conftest import SANDBOX_TOKEN, job_payload
+
+JOB = seed.DOC_SAMPLE_ID
+
+pytestmark = pytest.mark.django_db
+
+
+def events():
+    return list(AuditEvent.objects.order_by("id").values("username", "action", "job_id", "outcome", "source", "job_status", "error_code"))
+
+
+def test_a_view_is_recorded_with_user_outcome_source_and_status(desk):
+    desk.get(f"/jobs/{JOB}/")
+    desk.get(f"/jobs/{JOB}/")
+    rows = events()
+    assert [(r["action"], r["outcome"], r["source"], r["job_status"]) for r in rows] == [
+        ("view", "found", "fresh", "failed"),
+        ("view", "found", "cache", "failed"),
+    ]
+    assert rows[0]["username"] == "fiona" and str(rows[0]["job_id"]) == JOB
+    assert AuditEvent.objects.first().created_at is not None
+
+
+def test_not_found_and_errors_are_recorded(desk, sandbox):
+    desk.get(f"/jobs/{seed.NOT_FOUND_EXAMPLE}/")
+    sandbox.state.add_fault(JOB, "401")
+    desk.get(f"/jobs/{JOB}/")
+    rows = events()
+    assert (rows[0]["outcome"], str(rows[0]["job_id"])) == ("not_found", seed.NOT_FOUND_EXAMPLE)
+    assert (rows[1]["outcome"], rows[1]["error_code"]) == ("error", "auth")
+
+
+def test_a_stale_copy_is_recorded_as_stale(desk, sandbox):
+    desk.get(f"/jobs/{JOB}/")
+    from django.core.cache import cache
+    import uuid
+
+    cache.delete(services._key("job", uuid.UUID(JOB)))
+    sandbox.state.add_fault(JOB, "503")
+    assert desk.get(f"/jobs/{JOB}/").status_code == 200
+    assert events()[-1]["source"] == "stale"
+
+
+def test_lookups_and_refreshes_are_recorded(desk):
+    desk.get("/lookup/", {"job_id": f"export {JOB} failed"})
+    desk.get("/lookup/", {"job_id": "nothing here"})
+    desk.post(f"/jobs/{JOB}/refresh/")
+    rows = events()
+    assert [(r["action"], r["outcome"]) for r in rows] == [("lookup", "found"), ("lookup", "invalid"), ("refresh", "found")]
+    assert rows[2]["source"] == "fresh"
+
+
+def test_no_audit_row_holds_the_token(desk, sandbox):
+    sandbox.state.add_fault(JOB, "401")
+    desk.get(f"/jobs/{JOB}/")
+    for row in AuditEvent.objects.values_list():
+        assert SANDBOX_TOKEN not in repr(row)
+
+
+@pytest.fixture
+def admin_client(django_user_model):
+    from django.test import Client
+
+    admin = django_user_model.objects.create_superuser("root", password="a-long-test-password")
+    client = Client()  # its own session: the `desk` client is signed in as fiona
+    client.force_login(admin)
+    return client
+
+
+def test_admin_shows_the_trail_read_only_with_filters_and_search(admin_client, desk):
+    desk.get(f"/jobs/{JOB}/")
+    page = admin_client.get("/admin/exportjobs/auditevent/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "fiona" in body and JOB in body
+    assert "By outcome" in body or "outcome" in body
+    assert admin_client.get("/admin/exportjobs/auditevent/", {"q": "fiona"}).status_code == 200
+    assert admin_client.get("/admin/exportjobs/auditevent/add/").status_code == 403
+    event = AuditEvent.objects.first()
+    change = admin_client.get(f"/admin/exportjobs/auditevent/{event.pk}/change/")
+    assert change.status_code == 200 and b'name="_save"' not in change.content  # view only
+    assert admin_client.post(f"/admin/exportjobs/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_admin_exports_the_trail_as_csv(admin_client, desk):
+    desk.get(f"/jobs/{JOB}/")
+    desk.get("/lookup/", {"job_id": "no id here"})
+    ids = list(AuditEvent.objects.values_list("pk", flat=True))
+    response = admin_client.post(
+        "/admin/exportjobs/auditevent/", {"action": "export_csv", "_selected_action": [str(i) for i in ids]}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(rows) == 2
+    assert rows[0]["username"] == "fiona" and rows[0]["job_id"] == JOB and rows[0]["outcome"] == "found"
+
+
+def test_pruning_deletes_rows_older_than_the_retention(settings):
+    settings.AUDIT_RETENTION_DAYS = 30
+    old = AuditEvent.objects.create(action="view", outcome="found")
+    recent = AuditEvent.objects.create(action="view", outcome="found")
+    AuditEvent.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    AuditEvent.objects.filter(pk=recent.pk).update(created_at=timezone.now() - timedelta(days=29))
+    out = io.StringIO()
+    call_command("prune_audit", stdout=out)
+    assert list(AuditEvent.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert "Deleted 1 audit events older than 30 days" in out.getvalue()
+
+
+def test_an_audit_failure_never_breaks_the_page(desk, monkeypatch):
+    from django.db import DatabaseError
+
+    def broken(*args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(AuditEvent.objects, "create", broken)
+    assert desk.get(f"/jobs/{JOB}/").status_code == 200
