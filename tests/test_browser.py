@@ -1,0 +1,366 @@
+"""What only a browser shows: pages render, buttons work, copy works, auto-refresh stops, keyboard use.
+
+Playwright's sync API drives Debian's Chromium against pytest-django's ``live_server``. The live
+server runs in a thread of this process, so the ``settings`` fixture and the sandbox apply to it.
+One Chromium per module, a fresh context (cookies, clipboard, viewport) per test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from django.apps import apps as django_apps
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from exportjobs.sandbox import seed
+from tests.conftest import job_payload
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+USERNAME, PASSWORD = "fiona", "a-long-test-password"  # the ``finance_user`` fixture's
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+
+FAILED = seed.DOC_SAMPLE_ID  # failed: accounting system login rejected
+SAMPLE = {status: seed.job_uuid(status) for status in ("pending", "in_progress", "completed", "completed_with_errors")}
+SAMPLE["failed"] = FAILED
+JOB = "5b0e7c1a-8d2f-4e6a-9b3c-1d2e3f4a5b6c"
+
+# desk.js waits 10 s between refreshes (30 s after an error); make every long timer 20 times shorter.
+FAST_TIMERS = """
+(() => {
+  const setTimeoutOriginal = window.setTimeout;
+  window.setTimeout = function (callback, delay, ...rest) {
+    if (typeof delay === "number" && delay >= 5000) { delay = delay / 20; }
+    return setTimeoutOriginal.call(window, callback, delay, ...rest);
+  };
+})();
+"""
+
+
+# --- fixtures ------------------------------------------------------------------------
+
+
+class _Chromium:
+    """One Playwright and one Chromium for the module, started by the first test that needs them."""
+
+    def __init__(self) -> None:
+        self._playwright = None
+        self._browser: Browser | None = None
+
+    def get(self, executable_path: str) -> Browser:
+        if self._browser is None:
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(executable_path=executable_path, args=CHROMIUM_ARGS)
+        return self._browser
+
+    def close(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+        if self._playwright is not None:
+            self._playwright.stop()
+
+
+@pytest.fixture(scope="module")
+def _chromium():
+    chromium = _Chromium()
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def browser(_chromium, chromium_path) -> Browser:
+    # ``chromium_path`` decides skip (locally) or failure (CI) when Chromium is missing.
+    return _chromium.get(chromium_path)
+
+
+@pytest.fixture
+def finance_group(transactional_db):
+    """The "Finance" group, made again by its own migration's function.
+
+    A ``live_server`` test flushes the database afterwards, and the group the migration made goes
+    with it. Serialized rollback cannot put it back here: once Playwright's event loop runs in this
+    thread, Django hands the test a fresh connection object without the serialized copy.
+    """
+    create_group = importlib.import_module("exportjobs.migrations.0002_finance_group").create_group
+    create_group(django_apps, None)
+
+
+@pytest.fixture
+def open_page(browser, live_server, finance_group, finance_user, sandbox):
+    """Open a page in a new browser context; keyword arguments go to ``new_context``."""
+    contexts = []
+
+    def open_(**options) -> Page:
+        context = browser.new_context(base_url=live_server.url, **options)
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(open_page) -> Page:
+    return open_page()
+
+
+@pytest.fixture
+def signed_in_page(page) -> Page:
+    sign_in(page)
+    return page
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def sign_in(page: Page) -> None:
+    """Through the real form; ends on the home page."""
+    page.goto("/accounts/login/?next=/")
+    page.get_by_label("User name").fill(USERNAME)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))
+
+
+def job_path(job_id: str) -> str:
+    return f"/jobs/{job_id}/"
+
+
+def badge(page: Page):
+    return page.locator(".job-header .badge")
+
+
+def active_job(job_id: str, status: str) -> dict:
+    """A job that is still running, with times from the last few minutes."""
+    now = datetime.now(timezone.utc)
+    return job_payload(
+        job_id,
+        status=status,
+        createdAt=seed.ts(now - timedelta(minutes=4)),
+        startedAt=seed.ts(now - timedelta(minutes=3)) if status == "in_progress" else None,
+        lastUpdatedAt=seed.ts(now - timedelta(minutes=1)),
+        completedAt=None,
+    )
+
+
+def finish(sandbox, job_id: str) -> None:
+    now = seed.ts(datetime.now(timezone.utc))
+    sandbox.state.update_job(job_id, status="completed", completedAt=now, lastUpdatedAt=now)
+
+
+def tab_to(page: Page, name: str, *, limit: int = 40) -> None:
+    """Press Tab until the focused element's text is ``name``."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.textContent.trim()") == name:
+            return
+    pytest.fail(f"Tab never reached {name!r}")
+
+
+def clipboard(page: Page) -> str:
+    return page.evaluate("navigator.clipboard.readText()")
+
+
+def screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.is_file() and path.stat().st_size > 0, path
+    return path
+
+
+# --- tests ---------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_sentence_pasted_from_a_ticket_leads_to_the_failed_job(signed_in_page):
+    page = signed_in_page
+    sentence = f"Hi, export {FAILED} failed, please check"
+    page.evaluate("text => navigator.clipboard.writeText(text)", sentence)
+    page.get_by_label("Export job ID").focus()
+    page.keyboard.press("ControlOrMeta+V")
+    expect(page.get_by_label("Export job ID")).to_have_value(sentence)
+
+    page.get_by_role("button", name="Show job").click()
+
+    page.wait_for_url(f"**{job_path(FAILED)}")
+    expect(badge(page)).to_contain_text("Failed")
+    expect(page.locator("section.failure")).to_be_visible()
+    expect(page.locator("section.failure")).to_contain_text("Who needs to act")
+
+
+@pytest.mark.browser
+def test_a_job_can_be_looked_up_and_refreshed_with_the_keyboard_alone(signed_in_page, sandbox):
+    page = signed_in_page
+    job_id = SAMPLE["completed"]
+    expect(page.get_by_label("Export job ID")).to_be_focused()
+
+    page.keyboard.type(job_id)
+    page.keyboard.press("Enter")
+
+    page.wait_for_url(f"**{job_path(job_id)}")
+    expect(badge(page)).to_contain_text("Exported")
+    assert sandbox.state.calls(job_id) == 1
+    for calls, key in ((2, "Enter"), (3, "Space")):
+        tab_to(page, "Refresh from Pleo")
+        with page.expect_navigation(url=f"**{job_path(job_id)}"):
+            page.keyboard.press(key)
+        assert sandbox.state.calls(job_id) == calls, f"{key} on the focused button did not refresh"
+
+
+@pytest.mark.browser
+def test_refresh_asks_pleo_again_and_comes_back_to_the_job_page(signed_in_page, sandbox, live_server):
+    page = signed_in_page
+    sandbox.state.put_job(active_job(JOB, "in_progress"))
+    page.goto(job_path(JOB))
+    expect(badge(page)).to_contain_text("Exporting")
+    finish(sandbox, JOB)
+
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name="Refresh from Pleo").click()
+    page.wait_for_load_state()
+
+    assert posted.value.status == 303
+    expect(badge(page)).to_contain_text("Exported")
+    assert page.url == live_server.url + job_path(JOB)
+    assert sandbox.state.calls(JOB) == 2
+
+
+@pytest.mark.browser
+def test_copy_buttons_put_the_id_and_the_ticket_summary_on_the_clipboard(signed_in_page):
+    page = signed_in_page
+    page.goto(job_path(FAILED))
+    status = page.locator(".copy-status")
+
+    page.get_by_role("button", name="Copy job ID").click()
+    expect(status).to_have_text("Copied: job ID")
+    assert clipboard(page) == FAILED
+
+    page.get_by_role("button", name="Copy for ticket").click()
+    expect(status).to_have_text("Copied: for ticket")
+    text = clipboard(page)
+    assert f"Pleo export job {FAILED}" in text
+    assert "Who must act" in text
+
+
+@pytest.mark.browser
+def test_auto_refresh_shows_the_final_status_in_place_and_then_stops(signed_in_page, sandbox, settings):
+    settings.JOB_CACHE_TTL_ACTIVE = 1
+    page = signed_in_page
+    page.add_init_script(FAST_TIMERS)
+    sandbox.state.put_job(active_job(JOB, "pending"))
+    page.goto(job_path(JOB))
+    expect(badge(page)).to_contain_text("Waiting to start")
+    expect(page.locator("#job")).to_have_attribute("data-auto-refresh", "true")
+    page.evaluate("window.sameDocument = true")
+    job_requests: list[str] = []
+    page.on("request", lambda r: job_requests.append(r.url) if r.url.endswith(job_path(JOB)) else None)
+
+    finish(sandbox, JOB)
+
+    expect(badge(page)).to_contain_text("Exported", timeout=10_000)
+    assert page.evaluate("window.sameDocument") is True, "the page reloaded instead of updating in place"
+    assert page.evaluate('performance.getEntriesByType("navigation").length') == 1
+    assert job_requests, "the update did not come from a background request"
+    expect(page.locator("#job")).to_have_attribute("data-auto-refresh", "false")
+    seen = len(job_requests)
+    page.wait_for_timeout(1_600)  # more than three accelerated 10-second intervals
+    assert len(job_requests) == seen, "the page kept polling after the job finished"
+
+
+@pytest.mark.browser
+def test_no_page_logs_a_console_error(signed_in_page, sandbox):
+    page = signed_in_page
+    problems: list[str] = []
+
+    def on_console(message) -> None:
+        if message.type != "error":
+            return
+        if message.text.startswith("Failed to load resource") and message.location.get("url") == page.url:
+            return  # Chromium's note of the error page's own status (404, 503), which we asked for
+        problems.append(f"{page.url}: console: {message.text} ({message.location.get('url')})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda e: problems.append(f"{page.url}: uncaught: {e}"))
+    sandbox.state.put_job(job_payload(JOB))
+    sandbox.state.add_fault(JOB, "503")
+    visits = [("/", 200)]
+    visits += [(job_path(job_id), 200) for job_id in SAMPLE.values()]
+    visits += [(job_path(JOB), 503), (job_path(seed.NOT_FOUND_EXAMPLE), 404), ("/no-such-page/", 404)]
+
+    for path, status in visits:
+        response = page.goto(path)
+        assert response.status == status, path
+        page.wait_for_load_state("load")
+
+    assert problems == []
+
+
+@pytest.mark.browser
+def test_every_page_kind_is_saved_as_a_screenshot(page, sandbox, settings):
+    settings.PLEO_API_TIMEOUT = 0.3  # the "hang" fault turns into a 504 quickly
+    response = page.goto("/accounts/login/")
+    assert response.status == 200
+    screenshot(page, "login")
+    sign_in(page)
+    screenshot(page, "home")
+    for status, job_id in SAMPLE.items():
+        response = page.goto(job_path(job_id))
+        assert response.status == 200
+        screenshot(page, f"job-{status}")
+    shots = {
+        "error-404-not-found": (None, 404),
+        "error-502-credentials": ("401", 502),
+        "error-503-unavailable": ("503", 503),
+        "error-504-timeout": ("hang", 504),
+        "error-502-malformed": ("malformed_json", 502),
+    }
+    for name, (fault, status) in shots.items():
+        job_id = seed.job_uuid(f"browser:{name}")
+        if fault:
+            sandbox.state.put_job(job_payload(job_id))
+            sandbox.state.add_fault(job_id, fault, seconds=2)  # ``seconds`` only matters to "hang"
+        response = page.goto(job_path(job_id))
+        assert response.status == status, name
+        screenshot(page, name)
+
+
+@pytest.mark.browser
+def test_the_job_page_works_without_javascript(open_page):
+    page = open_page(java_script_enabled=False)
+    sign_in(page)
+    page.goto(job_path(FAILED))
+
+    expect(badge(page)).to_contain_text("Failed")
+    expect(page.locator("section.failure")).to_be_visible()
+    page.get_by_text("Summary for the ticket (plain text)").click()  # a <details>: opens without JS
+    expect(page.locator("#ticket-text")).to_be_visible()
+    expect(page.locator("#ticket-text")).to_contain_text(f"Pleo export job {FAILED}")
+    for name in ("Copy job ID", "Copy link to this page", "Copy for ticket"):
+        expect(page.get_by_text(name, exact=True)).to_be_hidden()
+
+
+@pytest.mark.browser
+def test_a_job_page_fits_a_phone_screen_without_sideways_scrolling(open_page):
+    page = open_page(viewport={"width": 375, "height": 800})
+    sign_in(page)
+    for name, job_id in (("failed", FAILED), ("completed_with_errors", SAMPLE["completed_with_errors"])):
+        page.goto(job_path(job_id))
+        page.evaluate('document.querySelectorAll("details").forEach(d => { d.open = true; })')
+        width = page.evaluate("document.documentElement.scrollWidth")
+        screenshot(page, f"job-{name}-375px")
+        assert width <= 375, f"{name} job page is {width}px wide on a 375px screen"
