@@ -15,9 +15,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone as dj_timezone
 
-from .jobs import ExportJob, JobStatus
-from .services import JobResult
-from .wording import failure_wording, status_wording
+from .client import parse_timestamp
+from .jobs import ExportJob, ItemStatus, JobStatus
+from .services import ITEM_STATUSES, ItemsSummary, JobResult
+from .wording import ITEM_STATUS_LABELS, failure_wording, item_failure_wording, status_wording
 
 STUCK_FRACTION = 0.5  # an active job untouched for half its expiry window may be stuck
 
@@ -179,6 +180,11 @@ def _permalink(request: HttpRequest, job: ExportJob) -> str:
     return request.build_absolute_uri(reverse("job_detail", args=[str(job.id)]))
 
 
+def seen_link(permalink: str, result: JobResult) -> str:
+    """The permalink with the status and time seen, so a later reader sees what changed."""
+    return f"{permalink}?{urlencode({'seen': result.job.status_value, 'at': iso_utc(result.fetched_at)})}"
+
+
 def _ticket_text(job: ExportJob, result: JobResult, permalink: str, now: datetime) -> str:
     wording = status_wording(job.status)
     lines = [
@@ -203,8 +209,7 @@ def _ticket_text(job: ExportJob, result: JobResult, permalink: str, now: datetim
         lines.append(f"Who must act: {failure.actor_label}. Next step: {failure.next_step}")
         if job.failure_reason:
             lines.append(f"Pleo's message: {job.failure_reason}")
-    seen = urlencode({"seen": job.status_value, "at": iso_utc(result.fetched_at)})
-    lines.append(f"Link: {permalink}?{seen}")
+    lines.append(f"Link: {seen_link(permalink, result)}")
     lines.append(f"Data as of {utc_text(result.fetched_at)} ({'stale copy' if result.source == 'stale' else 'from Pleo'})")
     return "\n".join(lines)
 
@@ -240,9 +245,121 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
         "fetched": Timestamp.of("Fetched", result.fetched_at, now),
         "fetched_time": local_text(result.fetched_at, with_date=False),
         "permalink": permalink,
+        "seen_link": seen_link(permalink, result),
         "ticket_text": _ticket_text(job, result, permalink, now),
         "auto_refresh": job.is_active,
         "zone": zone_name(),
         "is_utc": zone_name() in ("UTC", "Etc/UTC"),
     }
 
+
+
+# --- entries (items) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FailedEntry:
+    entry_id: str
+    type_value: str
+    label: str
+    meaning: str
+    actor_label: str
+    reason: str
+    external_url: str
+
+
+def _safe_url(url: str | None) -> str:
+    """Only http(s) links from Pleo become links: never ``javascript:`` or the like."""
+    return url if url and url.lower().startswith(("https://", "http://")) else ""
+
+
+def items_context(summary: ItemsSummary) -> dict:
+    counts = [
+        (ITEM_STATUS_LABELS[ItemStatus(status)], summary.counts.get(status, 0), status) for status in ITEM_STATUSES
+    ]
+    failed = []
+    for item in summary.failed.items:
+        wording = item_failure_wording(item.failure_reason_type)
+        failed.append(
+            FailedEntry(
+                entry_id=str(item.accounting_entry_id),
+                type_value=item.failure_type_value or "",
+                label=wording.label,
+                meaning=wording.meaning,
+                actor_label=wording.actor_label,
+                reason=item.failure_reason or "",
+                external_url=_safe_url(item.external_url),
+            )
+        )
+    return {
+        "counts": counts,
+        "total": summary.total,
+        "failed_total": summary.counts.get("failed", 0),
+        "failed": failed,
+        "next_cursor": summary.failed.end_cursor if summary.failed.has_next_page else "",
+    }
+
+
+# --- what changed since the link was shared ------------------------------------------------
+
+WAS = {
+    JobStatus.PENDING: "waiting to start",
+    JobStatus.IN_PROGRESS: "exporting",
+    JobStatus.COMPLETED: "exported",
+    JobStatus.COMPLETED_WITH_ERRORS: "partly exported",
+    JobStatus.FAILED: "failed",
+}
+NOW = {
+    JobStatus.PENDING: "is waiting to start",
+    JobStatus.IN_PROGRESS: "is exporting",
+    JobStatus.COMPLETED: "has been exported",
+    JobStatus.COMPLETED_WITH_ERRORS: "has been partly exported",
+    JobStatus.FAILED: "has failed",
+}
+
+
+def _status_phrase(table: dict, value: str) -> str:
+    try:
+        return table[JobStatus(value)]
+    except ValueError:
+        return f"“{value}”"
+
+
+def seen_change(job: ExportJob, seen: str | None, at: str | None) -> dict | None:
+    """The sentence for a link that carries ``?seen=<status>&at=<time>``, or None without one."""
+    if not seen or len(seen) > 64:
+        return None
+    when = ""
+    if at:
+        try:
+            when = local_text(parse_timestamp(at[:40]), with_date=True)
+        except ValueError:
+            when = ""
+    shared = f"When this link was shared ({when})" if when else "When this link was shared"
+    if seen == job.status_value:
+        text = f"{shared} the job was already {_status_phrase(WAS, seen)}; it has not changed since."
+        changed = False
+    else:
+        text = f"{shared} the job was {_status_phrase(WAS, seen)}; now it {_status_phrase(NOW, job.status_value)}."
+        changed = True
+    return {"text": text, "changed": changed}
+
+
+# --- bulk lookup --------------------------------------------------------------------------
+
+
+def bulk_row(row, error_page) -> dict:
+    """One row of the bulk table: the job's status and finish, or the error in its own words."""
+    if row.result is None:
+        return {"job_id": row.job_id, "error": error_page}
+    job = row.result.job
+    now = datetime.now(timezone.utc)
+    finished = job.completed_at or job.expired_at
+    return {
+        "job_id": row.job_id,
+        "status": status_wording(job.status),
+        "finished": Timestamp.of("Finished", finished, now, missing="still running" if job.is_active else "not reported"),
+        "failure": failure_wording(job.failure_reason_type).label if job.has_failure else "",
+        "failure_type": job.failure_type_value or "",
+        "stale": row.result.source == "stale",
+    }

@@ -12,6 +12,7 @@ import logging
 import secrets
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Literal
@@ -198,11 +199,67 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-def job_items_get(*, job_id: uuid.UUID, status: str | None = None, after: str | None = None, limit: int = 50) -> ItemPage:
-    """One page of a job's items (cached like the job: short while it runs)."""
-    key = _key("items", job_id) + f":{status or 'all'}:{after or '0'}:{limit}"
-    page = _cache_call(cache.get, key)
-    if page is None:
-        page = get_client().get_export_job_items(job_id, status=status, after=after, limit=limit)
-        _cache_call(cache.set, key, page, settings.JOB_CACHE_TTL_ACTIVE)
-    return page
+ITEM_STATUSES = ("successful", "failed", "pending", "in_progress", "abandoned")
+ITEMS_PAGE_SIZE = 50
+BULK_LIMIT = 50
+BULK_CONCURRENCY = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ItemsSummary:
+    """How a job's entries fared: a count per item status and one page of failed entries."""
+
+    counts: dict[str, int]
+    failed: ItemPage
+    fetched_at: datetime
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def job_items_get(*, job: ExportJob, after: str | None = None) -> ItemsSummary:
+    """Counts per item status (from each filter's ``total``) and a page of failed entries.
+
+    Cached like the job: ``JOB_CACHE_TTL_FINAL`` once the job is final, else the active TTL. The
+    five count queries ask for no items (``limit=0``) and run concurrently.
+    """
+    key = _key("items", job.id) + f":{job.status_value}:{after or 'first'}"
+    summary = _cache_call(cache.get, key)
+    if summary is not None:
+        return summary
+    client = get_client()
+
+    def count(status: str) -> tuple[str, int]:
+        page = client.get_export_job_items(job.id, status=status, limit=0)
+        return status, page.total if page.total is not None else len(page.items)
+
+    with ThreadPoolExecutor(max_workers=len(ITEM_STATUSES), thread_name_prefix="items") as pool:
+        failed_page = pool.submit(
+            client.get_export_job_items, job.id, status="failed", limit=ITEMS_PAGE_SIZE, after=after
+        )
+        counts = dict(pool.map(count, ITEM_STATUSES))
+        failed = failed_page.result()
+    summary = ItemsSummary(counts=counts, failed=failed, fetched_at=_now())
+    _cache_call(cache.set, key, summary, ttl_for(job))
+    return summary
+
+
+@dataclass(frozen=True, slots=True)
+class BulkRow:
+    job_id: uuid.UUID
+    result: JobResult | None
+    error: PleoError | None
+
+
+def jobs_get_many(*, job_ids: list[uuid.UUID]) -> list[BulkRow]:
+    """Each job through ``job_get`` (cache, single flight), at most ``BULK_CONCURRENCY`` at a time."""
+
+    def one(job_id: uuid.UUID) -> BulkRow:
+        try:
+            return BulkRow(job_id, job_get(job_id=job_id), None)
+        except PleoError as error:
+            return BulkRow(job_id, None, error)
+
+    with ThreadPoolExecutor(max_workers=BULK_CONCURRENCY, thread_name_prefix="bulk") as pool:
+        return list(pool.map(one, job_ids[:BULK_LIMIT]))

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("lookup/", views.lookup, name="lookup"),
+    path("bulk/", views.bulk, name="bulk"),
     path("jobs/<str:job_id>/", views.job_detail, name="job_detail"),
     path("jobs/<str:job_id>/refresh/", views.job_refresh, name="job_refresh"),
     path("healthz", views.healthz, name="healthz"),

@@ -7,9 +7,11 @@ Every ``PleoError`` is turned into a page and an HTTP status in one place:
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -31,13 +33,16 @@ from .client import (
     PleoTimeout,
     PleoUnavailable,
 )
-from .forms import LookupForm
+from .forms import MAX_INPUT, LookupForm, find_job_ids
+from .jobs import JobStatus, coerce_enum
 from .models import AuditEvent
-from .presenters import job_page_context
+from .presenters import bulk_row, items_context, job_page_context, seen_change
+from .wording import status_wording
 
 logger = logging.getLogger(__name__)
 
 PERMISSION = "exportjobs.view_export_jobs"
+ENTRY_STATUSES = (JobStatus.FAILED, JobStatus.COMPLETED_WITH_ERRORS)
 
 
 def desk_view(view):
@@ -158,7 +163,24 @@ def _samples() -> list:
 @require_GET
 @desk_view
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "exportjobs/home.html", {"form": LookupForm(), "sample_groups": _samples()})
+    context = {"form": LookupForm(), "sample_groups": _samples(), "recent": _recent(request.user)}
+    return render(request, "exportjobs/home.html", context)
+
+
+def _recent(user, limit: int = 10) -> list[dict]:
+    """The user's last ``limit`` distinct jobs seen, newest first, with the status they had then."""
+    seen: dict = {}
+    events = (
+        AuditEvent.objects.filter(user=user, action__in=("view", "refresh"), outcome=AuditEvent.Outcome.FOUND)
+        .order_by("-created_at", "-id")
+        .values("job_id", "job_status", "created_at")[:200]
+    )
+    for event in events:
+        if event["job_id"] not in seen:
+            seen[event["job_id"]] = {**event, "wording": status_wording(coerce_enum(JobStatus, event["job_status"]))}
+        if len(seen) == limit:
+            break
+    return list(seen.values())
 
 
 @require_GET
@@ -170,8 +192,38 @@ def lookup(request: HttpRequest) -> HttpResponse:
         _audit(request, AuditEvent.Action.LOOKUP, job_id=job_id, outcome=AuditEvent.Outcome.FOUND)
         return redirect("job_detail", job_id=str(job_id))
     _audit(request, AuditEvent.Action.LOOKUP, outcome=AuditEvent.Outcome.INVALID)
-    context = {"form": form, "sample_groups": _samples(), "found_ids": getattr(form, "found_ids", [])}
+    found = getattr(form, "found_ids", [])
+    context = {
+        "form": form,
+        "sample_groups": _samples(),
+        "found_ids": found,
+        "bulk_query": urlencode({"ids": " ".join(str(i) for i in found)}) if len(found) > 1 else "",
+        "recent": _recent(request.user),
+    }
     return render(request, "exportjobs/home.html", context, status=400)
+
+
+@require_GET
+@desk_view
+def bulk(request: HttpRequest) -> HttpResponse:
+    """Many jobs at once: every distinct id in a pasted ticket or list, up to ``BULK_LIMIT``."""
+    text = request.GET.get("ids", "")[:MAX_INPUT]
+    ids = find_job_ids(text)
+    rows = services.jobs_get_many(job_ids=ids) if ids else []
+    for row in rows:
+        if row.result is not None:
+            _audit(request, AuditEvent.Action.VIEW, job_id=row.job_id, outcome=AuditEvent.Outcome.FOUND, result=row.result)
+        else:
+            _audit(request, AuditEvent.Action.VIEW, job_id=row.job_id, outcome=_outcome(row.error), error=row.error)
+    context = {
+        "text": text,
+        "rows": [bulk_row(row, ERROR_PAGES.get(type(row.error), GENERIC_ERROR) if row.error else None) for row in rows],
+        "found": len(ids),
+        "limit": services.BULK_LIMIT,
+        "searched": "ids" in request.GET,
+    }
+    status = 400 if context["searched"] and not ids else 200
+    return render(request, "exportjobs/bulk.html", context, status=status)
 
 
 def _parse_job_id(raw: str) -> uuid.UUID | None:
@@ -194,7 +246,8 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
             status=404,
         )
     if job_id != str(parsed):
-        return redirect("job_detail", job_id=str(parsed), permanent=False)
+        query = request.GET.urlencode()
+        return redirect(reverse("job_detail", args=[str(parsed)]) + (f"?{query}" if query else ""))
     try:
         result = services.job_get(job_id=parsed)
     except PleoError as error:
@@ -202,7 +255,28 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
         return _error_page(request, error, job_id=parsed)
     _audit(request, AuditEvent.Action.VIEW, job_id=parsed, outcome=AuditEvent.Outcome.FOUND, result=result)
     context = job_page_context(request, result)
+    context["seen_change"] = seen_change(result.job, request.GET.get("seen"), request.GET.get("at"))
+    context.update(_entries(request, result.job))
     return render(request, "exportjobs/job_detail.html", context)
+
+
+CURSOR = re.compile(r"^[A-Z2-7=~]{1,200}$")
+
+
+def _entries(request: HttpRequest, job) -> dict:
+    """The failed entries panel: always for failed or partly exported jobs, on request for others."""
+    wanted = job.status in ENTRY_STATUSES or request.GET.get("entries") == "1"
+    if not wanted:
+        return {"entries_offered": job.number_of_items > 0}
+    after = request.GET.get("after") or None
+    if after is not None and not CURSOR.match(after):
+        after = None
+    try:
+        summary = services.job_items_get(job=job, after=after)
+    except PleoError as error:
+        logger.warning("Entries of job %s: %s (%s)", job.id, error.code, error.message)
+        return {"entries_error": ERROR_PAGES.get(type(error), GENERIC_ERROR)}
+    return {"entries": items_context(summary), "entries_after": after or ""}
 
 
 @require_POST

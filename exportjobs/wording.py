@@ -22,7 +22,7 @@ class StatusWording:
 STATUS: dict[JobStatus, StatusWording] = {
     JobStatus.PENDING: StatusWording(
         "Waiting to start",
-        "⏳",
+        "…",
         "info",
         "Pleo has queued these entries for export, but the accounting integration has not started on them yet.",
     ),

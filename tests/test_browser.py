@@ -364,3 +364,24 @@ def test_a_job_page_fits_a_phone_screen_without_sideways_scrolling(open_page):
         width = page.evaluate("document.documentElement.scrollWidth")
         screenshot(page, f"job-{name}-375px")
         assert width <= 375, f"{name} job page is {width}px wide on a 375px screen"
+
+
+@pytest.mark.browser
+def test_bulk_lookup_from_a_pasted_ticket_shows_a_row_per_job(signed_in_page: Page):
+    page = signed_in_page
+    ticket = (
+        f"Customer writes: exports {FAILED} and {SAMPLE['completed'].upper()} from Monday,\n"
+        f"plus {seed.NOT_FOUND_EXAMPLE} which they could not find. Thanks!"
+    )
+    page.get_by_role("link", name="look up many jobs at once").click()
+    page.get_by_label("Paste a whole ticket or a list of export job IDs").fill(ticket)
+    page.get_by_role("button", name="Look up jobs").click()
+    rows = page.locator("table.bulk-table tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0)).to_contain_text("Failed")
+    expect(rows.nth(1)).to_contain_text("Exported")
+    expect(rows.nth(2)).to_contain_text("No export job with this ID")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "bulk.png"), full_page=True)
+    rows.nth(0).get_by_role("link").click()
+    expect(page).to_have_url(re.compile(rf"/jobs/{FAILED}/$"))

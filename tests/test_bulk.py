@@ -1,0 +1,95 @@
+"""Bulk lookup: every distinct job id in a pasted ticket, fetched concurrently through the service."""
+
+import html
+import re
+import time
+
+from exportjobs.sandbox import seed
+
+FAILED = seed.DOC_SAMPLE_ID
+COMPLETED = seed.job_uuid("completed")
+PENDING = seed.job_uuid("pending")
+MISSING = seed.NOT_FOUND_EXAMPLE
+DOWN = seed.job_uuid("fault:503")
+
+TICKET = f"""Hi team,
+exports {FAILED} and {COMPLETED.upper()} went out yesterday; {PENDING.replace('-', '')} is still waiting?
+Also {MISSING} (maybe a typo) and again {FAILED}. And {DOWN}.
+Thanks!"""
+
+
+def rows_of(page: str) -> list[str]:
+    body = page.split("<tbody>")[1].split("</tbody>")[0]
+    return [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", row))) for row in body.split("</tr>")[:-1]]
+
+
+def test_a_pasted_ticket_gives_one_row_per_distinct_job(desk, sandbox):
+    response = desk.get("/bulk/", {"ids": TICKET})
+    assert response.status_code == 200
+    rows = rows_of(response.content.decode())
+    assert len(rows) == 5
+    assert FAILED in rows[0] and "Failed" in rows[0] and "The accounting system rejected the login" in rows[0]
+    assert COMPLETED in rows[1] and "Exported" in rows[1] and "UTC" in rows[1]
+    assert PENDING in rows[2] and "still running" in rows[2]
+    assert MISSING in rows[3] and "No export job with this ID" in rows[3]
+    assert DOWN in rows[4] and "Pleo could not be reached" in rows[4]
+    assert f'href="/jobs/{FAILED}/"' in response.content.decode()
+
+
+def test_bulk_lookup_goes_through_the_cache(desk, sandbox):
+    desk.get(f"/jobs/{FAILED}/")
+    desk.get("/bulk/", {"ids": f"{FAILED} {COMPLETED}"})
+    desk.get("/bulk/", {"ids": f"{FAILED} {COMPLETED}"})
+    assert sandbox.state.calls(FAILED) == 1 and sandbox.state.calls(COMPLETED) == 1
+
+
+def test_bulk_lookup_fetches_concurrently_within_a_bound(desk, sandbox, settings):
+    settings.PLEO_API_TIMEOUT = 3
+    ids = [s.id for s in seed.SAMPLES if not s.faults][:16]
+    for job_id in ids:
+        sandbox.state.add_fault(job_id, "delay", seconds=0.3)
+    started = time.monotonic()
+    response = desk.get("/bulk/", {"ids": "\n".join(ids)})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200 and len(rows_of(response.content.decode())) == 16
+    assert elapsed < 16 * 0.3 / 2  # concurrent, not one after another
+    assert elapsed >= 2 * 0.3 - 0.05  # bounded: 16 jobs at 8 at a time take at least two rounds
+
+
+def test_at_most_50_jobs_are_looked_up(desk, sandbox):
+    import uuid
+
+    ids = [str(uuid.uuid4()) for _ in range(55)]
+    page = desk.get("/bulk/", {"ids": " ".join(ids)}).content.decode()
+    assert len(rows_of(page)) == 50
+    assert "contains 55 job IDs; the first 50 are shown" in page
+    assert sandbox.state.calls() == 50
+
+
+def test_text_without_ids_is_a_400_with_the_form(desk, sandbox):
+    response = desk.get("/bulk/", {"ids": "<b>nothing</b> here"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "No export job ID found" in page and "&lt;b&gt;nothing" in page
+    assert sandbox.state.calls() == 0
+
+
+def test_the_empty_bulk_page_is_a_form(desk):
+    response = desk.get("/bulk/")
+    assert response.status_code == 200 and 'name="ids"' in response.content.decode()
+
+
+def test_lookup_with_several_ids_offers_bulk_lookup_with_the_ids_filled_in(desk):
+    response = desk.get("/lookup/", {"job_id": f"{FAILED} and {COMPLETED}"})
+    assert response.status_code == 400
+    page = html.unescape(response.content.decode())
+    assert f"/bulk/?ids={FAILED}+{COMPLETED}" in page
+    assert "Look up all 2 jobs at once" in page
+
+
+def test_bulk_views_are_audited_per_job(desk, sandbox):
+    from exportjobs.models import AuditEvent
+
+    desk.get("/bulk/", {"ids": f"{FAILED} {MISSING}"})
+    outcomes = sorted(AuditEvent.objects.values_list("outcome", flat=True))
+    assert outcomes == ["found", "not_found"]
