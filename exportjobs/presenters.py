@@ -220,11 +220,12 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
     reasons = _missing_reasons(job)
     steps, durations = _timeline(job, now)
     permalink = _permalink(request, job)
-    started_by = (
-        f"A person (user {job.created_by})" if job.created_by and job.is_interactive
-        else "Started automatically by Pleo" if not job.is_interactive
-        else "A person (user not recorded)"
-    )
+    if not job.is_interactive:
+        started_by = "Started automatically by Pleo"
+    elif job.created_by:
+        started_by = f"A person pressed Export (Pleo user ID {job.created_by})"
+    else:
+        started_by = "A person pressed Export (user not recorded)"
     return {
         "job": job,
         "result": result,

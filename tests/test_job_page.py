@@ -198,7 +198,7 @@ def test_active_jobs_ask_for_auto_refresh(desk, sandbox):
 def test_the_details_use_words_a_finance_person_knows(desk, sandbox):
     words = text_of(show(desk, sandbox, numberOfItems=1234567, vendorBasedBookkeeping=True))
     assert "Entries in this export 1,234,567" in words
-    assert f"A person (user {seed.USER_MARIA})" in words
+    assert f"A person pressed Export (Pleo user ID {seed.USER_MARIA})" in words
     assert "Supplier (vendor) bookkeeping On" in words
     assert f"Pleo company ID for Pleo support {seed.COMPANY_ID}" in words
 
