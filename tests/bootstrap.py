@@ -13,3 +13,6 @@ for name in ("PLEO_API_BASE_URL", "PLEO_API_TOKEN", "PLEO_API_KEY", "PLEO_SANDBO
     os.environ.pop(name, None)
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must still work there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# whitenoise serves STATIC_ROOT; on a fresh clone `collectstatic` has not made it yet.
+os.makedirs(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "var", "static"), exist_ok=True)
