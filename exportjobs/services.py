@@ -12,8 +12,8 @@ import logging
 import secrets
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Literal
 
@@ -61,8 +61,18 @@ class JobResult:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    job: ExportJob | None  # None: Pleo said the job does not exist
+    value: Any  # an ExportJob or ItemsSummary; None: Pleo said the job does not exist
     fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    """The cache keys of one cached answer: the answer, its stale copy, its lock, its last failure."""
+
+    value: str
+    stale: str
+    lock: str
+    error: str
 
 
 # --- cache access that survives a cache outage ----------------------------------------
@@ -93,92 +103,100 @@ def ttl_for(job: ExportJob | None) -> int:
     return settings.JOB_CACHE_TTL_FINAL if job.is_final else settings.JOB_CACHE_TTL_ACTIVE
 
 
-# --- the service -------------------------------------------------------------------
+# --- single flight with stale-if-error, for jobs and their entries -----------------------------
 
 
-def job_get(*, job_id: uuid.UUID, refresh: bool = False) -> JobResult:
-    """The job, from the cache when fresh enough, else from Pleo (one call for many waiters).
+def _job_keys(job_id: uuid.UUID) -> _Keys:
+    return _Keys(_key("job", job_id), _key("stale", job_id), _key("lock", job_id), _key("error", job_id))
 
-    Raises ``JobNotFound`` or another ``PleoError`` when there is nothing to show.
-    When Pleo is unavailable, slow or rate-limiting and a last good copy exists,
-    returns that copy with ``source="stale"`` and the error.
+
+Answer = tuple[_Entry, Source, "PleoError | None"]
+
+
+def _cached_fetch(keys: _Keys, fetch: Callable[[], Any], ttl: Callable[[Any], int], *, refresh: bool) -> Answer:
+    """The cached answer, or one fetched by exactly one of many concurrent callers.
+
+    The first caller takes a lock in the cache (``cache.add`` with an expiry) and calls ``fetch``;
+    the others wait for its answer or its failure, within the page's budget of
+    ``2 × PLEO_API_TIMEOUT + 1`` seconds. Returns the entry, where it came from and, for a stale
+    copy, the error that made it stale. Raises ``PleoError`` when there is nothing to show.
     """
-    started = datetime.now(timezone.utc)
+    started = time.time()
     if not refresh:
-        entry = _cache_call(cache.get, _key("job", job_id))
+        entry = _cache_call(cache.get, keys.value)
         if entry is not None:
-            return _from_entry(entry, "cache")
-
-    lock_key = _key("lock", job_id)
-    owner = secrets.token_hex(8)
+            return entry, "cache", None
     budget = 2 * settings.PLEO_API_TIMEOUT + 1
-    # default=True: with the cache down, everyone fetches for themselves.
-    leader = _cache_call(cache.add, lock_key, owner, timeout=int(budget) + 1, default=True)
+    deadline = time.monotonic() + budget
+    owner = secrets.token_hex(8)
+    # default=True: with the cache down, every caller fetches for itself.
+    leader = _cache_call(cache.add, keys.lock, owner, timeout=int(budget) + 1, default=True)
     if not leader:
-        waited = _wait_for_leader(job_id, since=started if refresh else None, budget=budget)
+        waited = _wait_for_leader(keys, started=started, refresh=refresh, deadline=deadline)
         if waited is not None:
             return waited
+        if time.monotonic() >= deadline:  # the leader is still at it: do not pile onto Pleo
+            return _stale_or_raise(keys, PleoTimeout("Pleo did not answer in time (another request is still waiting for it)."))
+    elif not refresh:
+        entry = _cache_call(cache.get, keys.value)  # a leader may have finished just before we took the lock
+        if entry is not None:
+            _cache_call(cache.delete, keys.lock)
+            return entry, "cache", None
     try:
-        return _fetch(job_id)
+        return _fetch(keys, fetch, ttl)
     finally:
-        if leader and _cache_call(cache.get, lock_key) == owner:
-            _cache_call(cache.delete, lock_key)
+        if leader and _cache_call(cache.get, keys.lock) == owner:
+            _cache_call(cache.delete, keys.lock)
 
 
-def _from_entry(entry: _Entry, source: Source) -> JobResult:
-    if entry.job is None:
-        raise JobNotFound("Pleo has no export job with this ID.", status=404)
-    return JobResult(job=entry.job, fetched_at=entry.fetched_at, source=source)
+def _wait_for_leader(keys: _Keys, *, started: float, refresh: bool, deadline: float) -> Answer | None:
+    """Wait for the caller that holds the lock; None when it vanished without an answer or time ran out.
 
-
-def _wait_for_leader(job_id: uuid.UUID, *, since: datetime | None, budget: float) -> JobResult | None:
-    """Wait for the request that holds the lock; None when it vanished without an answer."""
-    deadline = time.monotonic() + budget
-    lock_key, job_key, error_key = _key("lock", job_id), _key("job", job_id), _key("error", job_id)
+    Only a failure recorded after this caller started counts: an older one belongs to an earlier
+    burst. A refresh also waits for an answer fetched after it started.
+    """
     while time.monotonic() < deadline:
         time.sleep(WAIT_STEP)
-        found = _cache_call(cache.get_many, [job_key, error_key], default={})
-        entry = found.get(job_key)
-        if entry is not None and (since is None or entry.fetched_at >= since.replace(microsecond=0)):
-            return _from_entry(entry, "cache" if since is None else "fresh")
-        error = found.get(error_key)
-        if error is not None:
-            return _stale_or_raise(job_id, _rebuild_error(error))
-        if not _cache_call(cache.get, lock_key):
+        found = _cache_call(cache.get_many, [keys.value, keys.error], default={})
+        entry = found.get(keys.value)
+        if entry is not None and (not refresh or entry.fetched_at.timestamp() >= int(started)):
+            return entry, ("fresh" if refresh else "cache"), None
+        mark = found.get(keys.error)
+        if mark is not None and mark.get("at", 0) >= started:
+            return _stale_or_raise(keys, _rebuild_error(mark))
+        if not _cache_call(cache.get, keys.lock):
             return None
     return None
 
 
-def _fetch(job_id: uuid.UUID) -> JobResult:
+def _fetch(keys: _Keys, fetch: Callable[[], Any], ttl: Callable[[Any], int]) -> Answer:
     try:
-        job = get_client().get_export_job(job_id)
+        value = fetch()
     except JobNotFound:
-        _cache_call(cache.set, _key("job", job_id), _Entry(None, _now()), ttl_for(None))
+        _cache_call(cache.set, keys.value, _Entry(None, _now()), ttl(None))
         raise
     except PleoError as error:
-        _cache_call(cache.set, _key("error", job_id), _error_mark(error), ERROR_MARK_TTL)
-        return _stale_or_raise(job_id, error)
-    entry = _Entry(job, _now())
-    _cache_call(
-        cache.set_many,
-        {_key("job", job_id): entry},
-        ttl_for(job),
-    )
-    _cache_call(cache.set, _key("stale", job_id), entry, settings.JOB_CACHE_STALE_TTL)
-    return JobResult(job=job, fetched_at=entry.fetched_at, source="fresh")
+        _cache_call(cache.set, keys.error, _error_mark(error), ERROR_MARK_TTL)
+        return _stale_or_raise(keys, error)
+    entry = _Entry(value, _now())
+    _cache_call(cache.set_many, {keys.value: entry, keys.stale: entry}, ttl(value))
+    _cache_call(cache.touch, keys.stale, settings.JOB_CACHE_STALE_TTL)
+    _cache_call(cache.delete, keys.error)
+    return entry, "fresh", None
 
 
-def _stale_or_raise(job_id: uuid.UUID, error: PleoError) -> JobResult:
+def _stale_or_raise(keys: _Keys, error: PleoError) -> Answer:
+    """The last good copy when Pleo is down, slow or limiting us; else the error itself."""
     if isinstance(error, STALE_ERRORS):
-        stale = _cache_call(cache.get, _key("stale", job_id))
-        if stale is not None and stale.job is not None:
-            logger.info("Showing stale copy of job %s from %s: %s", job_id, stale.fetched_at, error.code)
-            return JobResult(job=stale.job, fetched_at=stale.fetched_at, source="stale", error=error)
+        stale = _cache_call(cache.get, keys.stale)
+        if stale is not None and stale.value is not None:
+            logger.info("Showing stale copy %s from %s: %s", keys.stale, stale.fetched_at, error.code)
+            return stale, "stale", error
     raise error
 
 
 def _error_mark(error: PleoError) -> dict[str, Any]:
-    mark = {"class": type(error).__name__, "message": error.message, "status": error.status}
+    mark = {"class": type(error).__name__, "message": error.message, "status": error.status, "at": time.time()}
     if isinstance(error, PleoRateLimited):
         mark["retry_after"] = error.retry_after
     return mark
@@ -199,50 +217,72 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+# --- the service ------------------------------------------------------------------------
+
+
+def job_get(*, job_id: uuid.UUID, refresh: bool = False) -> JobResult:
+    """The job, from the cache when fresh enough, else from Pleo (one call for many waiters).
+
+    Raises ``JobNotFound`` or another ``PleoError`` when there is nothing to show.
+    When Pleo is unavailable, slow or rate-limiting and a last good copy exists,
+    returns that copy with ``source="stale"`` and the error.
+    """
+    entry, source, error = _cached_fetch(
+        _job_keys(job_id), lambda: get_client().get_export_job(job_id), ttl_for, refresh=refresh
+    )
+    if entry.value is None:
+        raise JobNotFound("Pleo has no export job with this ID.", status=404)
+    return JobResult(job=entry.value, fetched_at=entry.fetched_at, source=source, error=error)
+
+
 ITEM_STATUSES = ("successful", "failed", "pending", "in_progress", "abandoned")
 ITEMS_PAGE_SIZE = 50
 BULK_LIMIT = 50
 BULK_CONCURRENCY = 8
 
 
+# Long-lived pools: their threads keep their cache connections between requests, and the sizes
+# bound how many calls one worker process makes to Pleo at once for these pages.
+_ITEMS_POOL = ThreadPoolExecutor(max_workers=2 * (len(ITEM_STATUSES) + 1), thread_name_prefix="pleo-items")
+_BULK_POOL = ThreadPoolExecutor(max_workers=BULK_CONCURRENCY, thread_name_prefix="pleo-bulk")
+
+
 @dataclass(frozen=True, slots=True)
 class ItemsSummary:
     """How a job's entries fared: a count per item status and one page of failed entries."""
 
-    counts: dict[str, int]
+    counts: dict[str, int | None]  # None: Pleo gave no total for that status
     failed: ItemPage
-    fetched_at: datetime
+    fetched_at: datetime | None = None
+    source: Source = "fresh"
 
     @property
-    def total(self) -> int:
-        return sum(self.counts.values())
+    def total(self) -> int | None:
+        values = list(self.counts.values())
+        return None if None in values else sum(values)
 
 
-def job_items_get(*, job: ExportJob, after: str | None = None) -> ItemsSummary:
+def job_items_get(*, job: ExportJob, after: str | None = None, refresh: bool = False) -> ItemsSummary:
     """Counts per item status (from each filter's ``total``) and a page of failed entries.
 
-    Cached like the job: ``JOB_CACHE_TTL_FINAL`` once the job is final, else the active TTL. The
-    five count queries ask for no items (``limit=0``) and run concurrently.
+    Same cache rules as the job (TTL by the job's status, single flight, stale copy when Pleo is
+    down). The five count queries ask for no items (``limit=0``) and run concurrently with the page.
     """
-    key = _key("items", job.id) + f":{job.status_value}:{after or 'first'}"
-    summary = _cache_call(cache.get, key)
-    if summary is not None:
-        return summary
+    ident = f"{job.id}:{job.status_value}:{after or 'first'}"
+    keys = _Keys(_key("items", ident), _key("items-stale", ident), _key("items-lock", ident), _key("items-error", ident))
     client = get_client()
 
-    def count(status: str) -> tuple[str, int]:
-        page = client.get_export_job_items(job.id, status=status, limit=0)
-        return status, page.total if page.total is not None else len(page.items)
+    def count(status: str) -> tuple[str, int | None]:
+        return status, client.get_export_job_items(job.id, status=status, limit=0).total
 
-    with ThreadPoolExecutor(max_workers=len(ITEM_STATUSES), thread_name_prefix="items") as pool:
-        failed_page = pool.submit(
-            client.get_export_job_items, job.id, status="failed", limit=ITEMS_PAGE_SIZE, after=after
-        )
-        counts = dict(pool.map(count, ITEM_STATUSES))
-        failed = failed_page.result()
-    summary = ItemsSummary(counts=counts, failed=failed, fetched_at=_now())
-    _cache_call(cache.set, key, summary, ttl_for(job))
-    return summary
+    def fetch() -> ItemsSummary:
+        failed_page = _ITEMS_POOL.submit(client.get_export_job_items, job.id, status="failed", limit=ITEMS_PAGE_SIZE, after=after)
+        counts = [_ITEMS_POOL.submit(count, status) for status in ITEM_STATUSES]
+        wait([failed_page, *counts])  # no call outlives this fetch, even when one of them fails
+        return ItemsSummary(counts=dict(c.result() for c in counts), failed=failed_page.result())
+
+    entry, source, _error = _cached_fetch(keys, fetch, lambda _value: ttl_for(job), refresh=refresh)
+    return replace(entry.value, fetched_at=entry.fetched_at, source=source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +293,11 @@ class BulkRow:
 
 
 def jobs_get_many(*, job_ids: list[uuid.UUID]) -> list[BulkRow]:
-    """Each job through ``job_get`` (cache, single flight), at most ``BULK_CONCURRENCY`` at a time."""
+    """Each job through ``job_get`` (cache, single flight), ``BULK_CONCURRENCY`` at a time.
+
+    The whole table has one page's budget (``2 × PLEO_API_TIMEOUT + 2`` s): a job not answered by
+    then gets a timeout row (its fetch goes on and fills the cache for the next look).
+    """
 
     def one(job_id: uuid.UUID) -> BulkRow:
         try:
@@ -261,5 +305,14 @@ def jobs_get_many(*, job_ids: list[uuid.UUID]) -> list[BulkRow]:
         except PleoError as error:
             return BulkRow(job_id, None, error)
 
-    with ThreadPoolExecutor(max_workers=BULK_CONCURRENCY, thread_name_prefix="bulk") as pool:
-        return list(pool.map(one, job_ids[:BULK_LIMIT]))
+    job_ids = job_ids[:BULK_LIMIT]
+    futures = [_BULK_POOL.submit(one, job_id) for job_id in job_ids]
+    wait(futures, timeout=2 * settings.PLEO_API_TIMEOUT + 2)
+    rows = []
+    for job_id, future in zip(job_ids, futures):
+        if future.done():
+            rows.append(future.result())
+        else:
+            future.cancel()
+            rows.append(BulkRow(job_id, None, PleoTimeout("Pleo did not answer in time for this job.")))
+    return rows

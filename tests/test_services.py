@@ -321,3 +321,81 @@ def test_pages_are_served_when_redis_is_unreachable_from_the_start(desk, sandbox
     assert desk.get(f"/jobs/{JOB}/").status_code == 200
     assert desk.get(f"/jobs/{JOB}/").status_code == 200
     assert sandbox.state.calls(JOB) == 2
+
+
+def test_a_caller_that_takes_the_lock_after_a_leader_finished_uses_the_cached_answer(sandbox, monkeypatch):
+    sandbox.state.put_job(job_payload(JOB))
+    services.job_get(job_id=JOB_ID)  # cached
+    real = services._cache_call
+    missed = []
+
+    def first_get_misses(fn, *args, **kwargs):
+        if fn == cache.get and args and args[0] == services._key("job", JOB_ID) and not missed:
+            missed.append(True)
+            return None  # as if the leader stored its answer just after this look
+        return real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(services, "_cache_call", first_get_misses)
+    result = services.job_get(job_id=JOB_ID)
+    assert result.source == "cache"
+    assert sandbox.state.calls(JOB) == 1
+
+
+def test_an_earlier_failure_does_not_fail_a_later_bursts_waiters(sandbox, settings):
+    settings.PLEO_API_TIMEOUT = 3
+    sandbox.state.put_job(job_payload(JOB))
+    sandbox.state.add_fault(JOB, "500", times=1)
+    with pytest.raises(PleoUnavailable):
+        services.job_get(job_id=JOB_ID)  # leaves its failure mark for a few seconds
+    sandbox.state.add_fault(JOB, "delay", seconds=0.4, times=1)
+    results, errors = [], []
+    start = threading.Barrier(4)
+
+    def look():
+        start.wait()
+        try:
+            results.append(services.job_get(job_id=JOB_ID))
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=look) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not errors and len(results) == 4
+    assert sandbox.state.calls(JOB) == 2
+
+
+def test_a_waiter_whose_budget_runs_out_does_not_call_pleo_itself(sandbox, settings):
+    settings.PLEO_API_TIMEOUT = 0.2
+    sandbox.state.put_job(job_payload(JOB))
+    cache.add(services._key("lock", JOB_ID), "a-slow-leader", timeout=30)
+    started = time.monotonic()
+    with pytest.raises(services.PleoTimeout):
+        services.job_get(job_id=JOB_ID)
+    assert time.monotonic() - started < 2 * 0.2 + 1 + 0.5
+    assert sandbox.state.calls(JOB) == 0
+
+
+def test_entries_have_single_flight_too(sandbox, settings):
+    from exportjobs.jobs import JobStatus
+
+    settings.PLEO_API_TIMEOUT = 3
+    sandbox.state.put_job(job_payload(JOB, status="completed_with_errors", numberOfItems=20))
+    job = services.job_get(job_id=JOB_ID).job
+    sandbox.state.add_fault(JOB, "delay", seconds=0.3, times=1)
+    start = threading.Barrier(5)
+    summaries = []
+
+    def look():
+        start.wait()
+        summaries.append(services.job_items_get(job=job))
+
+    threads = [threading.Thread(target=look) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(summaries) == 5 and job.status == JobStatus.COMPLETED_WITH_ERRORS
+    assert sandbox.state.item_calls(JOB) == 6  # one fetch: five counts and one page
