@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 
@@ -40,6 +41,7 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 MAX_RETRIES = 2
 BACKOFF_BASE = 0.2  # seconds; attempt n waits uniform(0, BACKOFF_BASE * 2**n)
 MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_RETRY_AFTER = 86400  # seconds; a larger Retry-After is capped
 
 
 # --- errors -----------------------------------------------------------------
@@ -109,6 +111,14 @@ def _field(data: Mapping[str, Any], name: str, kind: type | tuple[type, ...], *,
     return value
 
 
+def _int32(data: Mapping[str, Any], name: str, *, what: str) -> int:
+    """A required ``format: int32`` integer."""
+    value = _field(data, name, int, required=True, what=what)
+    if not -(2**31) <= value < 2**31:
+        raise PleoBadResponse(f"Pleo's answer has {name!r} outside the 32-bit range in the {what}.")
+    return value
+
+
 def _uuid(data: Mapping[str, Any], name: str, *, required: bool, what: str) -> uuid.UUID | None:
     value = _field(data, name, str, required=required, what=what)
     if value is None:
@@ -136,7 +146,7 @@ def _timestamp(data: Mapping[str, Any], name: str, *, required: bool, what: str)
         return None
     try:
         return parse_timestamp(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise PleoBadResponse(f"Pleo's answer has {name!r} that is not a date and time in the {what}.") from None
 
 
@@ -160,7 +170,7 @@ def parse_export_job(payload: Any) -> ExportJob:
         company_id=_uuid(data, "companyId", required=True, what=what),
         status=coerce_enum(JobStatus, _field(data, "status", str, required=True, what=what)),
         created_at=_timestamp(data, "createdAt", required=True, what=what),
-        expires_in=_field(data, "expiresIn", int, required=True, what=what),
+        expires_in=_int32(data, "expiresIn", what=what),
         is_interactive=_field(data, "isInteractive", bool, required=True, what=what),
         number_of_items=_field(data, "numberOfItems", int, required=True, what=what),
         vendor_based_bookkeeping=_field(data, "vendorBasedBookkeeping", bool, required=True, what=what),
@@ -183,7 +193,8 @@ def parse_export_job_item(data: Any) -> ExportJobItem:
     return ExportJobItem(
         accounting_entry_id=_uuid(data, "accountingEntryId", required=True, what=what),
         export_job_id=_uuid(data, "exportJobId", required=True, what=what),
-        status=coerce_enum(ItemStatus, _field(data, "status", str, required=True, what=what)),
+        # Pleo leaves an item's status null until someone tries to process it: that is "pending".
+        status=coerce_enum(ItemStatus, _field(data, "status", str, required=False, what=what) or "pending"),
         exported_at=_timestamp(data, "exportedAt", required=False, what=what),
         external_id=_field(data, "externalId", str, required=False, what=what),
         external_url=_field(data, "externalUrl", str, required=False, what=what),
@@ -215,23 +226,23 @@ def _retry_after_seconds(value: str | None) -> int | None:
     if not value:
         return None
     try:
-        return max(0, int(value.strip()))
+        return min(MAX_RETRY_AFTER, max(0, int(value.strip())))
     except ValueError:
         pass
     try:
-        from email.utils import parsedate_to_datetime
-
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0, int((when - datetime.now(timezone.utc)).total_seconds()))
+    if when.tzinfo is None:  # "-0000" means UTC without saying so
+        when = when.replace(tzinfo=timezone.utc)
+    return min(MAX_RETRY_AFTER, max(0, int((when - datetime.now(timezone.utc)).total_seconds())))
 
 
 def _error_type(body: bytes) -> str | None:
     """The ``type`` of an ``ExceptionInfo`` body, if the body is one."""
     try:
         info = json.loads(body[:65536])
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     value = info.get("type") if isinstance(info, dict) else None
     return value if isinstance(value, str) else None
@@ -352,7 +363,7 @@ class PleoClient:
         if status == 200:
             try:
                 return json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 content_type = response.headers.get("Content-Type", "unknown")
                 raise PleoBadResponse(f"Pleo's answer is not JSON (content type {content_type}).", status=200) from None
         if status == 404:

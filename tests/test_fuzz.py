@@ -101,7 +101,42 @@ def test_seeded_jobs_contain_no_markup_to_begin_with(desk, sample):
         {"status": "pending", "createdAt": "0001-01-01T00:00:00Z", "lastUpdatedAt": None},
         {"createdAt": "2026-13-45T25:61:61Z"},
         {"numberOfItems": -5},
+        {"createdAt": "0001-01-01T00:00:00+01:00"},  # before year 1 in UTC
+        {"status": "pending", "expiresIn": 10**400},
+        {"numberOfItems": 10**400},
     ],
 )
 def test_extreme_values_never_crash_the_page(desk, sandbox, fields):
     show(desk, sandbox, {"data": job_payload(JOB, **fields)})
+
+
+def test_a_deeply_nested_answer_is_a_bad_response_not_a_crash():
+    import requests
+
+    from exportjobs.client import JobNotFound, PleoBadResponse, PleoClient
+
+    response = requests.Response()
+    response.status_code = 200
+    nested = b"[" * 200_000 + b"]" * 200_000
+    with pytest.raises(PleoBadResponse):
+        PleoClient._interpret(response, nested)
+    response.status_code = 404
+    with pytest.raises(JobNotFound):  # a 404 whose body cannot be read is still "not found"
+        PleoClient._interpret(response, b'{"type": ' + b"[" * 200_000)
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00", "garbage", "2026-02-30T00:00:00Z"])
+def test_a_tampered_seen_time_never_crashes_the_page(desk, sandbox, at):
+    response = desk.get(f"/jobs/{seed.DOC_SAMPLE_ID}/", {"seen": "pending", "at": at})
+    assert response.status_code == 200
+    assert "When this link was shared" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("30", 30), ("Wed, 21 Oct 2015 07:28:00 -0000", 0), ("Wed, 21 Oct 2015 07:28:00 GMT", 0), ("soon", None), ("99999999999", 86400)],
+)
+def test_any_retry_after_header_becomes_bounded_seconds(header, seconds):
+    from exportjobs.client import _retry_after_seconds
+
+    assert _retry_after_seconds(header) == seconds
