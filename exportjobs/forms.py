@@ -12,8 +12,6 @@ UUID_IN_TEXT = re.compile(
     r"(?<![0-9a-f])[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}(?![0-9a-f])",
     re.IGNORECASE,
 )
-# An id that the text itself names as the job's: in a /jobs/ or /export-jobs/ path, or after "job id".
-JOB_MARKER = re.compile(r"(?:export-jobs/|jobs/|job\s*id\s*[:=#]?\s*|job_id=)\{?(?:urn:uuid:)?$", re.IGNORECASE)
 MAX_INPUT = 20_000
 
 
@@ -23,25 +21,6 @@ def find_job_ids(text: str) -> list[uuid.UUID]:
     for match in UUID_IN_TEXT.finditer(text):
         found.setdefault(uuid.UUID(match.group(0).replace("-", "")), None)
     return list(found)
-
-
-def pick_job_id(text: str) -> tuple[uuid.UUID | None, list[uuid.UUID]]:
-    """The one job id in ``text`` (or None) and all ids found.
-
-    With several ids, one that the text marks as a job id (``/jobs/<id>``,
-    ``Job ID: <id>``) wins when it is the only such one.
-    """
-    ids = find_job_ids(text)
-    if len(ids) == 1:
-        return ids[0], ids
-    marked = {
-        uuid.UUID(m.group(0).replace("-", ""))
-        for m in UUID_IN_TEXT.finditer(text)
-        if JOB_MARKER.search(text[max(0, m.start() - 24) : m.start()])
-    }
-    if len(marked) == 1:
-        return marked.pop(), ids
-    return None, ids
 
 
 class LookupForm(forms.Form):
@@ -70,11 +49,10 @@ class LookupForm(forms.Form):
     }
 
     def clean_job_id(self) -> uuid.UUID:
-        text = self.cleaned_data["job_id"]
-        job_id, ids = pick_job_id(text)
+        ids = find_job_ids(self.cleaned_data["job_id"])
         self.found_ids = ids
-        if job_id is not None:
-            return job_id
+        if len(ids) == 1:
+            return ids[0]
         if not ids:
             raise forms.ValidationError(self.error_messages["no_id"], code="no_id")
         raise forms.ValidationError(self.error_messages["several_ids"], code="several_ids", params={"count": len(ids)})

@@ -20,7 +20,11 @@ from .jobs import ExportJob, ItemStatus, JobStatus
 from .services import ITEM_STATUSES, ItemsSummary, JobResult
 from .wording import ITEM_STATUS_LABELS, failure_wording, item_failure_wording, status_wording
 
-STUCK_FRACTION = 0.5  # an active job untouched for half its expiry window may be stuck
+STUCK_FRACTION = 0.5
+FAILURE_HEADINGS = {
+    JobStatus.FAILED: "Why it failed",
+    JobStatus.COMPLETED_WITH_ERRORS: "Why some entries were not exported",
+}  # an active job untouched for half its expiry window may be stuck
 
 
 def duration_text(seconds: float) -> str:
@@ -231,6 +235,8 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
         "result": result,
         "status": status_wording(job.status),
         "failure": failure_wording(job.failure_reason_type) if job.has_failure else None,
+        "failure_heading": FAILURE_HEADINGS.get(job.status, "Problem reported"),
+        "failure_partial": job.status == JobStatus.COMPLETED_WITH_ERRORS,
         "timestamps": [
             Timestamp.of("Created", job.created_at, now, help="When someone pressed Export in Pleo"),
             Timestamp.of("Started", job.started_at, now, missing=reasons["started"], help="When the integration began sending entries"),
@@ -295,7 +301,7 @@ def items_context(summary: ItemsSummary) -> dict:
     return {
         "counts": counts,
         "total": summary.total,
-        "failed_total": summary.counts.get("failed", 0),
+        "failed_total": summary.counts.get("failed") or 0,
         "failed": failed,
         "next_cursor": summary.failed.end_cursor if summary.failed.has_next_page else "",
     }
@@ -334,7 +340,7 @@ def seen_change(job: ExportJob, seen: str | None, at: str | None) -> dict | None
     if at:
         try:
             when = local_text(parse_timestamp(at[:40]), with_date=True)
-        except ValueError:
+        except (ValueError, OverflowError):
             when = ""
     shared = f"When this link was shared ({when})" if when else "When this link was shared"
     if seen == job.status_value:

@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services
 from .client import (
@@ -106,8 +106,13 @@ ERROR_PAGES: dict[type[PleoError], ErrorPage] = {
 GENERIC_ERROR = ErrorPage(502, "Pleo could not be asked", "Something went wrong while asking Pleo.", "Try again later.")
 
 
+def error_page_for(error: PleoError) -> ErrorPage:
+    """The one mapping from a Pleo error to what the user is told."""
+    return next((page for cls, page in ERROR_PAGES.items() if isinstance(error, cls)), GENERIC_ERROR)
+
+
 def _error_page(request: HttpRequest, error: PleoError, *, job_id: uuid.UUID | None) -> HttpResponse:
-    page = next((p for cls, p in ERROR_PAGES.items() if isinstance(error, cls)), GENERIC_ERROR)
+    page = error_page_for(error)
     if not isinstance(error, JobNotFound):
         logger.warning("Job %s: %s (%s)", job_id, error.code, error.message)
     context = {
@@ -135,7 +140,7 @@ def _audit(request: HttpRequest, action: str, *, job_id=None, outcome: str, resu
             job_id=job_id,
             outcome=outcome,
             source=result.source if result else "",
-            job_status=result.job.status_value if result else "",
+            job_status=result.job.status_value[:64] if result else "",
             error_code=error.code if error else "",
         )
     except DatabaseError:
@@ -203,11 +208,16 @@ def lookup(request: HttpRequest) -> HttpResponse:
     return render(request, "exportjobs/home.html", context, status=400)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
+@never_cache
 @desk_view
 def bulk(request: HttpRequest) -> HttpResponse:
-    """Many jobs at once: every distinct id in a pasted ticket or list, up to ``BULK_LIMIT``."""
-    text = request.GET.get("ids", "")[:MAX_INPUT]
+    """Many jobs at once: every distinct id in a pasted ticket or list, up to ``BULK_LIMIT``.
+
+    The form POSTs (a whole ticket does not fit in a URL); ``GET /bulk/?ids=…`` is for links.
+    """
+    data = request.POST if request.method == "POST" else request.GET
+    text = data.get("ids", "")[:MAX_INPUT]
     ids = find_job_ids(text)
     rows = services.jobs_get_many(job_ids=ids) if ids else []
     for row in rows:
@@ -217,13 +227,18 @@ def bulk(request: HttpRequest) -> HttpResponse:
             _audit(request, AuditEvent.Action.VIEW, job_id=row.job_id, outcome=_outcome(row.error), error=row.error)
     context = {
         "text": text,
-        "rows": [bulk_row(row, ERROR_PAGES.get(type(row.error), GENERIC_ERROR) if row.error else None) for row in rows],
+        "rows": [bulk_row(row, error_page_for(row.error) if row.error else None) for row in rows],
         "found": len(ids),
         "limit": services.BULK_LIMIT,
-        "searched": "ids" in request.GET,
+        "searched": "ids" in data,
     }
     status = 400 if context["searched"] and not ids else 200
     return render(request, "exportjobs/bulk.html", context, status=status)
+
+
+def _is_poll(request: HttpRequest) -> bool:
+    """The page's own auto-refresh (desk.js), not a person opening the job: not audited."""
+    return request.headers.get("X-Requested-With") == "fetch"
 
 
 def _parse_job_id(raw: str) -> uuid.UUID | None:
@@ -253,7 +268,8 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     except PleoError as error:
         _audit(request, AuditEvent.Action.VIEW, job_id=parsed, outcome=_outcome(error), error=error)
         return _error_page(request, error, job_id=parsed)
-    _audit(request, AuditEvent.Action.VIEW, job_id=parsed, outcome=AuditEvent.Outcome.FOUND, result=result)
+    if not _is_poll(request):
+        _audit(request, AuditEvent.Action.VIEW, job_id=parsed, outcome=AuditEvent.Outcome.FOUND, result=result)
     context = job_page_context(request, result)
     context["seen_change"] = seen_change(result.job, request.GET.get("seen"), request.GET.get("at"))
     context.update(_entries(request, result.job))
@@ -275,22 +291,24 @@ def _entries(request: HttpRequest, job) -> dict:
         summary = services.job_items_get(job=job, after=after)
     except PleoError as error:
         logger.warning("Entries of job %s: %s (%s)", job.id, error.code, error.message)
-        return {"entries_error": ERROR_PAGES.get(type(error), GENERIC_ERROR)}
+        return {"entries_error": error_page_for(error)}
     return {"entries": items_context(summary), "entries_after": after or ""}
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @desk_view
 def job_refresh(request: HttpRequest, job_id: str) -> HttpResponse:
     parsed = _parse_job_id(job_id)
     if parsed is None or job_id != str(parsed):
         return redirect("home")
+    if request.method == "GET":  # e.g. the sign-in page sending an expired session's Refresh back here
+        return redirect("job_detail", job_id=str(parsed))
     try:
         result = services.job_get(job_id=parsed, refresh=True)
     except PleoError as error:
         _audit(request, AuditEvent.Action.REFRESH, job_id=parsed, outcome=_outcome(error), error=error)
         if not isinstance(error, JobNotFound):
-            messages.warning(request, f"Refresh failed: {ERROR_PAGES.get(type(error), GENERIC_ERROR).title}.")
+            messages.warning(request, f"Refresh failed: {error_page_for(error).title}.")
     else:
         _audit(request, AuditEvent.Action.REFRESH, job_id=parsed, outcome=AuditEvent.Outcome.FOUND, result=result)
         if result.source == "stale":

@@ -131,3 +131,15 @@ def test_an_audit_failure_never_breaks_the_page(desk, monkeypatch):
 
     monkeypatch.setattr(AuditEvent.objects, "create", broken)
     assert desk.get(f"/jobs/{JOB}/").status_code == 200
+
+
+def test_the_pages_own_auto_refresh_is_not_recorded_as_a_view(desk):
+    desk.get(f"/jobs/{JOB}/")
+    desk.get(f"/jobs/{JOB}/", headers={"X-Requested-With": "fetch"})
+    assert [r["action"] for r in events()] == ["view"]
+
+
+def test_an_overlong_status_from_pleo_still_gets_its_audit_row(desk, sandbox):
+    sandbox.state.update_job(JOB, status="s" * 200)
+    desk.get(f"/jobs/{JOB}/")
+    assert events()[-1]["job_status"] == "s" * 64

@@ -93,3 +93,31 @@ def test_bulk_views_are_audited_per_job(desk, sandbox):
     desk.get("/bulk/", {"ids": f"{FAILED} {MISSING}"})
     outcomes = sorted(AuditEvent.objects.values_list("outcome", flat=True))
     assert outcomes == ["found", "not_found"]
+
+
+def test_the_bulk_form_posts_so_a_whole_ticket_fits(client, finance_user, sandbox):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(finance_user)
+    form = strict.get("/bulk/").content.decode()
+    assert 'method="post"' in form
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    long_ticket = ("Lorem ipsum dolor sit amet. " * 300) + FAILED
+    response = strict.post("/bulk/", {"ids": long_ticket, "csrfmiddlewaretoken": token})
+    assert response.status_code == 200 and len(rows_of(response.content.decode())) == 1
+    assert strict.post("/bulk/", {"ids": FAILED}).status_code == 403  # no CSRF token
+
+
+def test_bulk_results_are_never_stored_by_browsers(desk):
+    cache_control = desk.get("/bulk/", {"ids": FAILED})["Cache-Control"]
+    assert "private" in cache_control and "no-store" in cache_control
+
+
+def test_a_job_that_pleo_does_not_answer_in_time_gets_its_own_row(desk, sandbox, settings):
+    settings.PLEO_API_TIMEOUT = 0.3
+    sandbox.state.add_fault(COMPLETED, "hang", seconds=3)
+    started = time.monotonic()
+    rows = rows_of(desk.get("/bulk/", {"ids": f"{FAILED} {COMPLETED}"}).content.decode())
+    assert time.monotonic() - started < 2 * 0.3 + 2 + 0.5
+    assert "Failed" in rows[0] and "Pleo took too long to answer" in rows[1]

@@ -223,7 +223,9 @@ def test_refresh_is_a_csrf_protected_post_that_comes_back_with_303(client, finan
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(finance_user)
     assert strict.post(f"{URL}refresh/").status_code == 403  # no CSRF token
-    assert client.get(f"{URL}refresh/").status_code == 405  # GET never refreshes
+    back = client.get(f"{URL}refresh/")  # GET never refreshes: e.g. after signing in again it goes back
+    assert back.status_code == 302 and back["Location"] == URL
+    assert sandbox.state.calls(JOB) == 1
 
     response = client.post(f"{URL}refresh/")
     assert response.status_code == 303

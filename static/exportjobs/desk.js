@@ -84,7 +84,9 @@
   }
 
   function reload() {
-    fetch(window.location.pathname, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+    fetch(window.location.pathname + window.location.search, {
+      credentials: "same-origin", headers: { "X-Requested-With": "fetch" }
+    })
       .then(function (response) {
         if (!response.ok) { throw new Error("status " + response.status); }
         return response.text();

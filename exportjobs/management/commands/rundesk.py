@@ -75,6 +75,7 @@ class Command(BaseCommand):
                 "--timeout", "30",
                 "--graceful-timeout", "10",
                 "--no-control-socket",
+                "--limit-request-line", "8190",  # links such as /bulk/?ids=… can be long
                 "--access-logfile", "-",
             ]
         process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)
