@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PORT ?= 8000
 
-.PHONY: run dev test bench check-python clean prepare
+.PHONY: run dev test bench check-python clean prepare secret
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Export Job Desk needs Python 3.10 or newer; set PYTHON=python3.x")'
@@ -21,14 +21,19 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime
 
-# A random SECRET_KEY, written once to the git-ignored .env.
-.env: | $(PY)
-	@$(PY) -c "import secrets; open('.env', 'a').write('SECRET_KEY=' + secrets.token_urlsafe(50) + '\n')"
-	@echo "Wrote a new random SECRET_KEY to .env"
+# A random SECRET_KEY, written once to the git-ignored .env (unless the environment or .env has one).
+secret: | $(PY)
+	@if [ -z "$$SECRET_KEY" ] && ! grep -qs '^SECRET_KEY=.' .env; then \
+		$(PY) -c "import os, re, secrets; old = open('.env').read() if os.path.exists('.env') else ''; \
+			kept = re.sub(r'(?m)^SECRET_KEY=[ \t]*\n?', '', old); kept += '' if not kept or kept.endswith('\n') else '\n'; \
+			open('.env', 'w').write(kept + 'SECRET_KEY=' + secrets.token_urlsafe(50) + '\n')"; \
+		echo "Wrote a new random SECRET_KEY to .env"; \
+	fi
 
-prepare: $(VENV)/.runtime .env
+prepare: $(VENV)/.runtime secret
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py createcachetable
 	$(PY) manage.py collectstatic --noinput -v 0
 
 run: prepare
@@ -40,7 +45,7 @@ dev: prepare
 test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(VENV)/.dev .env
+bench: $(VENV)/.dev secret
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
