@@ -1,6 +1,7 @@
 """HTTP client for Pleo's Export API: the only module that speaks HTTP to Pleo.
 
-Every call has a deadline of ``2 × timeout`` that includes its retries. Only
+Every call has a hard deadline of ``2 × timeout`` that includes its retries (a timer cuts the
+socket of an answer that is still trickling in at the deadline). Only
 connection failures and 502/503/504 answers to GETs are retried, at most twice,
 with jittered backoff. Every transport or payload problem becomes one of the
 named ``PleoError`` subclasses below; callers never see ``requests`` or JSON.
@@ -11,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import random
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -20,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from . import __version__
@@ -269,7 +273,7 @@ class PleoClient:
         self.timeout = float(timeout)
         self.session = requests.Session()
         # Retries are ours (see _get): they must fit inside the call's deadline.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+        adapter = _DeadlineAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
@@ -324,22 +328,29 @@ class PleoClient:
         remaining = deadline - time.monotonic()
         per_try = max(0.01, min(self.timeout, remaining))
         started = time.monotonic()
+        _watch.deadline, _watch.timers = deadline, []  # see _DeadlineAdapter
         try:
             response = self.session.get(url, params=params, timeout=(per_try, per_try), stream=True)
             try:
                 body = self._read_body(response, deadline)
             finally:
                 response.close()
+            if time.monotonic() >= deadline - 0.01:  # the answer was cut off at the deadline
+                raise _DeadlinePassed()
         except requests.exceptions.ConnectTimeout:
             raise _Retryable(PleoTimeout("Pleo did not accept the connection in time.")) from None
         except (requests.exceptions.ReadTimeout, _DeadlinePassed):
             raise PleoTimeout("Pleo did not answer in time.") from None
-        except requests.exceptions.ConnectionError as exc:
-            if _is_read_timeout(exc):
-                raise PleoTimeout("Pleo did not answer in time.") from None
-            raise _Retryable(PleoUnavailable("Pleo could not be reached (connection failed).")) from None
         except requests.exceptions.RequestException as exc:
+            if time.monotonic() >= deadline - 0.05 or _is_read_timeout(exc):
+                raise PleoTimeout("Pleo did not answer in time.") from None
+            if isinstance(exc, requests.exceptions.ConnectionError):
+                raise _Retryable(PleoUnavailable("Pleo could not be reached (connection failed).")) from None
             raise PleoUnavailable(f"Pleo could not be reached ({type(exc).__name__}).") from None
+        finally:
+            for timer in _watch.timers:
+                timer.cancel()
+            _watch.deadline, _watch.timers = None, []
         elapsed_ms = (time.monotonic() - started) * 1000
         logger.info("Pleo GET %s -> %s in %.0f ms", response.url.split("?")[0], response.status_code, elapsed_ms)
         return self._interpret(response, body)
@@ -396,10 +407,61 @@ class _DeadlinePassed(Exception):
     pass
 
 
+# --- a hard deadline for the whole exchange ------------------------------------------------
+# requests' timeouts bound each socket operation, so a server that trickles a byte now and then
+# could hold a call for ever. Every connection of the client's session starts, with each request,
+# a timer that shuts its socket down when the call's deadline passes.
+
+_watch = threading.local()
+
+
+def _arm_deadline(conn: Any) -> None:
+    deadline = getattr(_watch, "deadline", None)
+    if deadline is None:
+        return
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (conn,))
+    timer.daemon = True
+    timer.start()
+    _watch.timers.append(timer)
+
+
+def _cut(conn: Any) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class _DeadlineHTTPConnection(urllib3.connection.HTTPConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _arm_deadline(self)
+        super().request(*args, **kwargs)
+
+
+class _DeadlineHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _arm_deadline(self)
+        super().request(*args, **kwargs)
+
+
+class _DeadlineHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+
+
 def _is_read_timeout(exc: BaseException) -> bool:
     # requests wraps urllib3's ReadTimeoutError raised mid-body in ConnectionError.
-    import urllib3.exceptions
-
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, (urllib3.exceptions.ReadTimeoutError, TimeoutError)):

@@ -441,13 +441,6 @@ def trickling_server(first: bytes, drip: bytes, *, every: float = 0.15, lasting:
         thread.join(lasting + 1)
 
 
-TRICKLE_GAP = (
-    "Known gap in exportjobs/client.py: the timeout bounds each socket read, not the whole answer, "
-    "so a server that keeps sending a byte now and then keeps the call alive past 2 × timeout."
-)
-
-
-@pytest.mark.xfail(strict=True, reason=TRICKLE_GAP)
 @pytest.mark.parametrize(
     ("first", "drip"),
     [
