@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", default="", help="Bearer token to accept (random if neither is given)")
     parser.add_argument("--api-key", default="", help="API key to accept with Basic auth")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API answer")
+    parser.add_argument(
+        "--generated", type=int, default=0, metavar="N",
+        help="also serve N generated completed jobs, ids seed.generated_uuid(0 … N-1) (for benchmarks)",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     token = args.token or ("" if args.api_key else secrets.token_urlsafe(24))
@@ -22,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.host, args.port),
         token=token,
         api_key=args.api_key,
-        state=SandboxState(latency=args.latency),
+        state=SandboxState(latency=args.latency, generated=args.generated),
         verbose=args.verbose,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -252,6 +252,23 @@ SAMPLES_BY_ID = {sample.id: sample for sample in SAMPLES}
 NOT_FOUND_EXAMPLE = job_uuid("does-not-exist")
 
 
+# --- generated jobs (benchmarks) ---------------------------------------------------
+
+
+def generated_uuid(index: int) -> str:
+    """The id of generated job ``index``: served by a sandbox started with ``generated > index``."""
+    return job_uuid(f"bench-{index}")
+
+
+def generated_job(job_id: str, index: int, now: datetime) -> dict[str, Any]:
+    """A completed job, like the samples, for benchmarks that need many distinct jobs."""
+    created = 60 + index % 1440
+    return _job(
+        job_id, now, status="completed", created=created, started=created - 1, updated=created - 5,
+        completed=created - 5, items=1 + index % 5000,
+    )
+
+
 # --- items -------------------------------------------------------------------
 
 ITEM_FAILURES: tuple[tuple[str, str], ...] = (

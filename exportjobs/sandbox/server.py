@@ -44,9 +44,11 @@ def decode_cursor(cursor: str) -> int:
 class SandboxState:
     """The sandbox's jobs, faults and request counters; safe to use from any thread."""
 
-    def __init__(self, *, now: datetime | None = None, latency: float = 0.0):
+    def __init__(self, *, now: datetime | None = None, latency: float = 0.0, generated: int = 0):
         self._lock = threading.Lock()
         self.latency = latency
+        # Generated jobs 0 … generated-1 (``seed.generated_uuid``), built when asked for: for benchmarks.
+        self.generated = {seed.generated_uuid(index): index for index in range(generated)}
         self.stopping = threading.Event()
         self.reset(now=now)
 
@@ -118,7 +120,8 @@ class SandboxState:
         with self._lock:
             job = self.jobs.get(job_id)
             if job is None:
-                return None
+                index = self.generated.get(job_id)
+                return None if index is None else seed.generated_job(job_id, index, self.now)
             timeline = self.timelines.get(job_id)
             if timeline:
                 first = self.first_seen.setdefault(job_id, time.time())

@@ -1,0 +1,428 @@
+#!/usr/bin/env python
+"""``make bench``: the dashboard measured against its limits, side by side, in one run.
+
+Starts the standalone sandbox (a fake Pleo with an artificial latency) and the
+dashboard under gunicorn exactly as ``make run`` does (gthread workers, 8
+threads, static files collected, a signed-in session), drives it with wrk, and
+writes the results table, the command and the machine to ``docs/benchmarks.md``
+(and every number to ``bench/results/latest.json``). Not part of ``make test``.
+
+    make bench                                  # all of it, about 5 minutes
+    make bench BENCH_ARGS="--latency 0.5"       # a slower Pleo
+    .venv/bin/python bench/run.py --quick       # a short trial (under 2 minutes), to bench/results/quick.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shlex
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import machine, report, servers, wrk  # noqa: E402
+from exportjobs.sandbox import seed  # noqa: E402
+
+VAR = ROOT / "var" / "bench"
+RESULTS = ROOT / "bench" / "results"
+HOT_JOB = seed.job_uuid("completed")  # a finished sample job: cached for a day once fetched
+HOME_MARK = "Look up an export job"
+NOISY = 0.10  # a measurement during which other programs used more than this share of the CPUs is flagged
+
+_t0 = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[{time.monotonic() - _t0:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Benchmarks of Export Job Desk (see docs/benchmarks.md)")
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds the sandbox adds to every Pleo answer (default 0.2)")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk measurement (default 5)")
+    parser.add_argument("--concurrency", type=int, default=8, help="connections for the throughput comparison (default 8)")
+    parser.add_argument("--workers-concurrency", type=int, default=16, help="connections for 1 vs 3 workers (default 16)")
+    parser.add_argument("--jobs", type=int, default=10_000, help="distinct jobs looked up for the cache's scale (default 10000)")
+    parser.add_argument("--stampede", type=int, default=50, help="simultaneous cold requests for one job (default 50)")
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8, as make run)")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
+                        help="Redis for the shared-cache runs; only this database is flushed (default db 13)")
+    parser.add_argument("--no-redis", action="store_true", help="skip the Redis runs")
+    parser.add_argument("--database-url", help="a DISPOSABLE database to migrate and use instead of a fresh SQLite file "
+                        "in var/bench/ (e.g. postgres://…/bench): the bench adds a user and thousands of audit rows")
+    parser.add_argument("--profile-requests", type=int, default=200, help="requests per page under cProfile (default 200)")
+    parser.add_argument("--wait-idle", type=float, default=120.0,
+                        help="seconds to wait for other programs to leave the CPUs idle before measuring (default 120)")
+    parser.add_argument("--output", type=Path, help="report file (default docs/benchmarks.md; bench/results/quick.md with --quick)")
+    parser.add_argument("--quick", action="store_true", help="a short trial: 2 s runs, 2,000 jobs, 100 profiled requests")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration = min(args.duration, 2.0)
+        args.jobs = min(args.jobs, 2000)
+        args.profile_requests = min(args.profile_requests, 100)
+    if args.output is None:
+        args.output = RESULTS / "quick.md" if args.quick else ROOT / "docs" / "benchmarks.md"
+    if args.jobs < 1000:
+        parser.error("--jobs must be at least 1000 (the cache is compared at 1,000 and at --jobs entries)")
+    return args
+
+
+def masked(text: str) -> str:
+    """A URL or command line with any password in a URL replaced by ***."""
+    return re.sub(r"(://[^/:@\s]*:)[^@\s]+@", r"\1***@", text)
+
+
+def command_line(argv: list[str]) -> str:
+    argv = [masked(arg) for arg in argv]
+    if os.environ.get("MAKELEVEL"):
+        return "make bench" + (f" BENCH_ARGS={shlex.quote(shlex.join(argv))}" if argv else "")
+    return shlex.join([os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(str(ROOT)) else sys.executable,
+                       "bench/run.py", *argv])
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, argv: list[str]):
+        self.args = args
+        self.secret_key = secrets.token_urlsafe(50)
+        self.database_url = args.database_url or f"sqlite:///{VAR / 'bench.sqlite3'}"
+        self.started = datetime.now(timezone.utc)
+        self.results: dict = {
+            "started_at": self.started.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "command": command_line(argv),
+            "config": {
+                "latency_s": args.latency,
+                "duration_s": args.duration,
+                "concurrency": args.concurrency,
+                "workers_concurrency": args.workers_concurrency,
+                "jobs": args.jobs,
+                "stampede": args.stampede,
+                "threads": args.threads,
+                "redis_url": None if args.no_redis else masked(args.redis_url),
+                "quick": args.quick,
+                "database": self.database_url.split(":", 1)[0] + ("" if args.database_url else " (fresh file in var/bench/)"),
+            },
+            "notes": [],
+        }
+        # generated job ids: [0, jobs) for the scale runs, then cold pages, direct calls, stampedes
+        self.cold_count = int(args.duration / max(args.latency, 0.004)) * 2 + 50
+        self.cold_base = args.jobs
+        self.direct_base = self.cold_base + self.cold_count
+        self.quick_count = int(args.duration * 250) + 50  # cold pages with no upstream latency: up to ~150/s
+        self.quick_base = self.direct_base + self.cold_count
+        self.quick_direct_base = self.quick_base + self.quick_count
+        self.stampede_base = self.quick_direct_base + self.quick_count
+        self.generated = self.stampede_base + 10
+        self.cookies: dict[str, str] = {}
+        default_output = args.output.resolve() == (ROOT / "docs" / "benchmarks.md").resolve()
+        self.json_path = RESULTS / ("latest.json" if default_output else f"{args.output.stem}.json")
+        self.results["json"] = os.path.relpath(self.json_path, ROOT)
+        self.to_stop: list = []
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def env(self, cache_url: str, sandbox: servers.Sandbox) -> dict[str, str]:
+        return servers.app_env(
+            secret_key=self.secret_key, database_url=self.database_url, cache_url=cache_url, sandbox=sandbox
+        )
+
+    def desk(self, name: str, cache_url: str, sandbox: servers.Sandbox, workers: int = 1) -> servers.Desk:
+        log(f"starting gunicorn '{name}': {workers} worker(s) x {self.args.threads} threads, cache {cache_url.split(':')[0]}")
+        desk = servers.Desk(self.env(cache_url, sandbox), workers=workers, threads=self.args.threads, log_dir=VAR, name=name)
+        self.to_stop.append(desk)
+        desk.start()
+        return desk
+
+    @property
+    def cookie(self) -> str:
+        return servers.cookie_header(self.cookies)
+
+    def measure(self, desk_url: str, *, label: str, path: str = "/", paths: list[str] | None = None, order: str = "seq",
+                connections: int = 1, expect_bytes: int = 0, headers: dict | None = None,
+                duration: float | None = None, delay_ms: int = 0) -> dict:
+        self.settle()
+        with machine.OtherLoad() as other:
+            result = wrk.run(
+                desk_url, path=path, paths=paths, order=order, duration=duration or self.args.duration,
+                connections=connections, threads=1 if connections == 1 else 2,
+                headers=headers or {"Cookie": self.cookie}, label=label, delay_ms=delay_ms,
+            )
+        log(f"  {label}: p50 {result.p50_ms:.2f} ms, p95 {result.p95_ms:.2f} ms, {result.rps:.0f} req/s"
+            + (f", ERRORS {result.errors}" if result.errors else "")
+            + (f" (other programs used {other.fraction * 100:.0f} % of the CPUs)" if other.fraction > NOISY else ""))
+        if other.fraction > NOISY:
+            self.results["notes"].append(f"{label}: other programs used {other.fraction * 100:.0f} % of the CPUs meanwhile; take it with salt.")
+        if result.errors:
+            self.results["notes"].append(f"{label}: wrk counted errors {result.errors} (non-2xx/3xx answers or socket errors).")
+        if expect_bytes and result.bytes_per_request < 0.8 * expect_bytes:
+            self.results["notes"].append(
+                f"{label}: {result.bytes_per_request:.0f} bytes per answer against a {expect_bytes}-byte page: "
+                "some answers were not the page (redirects to sign-in?)."
+            )
+        return {**result.as_dict(), "other_load": other.fraction}
+
+    def settle(self, limit: float = 10.0) -> None:
+        """Wait (up to ``limit`` s) while other programs keep the CPUs busy: their load is our noise."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline and machine.cpu_busy(0.5) > 0.15:
+            time.sleep(1)
+
+    def warm(self, desk: servers.Desk, paths: list[str]) -> None:
+        for path in paths:
+            wrk.run(desk.url, path=path, duration=1, connections=self.args.concurrency, headers={"Cookie": self.cookie})
+
+    def job_paths(self, start: int, count: int) -> list[str]:
+        return [f"/jobs/{seed.generated_uuid(i)}/" for i in range(start, start + count)]
+
+    def stampede(self, desk: servers.Desk, sandbox: servers.Sandbox, index: int, label: str) -> dict:
+        job_id = seed.generated_uuid(index)
+        before = sandbox.calls(job_id)
+        self.settle()
+        with machine.OtherLoad() as other:
+            answers = servers.stampede(desk.url, f"/jobs/{job_id}/", self.cookie, count=self.args.stampede)
+        calls = sandbox.calls(job_id) - before
+        times = [seconds * 1000 for _status, seconds in answers]
+        statuses: dict[str, int] = {}
+        for status, _seconds in answers:
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+        result = {
+            "label": label,
+            "requests": len(answers),
+            "upstream_calls": calls,
+            "statuses": statuses,
+            "p50_ms": servers.percentile(times, 50),
+            "p95_ms": servers.percentile(times, 95),
+            "max_ms": max(times) if times else 0.0,
+            "upstream_ms": sandbox.latency * 1000,
+            "workers": desk.workers,
+            "other_load": other.fraction,
+        }
+        log(f"  {label}: {calls} upstream call(s) for {len(answers)} requests, p95 {result['p95_ms']:.0f} ms, statuses {statuses}")
+        return result
+
+    # -- the phases ------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        VAR.mkdir(parents=True, exist_ok=True)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        if not self.args.database_url:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                (VAR / f"bench.sqlite3{suffix}").unlink(missing_ok=True)
+        self.slow = servers.Sandbox(latency=self.args.latency, generated=self.generated, log_dir=VAR, name="sandbox-slow").start()
+        self.to_stop.append(self.slow)
+        self.fast = servers.Sandbox(latency=0.0, generated=self.generated, log_dir=VAR, token=self.slow.token, name="sandbox-fast").start()
+        self.to_stop.append(self.fast)
+        log(f"sandboxes: {self.slow.url} ({self.args.latency * 1000:.0f} ms), {self.fast.url} (0 ms), {self.generated} generated jobs")
+        log("migrating the bench database, collecting static files, creating the bench user")
+        self.password = servers.prepare_database(self.env("locmemcache://bench", self.slow))
+
+    def phase_local(self) -> None:
+        """1-4: cached job page vs home, throughput, cold overhead, stampede: one worker, local memory."""
+        args = self.args
+        desk = self.desk("desk-locmem", "locmemcache://bench", self.slow)
+        self.cookies = servers.sign_in(desk.url, servers.BENCH_USER, self.password)
+        hot = f"/jobs/{HOT_JOB}/"
+        home_bytes = servers.check_page(desk.url, "/", self.cookies, contains=HOME_MARK)
+        job_bytes = servers.check_page(desk.url, hot, self.cookies, contains=HOT_JOB)  # also caches the job
+        self.warm(desk, ["/", hot])
+        new_user = {"Cookie": servers.cookie_header(servers.sign_in(desk.url, servers.NEW_USER, self.password))}
+        wrk.run(desk.url, path="/", duration=1, connections=args.concurrency, headers=new_user)
+        log("1. latency, one connection")
+        self.results["latency"] = {
+            "home": self.measure(desk.url, label="home page, 1 connection", path="/", expect_bytes=home_bytes),
+            "job": self.measure(desk.url, label="cached job page, 1 connection", path=hot, expect_bytes=job_bytes),
+            "home_new_user": self.measure(desk.url, label="home page of a user with no history, 1 connection", path="/",
+                                          headers=new_user),
+        }
+        log(f"2. throughput, {args.concurrency} connections")
+        self.results["throughput"] = {
+            "home": self.measure(desk.url, label=f"home page, {args.concurrency} connections", path="/",
+                                 connections=args.concurrency, expect_bytes=home_bytes),
+            "job": self.measure(desk.url, label=f"cached job page, {args.concurrency} connections", path=hot,
+                                connections=args.concurrency, expect_bytes=job_bytes),
+        }
+        log(f"3. cold job page vs a direct call to the sandbox ({args.latency * 1000:.0f} ms)")
+        calls_before = self.slow.stats()["calls"]
+        cold = self.measure(desk.url, label="cold job page (a new job each request)",
+                            paths=self.job_paths(self.cold_base, self.cold_count), expect_bytes=int(job_bytes * 0.8))
+        cold["upstream_calls"] = self.slow.stats()["calls"] - calls_before
+        direct_paths = [f"/v2/export-jobs/{seed.generated_uuid(i)}" for i in range(self.direct_base, self.direct_base + self.cold_count)]
+        direct = self.measure(self.slow.url, label="direct GET to the sandbox", paths=direct_paths,
+                              headers={"Authorization": f"Bearer {self.slow.token}"})
+        if cold["requests"] > self.cold_count or direct["requests"] > self.cold_count:
+            self.results["notes"].append("cold run: more requests than distinct job ids, so some were served from the cache")
+        pause = round(args.latency * 1000)
+        idle = self.measure(desk.url, label=f"cached job page, 1 connection, {pause} ms pause before each request",
+                            path=hot, expect_bytes=job_bytes, delay_ms=pause) if pause else None
+        self.results["cold"] = {"job": cold, "direct": direct, "distinct_ids": self.cold_count, "cached_after_pause": idle}
+        log(f"4. stampede: {args.stampede} simultaneous requests for one uncached job")
+        self.results["stampede"] = [self.stampede(desk, self.slow, self.stampede_base, "1 worker, local-memory cache")]
+        desk.stop()
+
+    def phase_profile(self) -> None:
+        log(f"profiling the cached job page in-process (cProfile, {self.args.profile_requests} requests per page)")
+        env = {**self.env("locmemcache://bench-profile", self.fast), "BENCH_USER": servers.BENCH_USER}
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.profile_job", "--job-id", HOT_JOB, "--requests", str(self.args.profile_requests)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        )
+        line = next((l for l in out.stdout.splitlines() if l.startswith("PROFILE_JSON ")), None)
+        if out.returncode != 0 or line is None:
+            self.results["notes"].append(f"profiling failed: {out.stderr.strip()[-500:]}")
+            log("  profiling FAILED: " + out.stderr.strip()[-1000:])
+            return
+        self.results["profile"] = json.loads(line.split(" ", 1)[1])
+
+    def fill(self, desk: servers.Desk, start: int, count: int) -> dict:
+        concurrency = 4 if desk.workers == 1 else 8
+        seconds, failures = servers.visit_all(desk.url, self.job_paths(start, count), self.cookie, concurrency=concurrency)
+        log(f"  looked up jobs {start}..{start + count - 1}: {count / seconds:.0f} jobs/s" + (f", {failures} FAILED" if failures else ""))
+        if failures:
+            self.results["notes"].append(f"filling the cache: {failures} of {count} lookups did not answer 200")
+        return {"seconds": seconds, "failures": failures}
+
+    def phase_scale_local(self) -> None:
+        """5a: 10,000 jobs through one worker's local-memory cache: memory and cached latency."""
+        n = self.args.jobs
+        desk = self.desk("desk-scale-locmem", "locmemcache://bench", self.fast)
+        hot = f"/jobs/{HOT_JOB}/"
+        self.warm(desk, ["/", hot])
+        rss = {"start": desk.rss_kib()[0]}
+        fills = [self.fill(desk, 0, 1000)]
+        rss["after_1000"] = desk.rss_kib()[0]
+        servers.check_page(desk.url, hot, self.cookies, contains=HOT_JOB)
+        latency_1k = self.measure(desk.url, label="cached job page after 1,000 jobs (local memory)", path=hot)
+        fills.append(self.fill(desk, 1000, n - 1000))
+        rss[f"after_{n}"] = desk.rss_kib()[0]
+        servers.check_page(desk.url, hot, self.cookies, contains=HOT_JOB)  # culled by now: fetched again
+        latency_nk = self.measure(desk.url, label=f"cached job page after {n:,} jobs (local memory)", path=hot)
+        log("3b. cold job page vs a direct call, with no upstream latency (no idle pause)")
+        self.results["cold"]["no_latency"] = {
+            "job": self.measure(desk.url, label="cold job page, 0 ms upstream", paths=self.job_paths(self.quick_base, self.quick_count)),
+            "direct": self.measure(self.fast.url, label="direct GET to the sandbox, 0 ms upstream", duration=2,
+                                   paths=[f"/v2/export-jobs/{seed.generated_uuid(i)}"
+                                          for i in range(self.quick_direct_base, self.quick_direct_base + self.quick_count)],
+                                   headers={"Authorization": f"Bearer {self.fast.token}"}),
+        }
+        self.results["scale_locmem"] = {
+            "jobs": n, "rss_kib": rss, "fills": fills, "latency_1000": latency_1k, "latency_n": latency_nk,
+            "max_entries": 300,
+        }
+        desk.stop()
+
+    def phase_redis(self) -> None:
+        """5b and 6: the same 10,000 jobs in Redis, then 3 workers vs 1 sharing it.
+
+        The jobs are looked up through 3 workers on the sandbox without latency (the fill is the slow
+        part of the whole run); the worker comparison and the stampede use fresh servers on the slow one."""
+        import redis
+
+        n = self.args.jobs
+        client = redis.Redis.from_url(self.args.redis_url)
+        client.flushdb()
+        hot = f"/jobs/{HOT_JOB}/"
+        desk = self.desk("desk-redis-fill", self.args.redis_url, self.fast, workers=3)
+        self.warm(desk, ["/", hot])
+        used = {"start": int(client.info("memory")["used_memory"])}
+        fills = [self.fill(desk, 0, 1000)]
+        used["after_1000"] = int(client.info("memory")["used_memory"])
+        latency_1k = self.measure(desk.url, label="cached job page, random of 1,000 jobs (Redis)",
+                                  paths=self.job_paths(0, 1000), order="random")
+        fills.append(self.fill(desk, 1000, n - 1000))
+        used[f"after_{n}"] = int(client.info("memory")["used_memory"])
+        latency_nk = self.measure(desk.url, label=f"cached job page, random of {n:,} jobs (Redis)",
+                                  paths=self.job_paths(0, n), order="random")
+        desk.stop()
+        self.results["scale_redis"] = {
+            "jobs": n, "used_memory": used, "fills": fills, "keys": int(client.dbsize()), "workers": desk.workers,
+            "latency_1000": latency_1k, "latency_n": latency_nk,
+            "bytes_per_job": (used[f"after_{n}"] - used["start"]) / n,
+        }
+        c = self.args.workers_concurrency
+        log(f"6. workers: 3 vs 1 sharing Redis, {c} connections")
+        workers = {}
+        for count in (3, 1):
+            desk = self.desk(f"desk-redis-{count}", self.args.redis_url, self.slow, workers=count)
+            self.warm(desk, ["/", hot])
+            workers[str(count)] = self.workers_run(desk, c)
+            if count == 3:
+                self.results["stampede"].append(
+                    self.stampede(desk, self.slow, self.stampede_base + 1, "3 workers, shared Redis cache")
+                )
+            desk.stop()
+        self.results["workers"] = workers
+        client.flushdb()
+
+    def workers_run(self, desk: servers.Desk, connections: int) -> dict:
+        n = self.args.jobs
+        return {
+            "home": self.measure(desk.url, label=f"home page, {desk.workers} worker(s), {connections} connections",
+                                 path="/", connections=connections),
+            "job": self.measure(desk.url, label=f"cached job page (random of {n:,}), {desk.workers} worker(s), {connections} connections",
+                                paths=self.job_paths(0, n), order="random", connections=connections),
+        }
+
+    # -- the whole run ----------------------------------------------------------------------------
+
+    def wait_for_idle(self) -> None:
+        """Numbers taken while something else (a test run, a build) uses the CPUs are worthless: wait a while."""
+        deadline = time.monotonic() + self.args.wait_idle
+        busy = machine.cpu_busy()
+        while busy > 0.15 and time.monotonic() < deadline:
+            log(f"the CPUs are {busy * 100:.0f} % busy with other programs; waiting for them to calm down ...")
+            time.sleep(4)
+            busy = machine.cpu_busy()
+        self.results["cpu_busy_before"] = busy
+        if busy > 0.15:
+            self.results["notes"].append(
+                f"Other programs kept the CPUs {busy * 100:.0f} % busy when the run started: these numbers are noisier than usual."
+            )
+
+    def run(self) -> int:
+        args = self.args
+        if not wrk.ensure_installed(log):
+            print(wrk.install_hint(), file=sys.stderr)
+            return 2
+        self.wait_for_idle()
+        redis_ok = not args.no_redis and servers.redis_reachable(args.redis_url)
+        if not args.no_redis and not redis_ok:
+            self.results["notes"].append(f"Redis at {args.redis_url} was not reachable: the Redis runs (5b, 6) were skipped.")
+        self.results["machine"] = machine.describe(wrk_version=wrk.version(), redis_url=args.redis_url if redis_ok else None)
+        self.results["revision"] = machine.git_revision(ROOT)
+        try:
+            self.setup()
+            self.phase_local()
+            self.phase_profile()
+            self.phase_scale_local()
+            if redis_ok:
+                self.phase_redis()
+        finally:
+            for process in reversed(self.to_stop):
+                process.stop()
+        elapsed = time.monotonic() - _t0
+        self.results["elapsed_s"] = elapsed
+        self.json_path.write_text(json.dumps(self.results, indent=2))
+        text = report.render(self.results)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+        print(report.summary(self.results))
+        log(f"done in {elapsed:.0f} s; wrote {os.path.relpath(args.output, ROOT)}")
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    return Bench(parse_args(argv), argv).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
