@@ -125,13 +125,22 @@ DATABASES = {
 }
 if not DATABASES["default"].get("ENGINE"):
     raise ImproperlyConfigured(f"DATABASE_URL={os.environ.get('DATABASE_URL')!r} names no database engine Django knows")
-DATABASES["default"].setdefault("CONN_MAX_AGE", 60 if DATABASES["default"]["ENGINE"].endswith("postgresql") else 0)
+DATABASES["default"].setdefault("CONN_MAX_AGE", 60)  # reuse connections: SQLite re-reads its schema on each
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL lets readers go on while the audit trail writes; IMMEDIATE takes the write lock up front.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", transaction_mode="IMMEDIATE"
+    )
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 CACHES = {
     "default": _read("CACHE_URL", env.cache_url, "locmemcache://export-job-desk", "a cache URL (locmemcache://, redis://…)")
 }
 CACHES["default"]["KEY_PREFIX"] = "ejd"  # django-environ ignores a key_prefix in a Redis URL
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # Each job takes two entries (the answer and its stale copy); Django's default of 300 would
+    # keep the stale copies of only the last ~150 jobs.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 5000)
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     # A Redis that is down or unreachable must cost milliseconds, not a hung page.
     CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=0.5, socket_timeout=0.5)

@@ -7,6 +7,7 @@ class ExportJobsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import client
+        from . import access, client
 
         client.connect_signals()
+        access.connect_signals()

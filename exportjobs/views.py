@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
@@ -24,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services
+from .access import desk_view
 from .client import (
     JobNotFound,
     PleoAuthError,
@@ -41,13 +41,7 @@ from .wording import status_wording
 
 logger = logging.getLogger(__name__)
 
-PERMISSION = "exportjobs.view_export_jobs"
 ENTRY_STATUSES = (JobStatus.FAILED, JobStatus.COMPLETED_WITH_ERRORS)
-
-
-def desk_view(view):
-    """Sign-in and the view permission (403 page, no call to Pleo, without it)."""
-    return login_required(permission_required(PERMISSION, raise_exception=True)(view))
 
 
 class HttpResponseSeeOther(HttpResponseRedirect):
@@ -178,7 +172,7 @@ def _recent(user, limit: int = 10) -> list[dict]:
     events = (
         AuditEvent.objects.filter(user=user, action__in=("view", "refresh"), outcome=AuditEvent.Outcome.FOUND)
         .order_by("-created_at", "-id")
-        .values("job_id", "job_status", "created_at")[:200]
+        .values("job_id", "job_status", "created_at")[:50]
     )
     for event in events:
         if event["job_id"] not in seen:

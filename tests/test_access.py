@@ -156,3 +156,36 @@ def test_without_sso_configured_the_header_is_ignored(client, sandbox, finance_u
     response = client.get(JOB_PAGE, HTTP_X_FORWARDED_USER="fiona")
     assert response.status_code == 302
     assert sandbox.state.calls() == 0
+
+
+def test_taking_someone_out_of_finance_applies_at_once(client, sandbox, finance_user):
+    client.force_login(finance_user)
+    assert client.get(JOB_PAGE).status_code == 200
+    finance_user.groups.remove(Group.objects.get(name="Finance"))
+    assert client.get(JOB_PAGE).status_code == 403
+    finance_user.groups.add(Group.objects.get(name="Finance"))
+    assert client.get(JOB_PAGE).status_code == 200
+
+
+def test_removing_the_permission_from_the_group_applies_at_once(client, sandbox, finance_user):
+    from django.contrib.auth.models import Permission
+
+    client.force_login(finance_user)
+    assert client.get(JOB_PAGE).status_code == 200
+    Group.objects.get(name="Finance").permissions.remove(Permission.objects.get(codename="view_export_jobs"))
+    assert client.get(JOB_PAGE).status_code == 403
+
+
+def test_a_deactivated_user_is_refused(client, sandbox, finance_user):
+    client.force_login(finance_user)
+    finance_user.is_active = False
+    finance_user.save()
+    assert client.get(JOB_PAGE).status_code in (302, 403)
+
+
+def test_the_permission_answer_is_reused_between_requests(client, sandbox, finance_user, django_assert_max_num_queries):
+    client.force_login(finance_user)
+    client.get(JOB_PAGE)
+    # session, user, audit row: no permission queries on the second look
+    with django_assert_max_num_queries(3):
+        assert client.get(JOB_PAGE).status_code == 200
