@@ -307,10 +307,11 @@ def render(r: dict) -> str:
             rate = sum(f["seconds"] for f in s["fills"])
             lines.append(f"| {name} | {_n(n)} | {rss} | {used_text} | {n / rate:.0f} |" if rate else f"| {name} | {_n(n)} | {rss} | {used_text} | — |")
         if r.get("scale_locmem"):
-            lines += ["", f"Django's local-memory cache keeps at most {r['scale_locmem']['max_entries']} entries "
-                      "(`MAX_ENTRIES`, Django's default: `CACHE_URL=locmemcache://…` sets none) and culls a third "
-                      "when full. A job takes two entries (the job and its 7-day stale copy), so one worker keeps about "
-                      "150 jobs: memory is bounded, but older jobs' stale copies are culled with them."]
+            entries = r["scale_locmem"]["max_entries"]
+            lines += ["", f"The local-memory cache keeps at most {_n(entries)} entries (`MAX_ENTRIES`, set in "
+                      "`dashboard/settings.py`) and culls a third when full. A job takes two entries (the job and its "
+                      f"7-day stale copy), so one worker keeps about {_n(entries // 2)} jobs: memory is bounded, and "
+                      "older jobs' stale copies are culled with them."]
     if r.get("profile"):
         lines += [""] + _profile_section(r["profile"])
     if r.get("notes"):

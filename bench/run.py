@@ -315,9 +315,21 @@ class Bench:
         }
         self.results["scale_locmem"] = {
             "jobs": n, "rss_kib": rss, "fills": fills, "latency_1000": latency_1k, "latency_n": latency_nk,
-            "max_entries": 300,
+            "max_entries": self.locmem_max_entries(),
         }
         desk.stop()
+
+    @staticmethod
+    def locmem_max_entries() -> int:
+        """MAX_ENTRIES of the local-memory cache as dashboard/settings.py configures it."""
+        out = subprocess.run(
+            [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+             "print(settings.CACHES['default'].get('OPTIONS', {}).get('MAX_ENTRIES', 300))"],
+            cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "CACHE_URL": "locmemcache://bench",
+                           "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-probe")},
+            capture_output=True, text=True, check=True,
+        )
+        return int(out.stdout.strip().splitlines()[-1])
 
     def phase_redis(self) -> None:
         """5b and 6: the same 10,000 jobs in Redis, then 3 workers vs 1 sharing it.

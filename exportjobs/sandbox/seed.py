@@ -293,13 +293,18 @@ ITEM_FAILURES: tuple[tuple[str, str], ...] = (
 )
 
 
+def _failure_spacing(job: dict[str, Any]) -> int:
+    """In a partly exported job, every n-th entry failed."""
+    return 40 if job.get("numberOfItems", 0) > 1000 else 9
+
+
 def item_status(job: dict[str, Any], index: int) -> str:
     """The status of item ``index`` of ``job``, derived from the job's status."""
     status = job.get("status")
     if status == "completed":
         return "successful"
     if status == "completed_with_errors":
-        every = 40 if job.get("numberOfItems", 0) > 1000 else 9
+        every = _failure_spacing(job)
         return "failed" if index % every == every - 1 else "successful"
     if status == "failed":
         return "failed" if index == 0 else "abandoned"
@@ -327,7 +332,9 @@ def item_payload(job: dict[str, Any], index: int, now: datetime) -> dict[str, An
         item["externalId"] = f"JE-{100000 + index}"
         item["externalUrl"] = f"https://accounting.example.com/journal/{100000 + index}"
     elif status == "failed":
-        kind, reason = ITEM_FAILURES[index % len(ITEM_FAILURES)]
+        # The n-th failed entry gets the n-th failure type: small jobs show the first few
+        # (the four that only v3 lists come first), the 10,000-entry job shows them all.
+        kind, reason = ITEM_FAILURES[(index // _failure_spacing(job)) % len(ITEM_FAILURES)]
         if job.get("status") == "failed":
             kind, reason = "unexpected_failure", job.get("failureReason") or reason
         item["failureReasonType"] = kind
