@@ -36,7 +36,7 @@ from .client import (
 from .forms import MAX_INPUT, LookupForm, find_job_ids
 from .jobs import JobStatus, coerce_enum
 from .models import AuditEvent
-from .presenters import bulk_row, items_context, job_page_context, seen_change
+from .presenters import bulk_row, items_context, job_page_context, relative_text, seen_change
 from .wording import status_wording
 
 logger = logging.getLogger(__name__)
@@ -169,6 +169,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def _recent(user, limit: int = 10) -> list[dict]:
     """The user's last ``limit`` distinct jobs seen, newest first, with the status they had then."""
     seen: dict = {}
+    now = datetime.now(timezone.utc)
     events = (
         AuditEvent.objects.filter(user=user, action__in=("view", "refresh"), outcome=AuditEvent.Outcome.FOUND)
         .order_by("-created_at", "-id")
@@ -176,7 +177,11 @@ def _recent(user, limit: int = 10) -> list[dict]:
     )
     for event in events:
         if event["job_id"] not in seen:
-            seen[event["job_id"]] = {**event, "wording": status_wording(coerce_enum(JobStatus, event["job_status"]))}
+            seen[event["job_id"]] = {
+                **event,
+                "wording": status_wording(coerce_enum(JobStatus, event["job_status"])),
+                "seen": relative_text(event["created_at"], now),
+            }
         if len(seen) == limit:
             break
     return list(seen.values())
