@@ -25,6 +25,26 @@ JOB = "5b0e7c1a-8d2f-4e6a-9b3c-1d2e3f4a5b6c"
 JOB_ID = uuid.UUID(JOB)
 
 
+def at_once(count: int, call) -> tuple[list, list]:
+    """Run ``call`` from ``count`` threads released together; return (results, exceptions)."""
+    results, errors = [], []
+    start = threading.Barrier(count)
+
+    def run():
+        start.wait()
+        try:
+            results.append(call())
+        except Exception as exc:  # noqa: BLE001 - handed back to the test to assert on
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return results, errors
+
+
 def remaining_ttl(kind: str, job_id: uuid.UUID) -> float:
     """Seconds until the local-memory cache forgets an entry (reads the backend's own expiry)."""
     from django.core.cache import caches
@@ -153,21 +173,7 @@ def test_concurrent_requests_in_one_process_make_one_call(sandbox, settings):
     settings.PLEO_API_TIMEOUT = 3
     sandbox.state.put_job(job_payload(JOB))
     sandbox.state.add_fault(JOB, "delay", seconds=0.5)
-    results, errors = [], []
-    start = threading.Barrier(12)
-
-    def look():
-        start.wait()
-        try:
-            results.append(services.job_get(job_id=JOB_ID))
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=look) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
+    results, errors = at_once(12, lambda: services.job_get(job_id=JOB_ID))
     assert not errors
     assert len(results) == 12
     assert sandbox.state.calls(JOB) == 1
@@ -178,22 +184,8 @@ def test_waiters_share_the_leaders_failure_instead_of_repeating_it(sandbox, sett
     settings.PLEO_API_TIMEOUT = 3
     sandbox.state.put_job(job_payload(JOB))
     sandbox.state.add_fault(JOB, "401", delay=0.4)
-    errors = []
-    start = threading.Barrier(6)
-
-    def look():
-        start.wait()
-        try:
-            services.job_get(job_id=JOB_ID)
-        except PleoAuthError as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=look) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert len(errors) == 6
+    _, errors = at_once(6, lambda: services.job_get(job_id=JOB_ID))
+    assert len(errors) == 6 and all(isinstance(e, PleoAuthError) for e in errors)
     assert sandbox.state.calls(JOB) == 1
 
 
@@ -348,21 +340,7 @@ def test_an_earlier_failure_does_not_fail_a_later_bursts_waiters(sandbox, settin
     with pytest.raises(PleoUnavailable):
         services.job_get(job_id=JOB_ID)  # leaves its failure mark for a few seconds
     sandbox.state.add_fault(JOB, "delay", seconds=0.4, times=1)
-    results, errors = [], []
-    start = threading.Barrier(4)
-
-    def look():
-        start.wait()
-        try:
-            results.append(services.job_get(job_id=JOB_ID))
-        except Exception as exc:  # noqa: BLE001 - asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=look) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
+    results, errors = at_once(4, lambda: services.job_get(job_id=JOB_ID))
     assert not errors and len(results) == 4
     assert sandbox.state.calls(JOB) == 2
 
@@ -385,17 +363,6 @@ def test_entries_have_single_flight_too(sandbox, settings):
     sandbox.state.put_job(job_payload(JOB, status="completed_with_errors", numberOfItems=20))
     job = services.job_get(job_id=JOB_ID).job
     sandbox.state.add_fault(JOB, "delay", seconds=0.3, times=1)
-    start = threading.Barrier(5)
-    summaries = []
-
-    def look():
-        start.wait()
-        summaries.append(services.job_items_get(job=job))
-
-    threads = [threading.Thread(target=look) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert len(summaries) == 5 and job.status == JobStatus.COMPLETED_WITH_ERRORS
+    summaries, errors = at_once(5, lambda: services.job_items_get(job=job))
+    assert not errors and len(summaries) == 5 and job.status == JobStatus.COMPLETED_WITH_ERRORS
     assert sandbox.state.item_calls(JOB) == 6  # one fetch: five counts and one page
