@@ -111,3 +111,12 @@ def test_the_served_dashboard_answers_health_and_shows_the_samples_after_sign_in
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def test_start_up_says_when_several_workers_would_not_share_the_cache():
+    from exportjobs.management.commands.rundesk import cache_sharing_note
+
+    note = cache_sharing_note(3, "django.core.cache.backends.locmem.LocMemCache")
+    assert "WEB_CONCURRENCY=3" in note and "single flight" in note and "CACHE_URL=redis" in note
+    assert cache_sharing_note(1, "django.core.cache.backends.locmem.LocMemCache") == ""
+    assert cache_sharing_note(3, "django.core.cache.backends.redis.RedisCache") == ""

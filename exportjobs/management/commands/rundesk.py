@@ -22,6 +22,17 @@ from django.core.management.base import BaseCommand, CommandError
 DEMO_USER = "demo"
 
 
+def cache_sharing_note(workers: int, backend: str) -> str:
+    """What start-up must say when several workers would each keep a private cache."""
+    if workers > 1 and backend.endswith("LocMemCache"):
+        return (
+            f"Note: WEB_CONCURRENCY={workers} with the local-memory cache: each worker keeps its own "
+            "cache, so cached copies and single flight are per worker, not shared. "
+            "Set CACHE_URL=redis://… to share them."
+        )
+    return ""
+
+
 class Command(BaseCommand):
     help = "Serve the dashboard (gunicorn), with the sandbox Pleo API when PLEO_API_BASE_URL is unset."
 
@@ -51,14 +62,9 @@ class Command(BaseCommand):
 
         workers = int(env.get("WEB_CONCURRENCY", "1") or "1")
         self.stdout.write(f"\nExport Job Desk on {url}\n  Talking to {mode}\n  {sign_in}\n")
-        if workers > 1 and settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
-            self.stdout.write(
-                self.style.WARNING(
-                    f"  Note: WEB_CONCURRENCY={workers} with the local-memory cache: each worker keeps its own "
-                    "cache, so cached copies and single flight are per worker, not shared. "
-                    "Set CACHE_URL=redis://… to share them."
-                )
-            )
+        note = cache_sharing_note(workers, settings.CACHES["default"]["BACKEND"])
+        if note:
+            self.stdout.write(self.style.WARNING(f"  {note}"))
         self.stdout.write("  Stop with Ctrl+C.\n\n")
         self.stdout.flush()
 
