@@ -92,8 +92,8 @@ def _cache_call(fn: Callable[..., Any], *args: Any, default: Any = None, **kwarg
         return default
 
 
-def _key(kind: str, job_id: uuid.UUID) -> str:
-    return f"{NAMESPACE}:{kind}:{job_id}"
+def _key(kind: str, ident: uuid.UUID | str) -> str:
+    return f"{NAMESPACE}:{kind}:{ident}"
 
 
 def ttl_for(job: ExportJob | None) -> int:
@@ -106,8 +106,9 @@ def ttl_for(job: ExportJob | None) -> int:
 # --- single flight with stale-if-error, for jobs and their entries -----------------------------
 
 
-def _job_keys(job_id: uuid.UUID) -> _Keys:
-    return _Keys(_key("job", job_id), _key("stale", job_id), _key("lock", job_id), _key("error", job_id))
+def _keys(kind: str, ident: uuid.UUID | str, *, prefix: str = "") -> _Keys:
+    """The four keys of one cached answer: ``job`` answers use ``stale``/``lock``/``error``, others prefix them."""
+    return _Keys(_key(kind, ident), _key(f"{prefix}stale", ident), _key(f"{prefix}lock", ident), _key(f"{prefix}error", ident))
 
 
 Answer = tuple[_Entry, Source, "PleoError | None"]
@@ -179,8 +180,8 @@ def _fetch(keys: _Keys, fetch: Callable[[], Any], ttl: Callable[[Any], int]) -> 
         _cache_call(cache.set, keys.error, _error_mark(error), ERROR_MARK_TTL)
         return _stale_or_raise(keys, error)
     entry = _Entry(value, _now())
-    _cache_call(cache.set_many, {keys.value: entry, keys.stale: entry}, ttl(value))
-    _cache_call(cache.touch, keys.stale, settings.JOB_CACHE_STALE_TTL)
+    _cache_call(cache.set, keys.value, entry, ttl(value))
+    _cache_call(cache.set, keys.stale, entry, settings.JOB_CACHE_STALE_TTL)
     _cache_call(cache.delete, keys.error)
     return entry, "fresh", None
 
@@ -228,7 +229,7 @@ def job_get(*, job_id: uuid.UUID, refresh: bool = False) -> JobResult:
     returns that copy with ``source="stale"`` and the error.
     """
     entry, source, error = _cached_fetch(
-        _job_keys(job_id), lambda: get_client().get_export_job(job_id), ttl_for, refresh=refresh
+        _keys("job", job_id), lambda: get_client().get_export_job(job_id), ttl_for, refresh=refresh
     )
     if entry.value is None:
         raise JobNotFound("Pleo has no export job with this ID.", status=404)
@@ -269,7 +270,7 @@ def job_items_get(*, job: ExportJob, after: str | None = None, refresh: bool = F
     down). The five count queries ask for no items (``limit=0``) and run concurrently with the page.
     """
     ident = f"{job.id}:{job.status_value}:{after or 'first'}"
-    keys = _Keys(_key("items", ident), _key("items-stale", ident), _key("items-lock", ident), _key("items-error", ident))
+    keys = _keys("items", ident, prefix="items-")
     client = get_client()
 
     def count(status: str) -> tuple[str, int | None]:

@@ -226,23 +226,14 @@ def test_a_500_is_reported_unavailable_without_a_retry(pleo, sandbox):
     assert sandbox.state.calls(COMPLETED) == 1
 
 
-def test_a_502_is_retried_twice_then_reported_unavailable(pleo, sandbox):
-    sandbox.state.add_fault(COMPLETED, "502")
+@pytest.mark.parametrize("status", [502, 503])
+def test_a_gateway_error_is_retried_twice_then_reported_unavailable(pleo, sandbox, status):
+    sandbox.state.add_fault(COMPLETED, str(status))
 
     with pytest.raises(PleoUnavailable) as caught:
         pleo.get_export_job(uuid.UUID(COMPLETED))
 
-    assert caught.value.status == 502
-    assert sandbox.state.calls(COMPLETED) == 3
-
-
-def test_a_503_is_retried_twice_then_reported_unavailable(pleo, sandbox):
-    sandbox.state.add_fault(COMPLETED, "503")
-
-    with pytest.raises(PleoUnavailable) as caught:
-        pleo.get_export_job(uuid.UUID(COMPLETED))
-
-    assert caught.value.status == 503
+    assert caught.value.status == status
     assert sandbox.state.calls(COMPLETED) == 3
 
 
