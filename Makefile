@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PORT ?= 8000
 
-.PHONY: run dev test bench check-python clean prepare secret
+.PHONY: run dev test lint bench check-python clean prepare secret
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Export Job Desk needs Python 3.10 or newer; set PYTHON=python3.x")'
@@ -42,7 +42,16 @@ run: prepare
 dev: prepare
 	$(PY) manage.py rundesk --dev
 
-test: $(VENV)/.dev
+# The gates: lint, formatting and strict typing. A finding fails `make test` like a red test.
+LINT_PATHS ?= .
+TYPE_PATHS ?=
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	READ_DOT_ENV=0 SECRET_KEY=type-checking-only-$$($(PY) -c 'import secrets; print(secrets.token_hex(32))') \
+		$(VENV)/bin/mypy $(TYPE_PATHS)
+
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev secret

@@ -50,7 +50,7 @@ def _package_version(name: str) -> str:
         from importlib.metadata import version
 
         return version(name)
-    except Exception:  # noqa: BLE001 - a missing package is reported, not fatal
+    except Exception:
         return "not installed"
 
 
@@ -61,7 +61,7 @@ def redis_version(url: str | None) -> str:
         import redis
 
         return str(redis.Redis.from_url(url, socket_timeout=1).info("server").get("redis_version", "?"))
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "not reachable"
 
 
@@ -88,7 +88,7 @@ def _stat_ticks() -> tuple[int, int]:
 def _process_ticks(pid: int) -> tuple[int, int]:
     """(parent pid, CPU ticks of the process and of its children it has waited for)."""
     stat = _read(f"/proc/{pid}/stat")
-    fields = stat[stat.rfind(")") + 2:].split()
+    fields = stat[stat.rfind(")") + 2 :].split()
     if len(fields) < 15:
         return -1, 0
     return int(fields[1]), sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
@@ -116,7 +116,7 @@ def our_ticks() -> int:
 class OtherLoad:
     """Measures how busy programs that are not ours kept the CPUs during a ``with`` block (0 … 1)."""
 
-    def __enter__(self) -> "OtherLoad":
+    def __enter__(self) -> OtherLoad:
         self.fraction = 0.0
         try:
             self._all, self._busy = _stat_ticks()

@@ -34,7 +34,7 @@ PARTS: list[tuple[str, str]] = [
     ("Permission check (has_perm: 2 SELECTs)", "django.contrib.auth.models.PermissionsMixin.has_perm"),
     ("Audit row INSERT (exportjobs.views._audit)", "exportjobs.views._audit"),
     ("Recent jobs on the home page (views._recent)", "exportjobs.views._recent"),
-    ("Cache read + unpickle (services.job_get)", "exportjobs.services.job_get"),
+    ("Cache read + parse (services.job_get)", "exportjobs.services.job_get"),
     ("Page context (presenters.job_page_context)", "exportjobs.presenters.job_page_context"),
     ("  of which the ticket text (_ticket_text)", "exportjobs.presenters._ticket_text"),
     ("  of which Timestamp.of", "exportjobs.presenters.Timestamp.of"),
@@ -115,7 +115,9 @@ def _parts(stats: pstats.Stats, count: int, total: float) -> list[dict]:
     rows = []
     for label, dotted in PARTS:
         key = _code_key(dotted)
-        _cc, calls, _tt, cumulative, _callers = stats.stats.get(key, (0, 0, 0.0, 0.0, {})) if key else (0, 0, 0.0, 0.0, {})
+        _cc, calls, _tt, cumulative, _callers = (
+            stats.stats.get(key, (0, 0, 0.0, 0.0, {})) if key else (0, 0, 0.0, 0.0, {})
+        )
         rows.append(
             {
                 "part": label,

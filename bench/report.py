@@ -48,70 +48,148 @@ def goals(r: dict) -> list[Goal]:
         home, job = lat["home"], lat["job"]
         median = _ratio(job["p50_ms"], home["p50_ms"])
         p95 = _ratio(job["p95_ms"], home["p95_ms"])
-        out.append(Goal("1", "Cached job page / home page, median latency (1 connection)",
-                        f"{_ms(job['p50_ms'])} / {_ms(home['p50_ms'])} = **{median:.2f}**",
-                        f"≤ {GOAL_LATENCY_RATIO}", median <= GOAL_LATENCY_RATIO))
-        out.append(Goal("1", "Cached job page / home page, p95 latency (1 connection)",
-                        f"{_ms(job['p95_ms'])} / {_ms(home['p95_ms'])} = **{p95:.2f}**",
-                        f"≤ {GOAL_LATENCY_RATIO}", p95 <= GOAL_LATENCY_RATIO))
+        out.append(
+            Goal(
+                "1",
+                "Cached job page / home page, median latency (1 connection)",
+                f"{_ms(job['p50_ms'])} / {_ms(home['p50_ms'])} = **{median:.2f}**",
+                f"≤ {GOAL_LATENCY_RATIO}",
+                median <= GOAL_LATENCY_RATIO,
+            )
+        )
+        out.append(
+            Goal(
+                "1",
+                "Cached job page / home page, p95 latency (1 connection)",
+                f"{_ms(job['p95_ms'])} / {_ms(home['p95_ms'])} = **{p95:.2f}**",
+                f"≤ {GOAL_LATENCY_RATIO}",
+                p95 <= GOAL_LATENCY_RATIO,
+            )
+        )
         fresh = lat.get("home_new_user")
         if fresh:
             for key, name in (("p50_ms", "median"), ("p95_ms", "p95")):
                 ratio = _ratio(job[key], fresh[key])
-                out.append(Goal("1", f"Cached job page / home page **of a user with no history** (no recent-jobs list), {name}",
-                                f"{_ms(job[key])} / {_ms(fresh[key])} = **{ratio:.2f}**",
-                                f"≤ {GOAL_LATENCY_RATIO}", ratio <= GOAL_LATENCY_RATIO))
+                out.append(
+                    Goal(
+                        "1",
+                        f"Cached job page / home page **of a user with no history** (no recent-jobs list), {name}",
+                        f"{_ms(job[key])} / {_ms(fresh[key])} = **{ratio:.2f}**",
+                        f"≤ {GOAL_LATENCY_RATIO}",
+                        ratio <= GOAL_LATENCY_RATIO,
+                    )
+                )
     thr = r.get("throughput")
     if thr:
         home, job = thr["home"], thr["job"]
         ratio = _ratio(job["rps"], home["rps"])
-        out.append(Goal("2", f"Throughput, cached job page / home page ({job['connections']} connections)",
-                        f"{_n(job['rps'])} / {_n(home['rps'])} req/s = **{ratio:.2f}**",
-                        f"≥ {GOAL_THROUGHPUT_RATIO}", ratio >= GOAL_THROUGHPUT_RATIO))
+        out.append(
+            Goal(
+                "2",
+                f"Throughput, cached job page / home page ({job['connections']} connections)",
+                f"{_n(job['rps'])} / {_n(home['rps'])} req/s = **{ratio:.2f}**",
+                f"≥ {GOAL_THROUGHPUT_RATIO}",
+                ratio >= GOAL_THROUGHPUT_RATIO,
+            )
+        )
     cold = r.get("cold")
     if cold:
         job, direct = cold["job"], cold["direct"]
         overhead = job["p50_ms"] - direct["p50_ms"]
         upstream = r["config"]["latency_s"] * 1000
-        out.append(Goal("3", f"Cold job page minus a direct call to the sandbox ({upstream:.0f} ms upstream), median",
-                        f"{_ms(job['p50_ms'])} − {_ms(direct['p50_ms'])} = **{overhead:.1f} ms**",
-                        f"≤ {GOAL_COLD_OVERHEAD_MS:.0f} ms", overhead <= GOAL_COLD_OVERHEAD_MS))
+        out.append(
+            Goal(
+                "3",
+                f"Cold job page minus a direct call to the sandbox ({upstream:.0f} ms upstream), median",
+                f"{_ms(job['p50_ms'])} − {_ms(direct['p50_ms'])} = **{overhead:.1f} ms**",
+                f"≤ {GOAL_COLD_OVERHEAD_MS:.0f} ms",
+                overhead <= GOAL_COLD_OVERHEAD_MS,
+            )
+        )
     for stampede in r.get("stampede", []):
-        out.append(Goal("4", f"Stampede, {stampede['requests']} simultaneous cold requests for one job, {stampede['label']}: upstream calls",
-                        f"**{stampede['upstream_calls']}**", f"= {GOAL_STAMPEDE_CALLS}",
-                        stampede["upstream_calls"] == GOAL_STAMPEDE_CALLS))
-        out.append(Goal("4", f"Stampede, {stampede['label']}: p95 latency against the upstream latency",
-                        f"{_ms(stampede['p95_ms'])} = **{_ratio(stampede['p95_ms'], stampede['upstream_ms']):.1f} ×** "
-                        f"{stampede['upstream_ms']:.0f} ms", "—", None))
+        out.append(
+            Goal(
+                "4",
+                f"Stampede, {stampede['requests']} simultaneous cold requests for one job,"
+                f" {stampede['label']}: upstream calls",
+                f"**{stampede['upstream_calls']}**",
+                f"= {GOAL_STAMPEDE_CALLS}",
+                stampede["upstream_calls"] == GOAL_STAMPEDE_CALLS,
+            )
+        )
+        out.append(
+            Goal(
+                "4",
+                f"Stampede, {stampede['label']}: p95 latency against the upstream latency",
+                f"{_ms(stampede['p95_ms'])} = **{_ratio(stampede['p95_ms'], stampede['upstream_ms']):.1f} ×** "
+                f"{stampede['upstream_ms']:.0f} ms",
+                "—",
+                None,
+            )
+        )
     local = r.get("scale_locmem")
     if local:
         n = local["jobs"]
         rss = local["rss_kib"]
         growth = rss[f"after_{n}"] - rss["start"]
-        out.append(Goal("5", f"Worker memory growth after {_n(n)} distinct jobs, local-memory cache (bounded: MAX_ENTRIES {local['max_entries']})",
-                        f"{_mib(rss['start'])} → {_mib(rss['after_1000'])} (1,000) → {_mib(rss[f'after_{n}'])} = **+{_mib(growth)}**",
-                        "—", None))
+        out.append(
+            Goal(
+                "5",
+                f"Worker memory growth after {_n(n)} distinct jobs,"
+                f" local-memory cache (bounded: MAX_ENTRIES {local['max_entries']})",
+                f"{_mib(rss['start'])} → {_mib(rss['after_1000'])} (1,000)"
+                f" → {_mib(rss[f'after_{n}'])} = **+{_mib(growth)}**",
+                "—",
+                None,
+            )
+        )
         ratio = _ratio(local["latency_n"]["p50_ms"], local["latency_1000"]["p50_ms"])
-        out.append(Goal("5", f"Cached job page median after {_n(n)} / after 1,000 jobs, local memory (one hot job)",
-                        f"{_ms(local['latency_n']['p50_ms'])} / {_ms(local['latency_1000']['p50_ms'])} = **{ratio:.2f}**",
-                        f"≤ {GOAL_SCALE_RATIO}", ratio <= GOAL_SCALE_RATIO))
+        out.append(
+            Goal(
+                "5",
+                f"Cached job page median after {_n(n)} / after 1,000 jobs, local memory (one hot job)",
+                f"{_ms(local['latency_n']['p50_ms'])} / {_ms(local['latency_1000']['p50_ms'])} = **{ratio:.2f}**",
+                f"≤ {GOAL_SCALE_RATIO}",
+                ratio <= GOAL_SCALE_RATIO,
+            )
+        )
     shared = r.get("scale_redis")
     if shared:
         n = shared["jobs"]
-        out.append(Goal("5", f"Redis memory per job ({_n(n)} jobs, {_n(shared['keys'])} keys: job + stale copy each)",
-                        f"**{shared['bytes_per_job'] / 1024:.2f} KiB** ({_mib((shared['used_memory'][f'after_{n}'] - shared['used_memory']['start']) / 1024)} in all)",
-                        "—", None))
+        out.append(
+            Goal(
+                "5",
+                f"Redis memory per job ({_n(n)} jobs, {_n(shared['keys'])} keys: job + stale copy each)",
+                f"**{shared['bytes_per_job'] / 1024:.2f} KiB**"
+                f" ({_mib((shared['used_memory'][f'after_{n}'] - shared['used_memory']['start']) / 1024)} in all)",
+                "—",
+                None,
+            )
+        )
         ratio = _ratio(shared["latency_n"]["p50_ms"], shared["latency_1000"]["p50_ms"])
-        out.append(Goal("5", f"Cached job page median, random of {_n(n)} / random of 1,000 jobs, Redis",
-                        f"{_ms(shared['latency_n']['p50_ms'])} / {_ms(shared['latency_1000']['p50_ms'])} = **{ratio:.2f}**",
-                        f"≤ {GOAL_SCALE_RATIO}", ratio <= GOAL_SCALE_RATIO))
+        out.append(
+            Goal(
+                "5",
+                f"Cached job page median, random of {_n(n)} / random of 1,000 jobs, Redis",
+                f"{_ms(shared['latency_n']['p50_ms'])} / {_ms(shared['latency_1000']['p50_ms'])} = **{ratio:.2f}**",
+                f"≤ {GOAL_SCALE_RATIO}",
+                ratio <= GOAL_SCALE_RATIO,
+            )
+        )
     workers = r.get("workers")
     if workers:
         one, three = workers["1"], workers["3"]
         for page, name in (("job", "cached job page"), ("home", "home page")):
             ratio = _ratio(three[page]["rps"], one[page]["rps"])
-            out.append(Goal("6", f"Throughput, 3 workers / 1 worker sharing Redis, {name} ({one[page]['connections']} connections)",
-                            f"{_n(three[page]['rps'])} / {_n(one[page]['rps'])} req/s = **{ratio:.2f}**", "—", None))
+            out.append(
+                Goal(
+                    "6",
+                    f"Throughput, 3 workers / 1 worker sharing Redis, {name} ({one[page]['connections']} connections)",
+                    f"{_n(three[page]['rps'])} / {_n(one[page]['rps'])} req/s = **{ratio:.2f}**",
+                    "—",
+                    None,
+                )
+            )
     return out
 
 
@@ -142,21 +220,27 @@ def _runs(r: dict) -> list[dict]:
 def _cold_lines(r: dict) -> list[str]:
     cold = r["cold"]
     job, direct = cold["job"], cold["direct"]
-    lines = [f"- {job['requests']} cold job-page requests caused {job.get('upstream_calls', '?')} calls to the sandbox "
-             f"({cold['distinct_ids']} distinct ids available): every one was a real miss. "
-             f"Overhead: median {job['p50_ms'] - direct['p50_ms']:.1f} ms, p95 {job['p95_ms'] - direct['p95_ms']:.1f} ms."]
+    lines = [
+        f"- {job['requests']} cold job-page requests caused {job.get('upstream_calls', '?')} calls to the sandbox "
+        f"({cold['distinct_ids']} distinct ids available): every one was a real miss. "
+        f"Overhead: median {job['p50_ms'] - direct['p50_ms']:.1f} ms, p95 {job['p95_ms'] - direct['p95_ms']:.1f} ms."
+    ]
     latency = r.get("latency", {}).get("job")
     paused = cold.get("cached_after_pause")
     if latency and paused:
-        lines.append(f"- The cached job page alone: {_ms(latency['p50_ms'])} back to back, but {_ms(paused['p50_ms'])} when "
-                     f"each request follows a {r['config']['latency_s'] * 1000:.0f} ms pause, as a cold page's rendering "
-                     "follows the wait for Pleo (CPU caches and branch predictors go cold while the worker sleeps: a cost of "
-                     "the machine, paid by any code after any wait).")
+        lines.append(
+            f"- The cached job page alone: {_ms(latency['p50_ms'])} back to back, but {_ms(paused['p50_ms'])} when "
+            f"each request follows a {r['config']['latency_s'] * 1000:.0f} ms pause, as a cold page's rendering "
+            "follows the wait for Pleo (CPU caches and branch predictors go cold while the worker sleeps: a cost of "
+            "the machine, paid by any code after any wait)."
+        )
     quick = cold.get("no_latency")
     if quick:
-        lines.append(f"- With no upstream latency (no pause): cold job page {_ms(quick['job']['p50_ms'])} − direct call "
-                     f"{_ms(quick['direct']['p50_ms'])} = {quick['job']['p50_ms'] - quick['direct']['p50_ms']:.1f} ms: "
-                     "what the dashboard itself adds to a miss (HTTP client, parsing, cache writes, audit row, page).")
+        lines.append(
+            f"- With no upstream latency (no pause): cold job page {_ms(quick['job']['p50_ms'])} − direct call "
+            f"{_ms(quick['direct']['p50_ms'])} = {quick['job']['p50_ms'] - quick['direct']['p50_ms']:.1f} ms: "
+            "what the dashboard itself adds to a miss (HTTP client, parsing, cache writes, audit row, page)."
+        )
     return lines
 
 
@@ -172,28 +256,42 @@ def _profile_section(p: dict) -> list[str]:
     pages = p["pages"]
     lines += ["| page | median (no profiler) | mean | with cProfile | SQL queries |", "| --- | --- | --- | --- | --- |"]
     for name, page in pages.items():
-        lines.append(f"| {name} `{page['path'][:20]}` | {_ms(page['median_ms'])} | {_ms(page['mean_ms'])} | "
-                     f"{_ms(page['profiled_ms_per_request'])} | {len(page['queries'])} |")
+        lines.append(
+            f"| {name} `{page['path'][:20]}` | {_ms(page['median_ms'])} | {_ms(page['mean_ms'])} | "
+            f"{_ms(page['profiled_ms_per_request'])} | {len(page['queries'])} |"
+        )
     lines.append("")
     for name, page in pages.items():
         lines.append(f"SQL of one {name} page request:")
         lines.append("")
         lines += [f"{i}. `{sql}`" for i, sql in enumerate(page["queries"], 1)] or ["(none)"]
         lines.append("")
-    lines += ["Where the time goes (cumulative, per request, under the profiler):", "",
-              "| part | calls / request | job page ms | share | home page ms |", "| --- | --- | --- | --- | --- |"]
+    lines += [
+        "Where the time goes (cumulative, per request, under the profiler):",
+        "",
+        "| part | calls / request | job page ms | share | home page ms |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     home_parts = {row["part"]: row for row in pages.get("home", {}).get("parts", [])}
     for row in pages["job"]["parts"]:
         home = home_parts.get(row["part"])
-        lines.append(f"| {row['part']} | {row['calls_per_request']:.1f} | {row['ms_per_request']:.2f} | "
-                     f"{row['share'] * 100:.0f} % | {home['ms_per_request']:.2f} |" if home else
-                     f"| {row['part']} | {row['calls_per_request']:.1f} | {row['ms_per_request']:.2f} | {row['share'] * 100:.0f} % | — |")
+        lines.append(
+            f"| {row['part']} | {row['calls_per_request']:.1f} | {row['ms_per_request']:.2f} | "
+            f"{row['share'] * 100:.0f} % | {home['ms_per_request']:.2f} |"
+            if home
+            else f"| {row['part']} | {row['calls_per_request']:.1f} | {row['ms_per_request']:.2f} | "
+            f"{row['share'] * 100:.0f} % | — |"
+        )
     if p.get("what_if"):
         names = [name for name in pages]
-        lines += ["", "What if (medians without the profiler, avoidable costs switched off in the profiling process only; "
-                  "the app's code is unchanged):", "",
-                  "| variant | " + " | ".join(f"{name} page" for name in names) + " |",
-                  "| --- | " + " | ".join("---" for _ in names) + " |"]
+        lines += [
+            "",
+            "What if (medians without the profiler, avoidable costs switched off in the profiling process only; "
+            "the app's code is unchanged):",
+            "",
+            "| variant | " + " | ".join(f"{name} page" for name in names) + " |",
+            "| --- | " + " | ".join("---" for _ in names) + " |",
+        ]
         base = p["what_if"][0]
         for row in p["what_if"]:
             cells = []
@@ -204,15 +302,31 @@ def _profile_section(p: dict) -> list[str]:
                 cells.append(_ms(row[name]) + (change if row is not base else ""))
             lines.append(f"| {row['variant']} | " + " | ".join(cells) + " |")
     total = pages["job"]["profiled_ms_per_request"]
-    lines += ["", "Top functions of the job page by cumulative time (per request; the request's own call chain "
-              "through the test client, middleware and decorators, above 80 % of the total, left out):", "",
-              "| function | calls | own ms | cumulative ms |", "| --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "Top functions of the job page by cumulative time (per request; the request's own call chain "
+        "through the test client, middleware and decorators, above 80 % of the total, left out):",
+        "",
+        "| function | calls | own ms | cumulative ms |",
+        "| --- | --- | --- | --- |",
+    ]
     for row in [row for row in pages["job"]["top_cumulative"] if row["cumulative_ms_per_request"] < 0.8 * total][:20]:
-        lines.append(f"| `{row['function']}` | {row['calls_per_request']:.1f} | {row['own_ms_per_request']:.3f} | {row['cumulative_ms_per_request']:.2f} |")
-    lines += ["", "Top functions of the job page by own time (per request):", "",
-              "| function | calls | own ms | cumulative ms |", "| --- | --- | --- | --- |"]
+        lines.append(
+            f"| `{row['function']}` | {row['calls_per_request']:.1f} |"
+            f" {row['own_ms_per_request']:.3f} | {row['cumulative_ms_per_request']:.2f} |"
+        )
+    lines += [
+        "",
+        "Top functions of the job page by own time (per request):",
+        "",
+        "| function | calls | own ms | cumulative ms |",
+        "| --- | --- | --- | --- |",
+    ]
     for row in pages["job"]["top_own"][:15]:
-        lines.append(f"| `{row['function']}` | {row['calls_per_request']:.1f} | {row['own_ms_per_request']:.3f} | {row['cumulative_ms_per_request']:.2f} |")
+        lines.append(
+            f"| `{row['function']}` | {row['calls_per_request']:.1f} |"
+            f" {row['own_ms_per_request']:.3f} | {row['cumulative_ms_per_request']:.2f} |"
+        )
     lines.append("")
     return lines
 
@@ -246,7 +360,8 @@ def render(r: dict) -> str:
         "",
         f"- The dashboard runs under gunicorn as `make run` starts it: gthread workers with {c['threads']} threads, "
         "`--no-control-socket`, static files collected (manifest storage, whitenoise), `DEBUG=0`, database: "
-        f"{c.get('database', 'sqlite')}; every request signed in with a real session cookie (user in the Finance group).",
+        f"{c.get('database', 'sqlite')};"
+        f" every request signed in with a real session cookie (user in the Finance group).",
         f"- Pleo is the standalone sandbox (`python -m exportjobs.sandbox --latency {c['latency_s']} --generated N`) "
         f"adding {c['latency_s'] * 1000:.0f} ms to every answer; a second sandbox without latency serves the "
         "cache-filling runs (5), where only the cache is measured.",
@@ -255,10 +370,14 @@ def render(r: dict) -> str:
         "- Cached job page: a finished job, already in the cache. Cold job page: a different job on every request. "
         f"Stampede: {c['stampede']} requests sent at the same instant from Python threads (connections opened first), "
         "upstream calls read from the sandbox's `/_sandbox/stats`.",
-        f"- Scale: {c['jobs']:,} distinct jobs looked up once each from Python (local memory: through 1 worker, 4 connections; "
-        "Redis: through 3 workers, 8 connections); memory is the gunicorn worker's VmRSS (/proc/<pid>/status) and Redis's "
+        f"- Scale: {c['jobs']:,} distinct jobs looked up once each from Python"
+        f" (local memory: through 1 worker, 4 connections; "
+        "Redis: through 3 workers, 8 connections);"
+        " memory is the gunicorn worker's VmRSS (/proc/<pid>/status) and Redis's "
         "`INFO memory` used_memory"
-        + (f" (database {c['redis_url'].rsplit('/', 1)[-1]}, flushed before and after)." if c.get("redis_url") else "."),
+        + (
+            f" (database {c['redis_url'].rsplit('/', 1)[-1]}, flushed before and after)." if c.get("redis_url") else "."
+        ),
         "",
         "## Results against the goals",
         "",
@@ -277,43 +396,74 @@ def render(r: dict) -> str:
         errors = ", ".join(f"{k} {v}" for k, v in run["errors"].items()) or "0"
         other = f"{run['other_load'] * 100:.0f} %" if "other_load" in run else "?"
         lines.append(
-            f"| {run['label']} | {run['connections']} | {_n(run['requests'])} | {_n(run['rps'])} | {_ms(run['p50_ms'])} | "
+            f"| {run['label']} | {run['connections']} | {_n(run['requests'])} | {_n(run['rps'])} |"
+            f" {_ms(run['p50_ms'])} | "
             f"{_ms(run['p95_ms'])} | {_ms(run['p99_ms'])} | {_ms(run['max_ms'])} | {errors} | {other} |"
         )
-    lines += ["", "*Other load*: the share of the machine's CPUs that programs other than the benchmark's own used "
-              "during the run (from /proc/stat less the benchmark's processes); above 10 % the numbers are noisy."]
+    lines += [
+        "",
+        "*Other load*: the share of the machine's CPUs that programs other than the benchmark's own used "
+        "during the run (from /proc/stat less the benchmark's processes); above 10 % the numbers are noisy.",
+    ]
     if r.get("cold"):
-        lines += ["", "## Where the cold overhead comes from", ""] + _cold_lines(r)
+        lines += ["", "## Where the cold overhead comes from", "", *_cold_lines(r)]
     if r.get("stampede"):
-        lines += ["", "## Stampede", "", "| setup | requests | answers | upstream calls | median | p95 | max | upstream latency |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            "",
+            "## Stampede",
+            "",
+            "| setup | requests | answers | upstream calls | median | p95 | max | upstream latency |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
         for s in r["stampede"]:
             answers = ", ".join(f"{k}: {v}" for k, v in sorted(s["statuses"].items()))
-            lines.append(f"| {s['label']} | {s['requests']} | {answers} | {s['upstream_calls']} | {_ms(s['p50_ms'])} | "
-                         f"{_ms(s['p95_ms'])} | {_ms(s['max_ms'])} | {s['upstream_ms']:.0f} ms |")
+            lines.append(
+                f"| {s['label']} | {s['requests']} | {answers} | {s['upstream_calls']} | {_ms(s['p50_ms'])} | "
+                f"{_ms(s['p95_ms'])} | {_ms(s['max_ms'])} | {s['upstream_ms']:.0f} ms |"
+            )
     if r.get("scale_locmem") or r.get("scale_redis"):
-        lines += ["", "## Cache scale", "", "| cache | jobs looked up | worker RSS: start → 1,000 → all | Redis used_memory: start → 1,000 → all | lookups/s while filling |",
-                  "| --- | --- | --- | --- | --- |"]
+        lines += [
+            "",
+            "## Cache scale",
+            "",
+            "| cache | jobs looked up | worker RSS: start → 1,000 → all |"
+            " Redis used_memory: start → 1,000 → all | lookups/s while filling |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for name, key in (("local memory, 1 worker", "scale_locmem"), ("Redis, 3 workers", "scale_redis")):
             s = r.get(key)
             if not s:
                 continue
             n = s["jobs"]
-            rss = (f"{_mib(s['rss_kib']['start'])} → {_mib(s['rss_kib']['after_1000'])} → {_mib(s['rss_kib'][f'after_{n}'])}"
-                   if s.get("rss_kib") else "—")
+            rss = (
+                f"{_mib(s['rss_kib']['start'])} → {_mib(s['rss_kib']['after_1000'])}"
+                f" → {_mib(s['rss_kib'][f'after_{n}'])}"
+                if s.get("rss_kib")
+                else "—"
+            )
             used = s.get("used_memory")
-            used_text = (f"{_mib(used['start'] / 1024)} → {_mib(used['after_1000'] / 1024)} → {_mib(used[f'after_{n}'] / 1024)}"
-                         if used else "—")
+            used_text = (
+                f"{_mib(used['start'] / 1024)} → {_mib(used['after_1000'] / 1024)} → {_mib(used[f'after_{n}'] / 1024)}"
+                if used
+                else "—"
+            )
             rate = sum(f["seconds"] for f in s["fills"])
-            lines.append(f"| {name} | {_n(n)} | {rss} | {used_text} | {n / rate:.0f} |" if rate else f"| {name} | {_n(n)} | {rss} | {used_text} | — |")
+            lines.append(
+                f"| {name} | {_n(n)} | {rss} | {used_text} | {n / rate:.0f} |"
+                if rate
+                else f"| {name} | {_n(n)} | {rss} | {used_text} | — |"
+            )
         if r.get("scale_locmem"):
             entries = r["scale_locmem"]["max_entries"]
-            lines += ["", f"The local-memory cache keeps at most {_n(entries)} entries (`MAX_ENTRIES`, set in "
-                      "`dashboard/settings.py`) and culls a third when full. A job takes two entries (the job and its "
-                      f"7-day stale copy), so one worker keeps about {_n(entries // 2)} jobs: memory is bounded, and "
-                      "older jobs' stale copies are culled with them."]
+            lines += [
+                "",
+                f"The local-memory cache keeps at most {_n(entries)} entries (`MAX_ENTRIES`, set in "
+                "`dashboard/settings.py`) and culls a third when full. A job takes two entries (the job and its "
+                f"7-day stale copy), so one worker keeps about {_n(entries // 2)} jobs: memory is bounded, and "
+                "older jobs' stale copies are culled with them.",
+            ]
     if r.get("profile"):
-        lines += [""] + _profile_section(r["profile"])
+        lines += ["", *_profile_section(r["profile"])]
     if r.get("notes"):
         lines += ["## Notes", ""] + [f"- {note}" for note in r["notes"]] + [""]
     return "\n".join(lines).rstrip() + "\n"

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import machine, report, servers, wrk  # noqa: E402
+from bench import machine, report, servers, wrk  # noqa: E402 - after the path set-up above
 from exportjobs.sandbox import seed  # noqa: E402
 
 VAR = ROOT / "var" / "bench"
@@ -48,23 +48,47 @@ def log(message: str) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmarks of Export Job Desk (see docs/benchmarks.md)")
-    parser.add_argument("--latency", type=float, default=0.2, help="seconds the sandbox adds to every Pleo answer (default 0.2)")
+    parser.add_argument(
+        "--latency", type=float, default=0.2, help="seconds the sandbox adds to every Pleo answer (default 0.2)"
+    )
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk measurement (default 5)")
-    parser.add_argument("--concurrency", type=int, default=8, help="connections for the throughput comparison (default 8)")
-    parser.add_argument("--workers-concurrency", type=int, default=16, help="connections for 1 vs 3 workers (default 16)")
-    parser.add_argument("--jobs", type=int, default=10_000, help="distinct jobs looked up for the cache's scale (default 10000)")
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="connections for the throughput comparison (default 8)"
+    )
+    parser.add_argument(
+        "--workers-concurrency", type=int, default=16, help="connections for 1 vs 3 workers (default 16)"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=10_000, help="distinct jobs looked up for the cache's scale (default 10000)"
+    )
     parser.add_argument("--stampede", type=int, default=50, help="simultaneous cold requests for one job (default 50)")
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8, as make run)")
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
-                        help="Redis for the shared-cache runs; only this database is flushed (default db 13)")
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
+        help="Redis for the shared-cache runs; only this database is flushed (default db 13)",
+    )
     parser.add_argument("--no-redis", action="store_true", help="skip the Redis runs")
-    parser.add_argument("--database-url", help="a DISPOSABLE database to migrate and use instead of a fresh SQLite file "
-                        "in var/bench/ (e.g. postgres://…/bench): the bench adds a user and thousands of audit rows")
-    parser.add_argument("--profile-requests", type=int, default=200, help="requests per page under cProfile (default 200)")
-    parser.add_argument("--wait-idle", type=float, default=120.0,
-                        help="seconds to wait for other programs to leave the CPUs idle before measuring (default 120)")
-    parser.add_argument("--output", type=Path, help="report file (default docs/benchmarks.md; bench/results/quick.md with --quick)")
-    parser.add_argument("--quick", action="store_true", help="a short trial: 2 s runs, 2,000 jobs, 100 profiled requests")
+    parser.add_argument(
+        "--database-url",
+        help="a DISPOSABLE database to migrate and use instead of a fresh SQLite file "
+        "in var/bench/ (e.g. postgres://…/bench): the bench adds a user and thousands of audit rows",
+    )
+    parser.add_argument(
+        "--profile-requests", type=int, default=200, help="requests per page under cProfile (default 200)"
+    )
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=120.0,
+        help="seconds to wait for other programs to leave the CPUs idle before measuring (default 120)",
+    )
+    parser.add_argument(
+        "--output", type=Path, help="report file (default docs/benchmarks.md; bench/results/quick.md with --quick)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a short trial: 2 s runs, 2,000 jobs, 100 profiled requests"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.duration = min(args.duration, 2.0)
@@ -86,8 +110,13 @@ def command_line(argv: list[str]) -> str:
     argv = [masked(arg) for arg in argv]
     if os.environ.get("MAKELEVEL"):
         return "make bench" + (f" BENCH_ARGS={shlex.quote(shlex.join(argv))}" if argv else "")
-    return shlex.join([os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(str(ROOT)) else sys.executable,
-                       "bench/run.py", *argv])
+    return shlex.join(
+        [
+            os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(str(ROOT)) else sys.executable,
+            "bench/run.py",
+            *argv,
+        ]
+    )
 
 
 class Bench:
@@ -109,7 +138,8 @@ class Bench:
                 "threads": args.threads,
                 "redis_url": None if args.no_redis else masked(args.redis_url),
                 "quick": args.quick,
-                "database": self.database_url.split(":", 1)[0] + ("" if args.database_url else " (fresh file in var/bench/)"),
+                "database": self.database_url.split(":", 1)[0]
+                + ("" if args.database_url else " (fresh file in var/bench/)"),
             },
             "notes": [],
         }
@@ -136,8 +166,13 @@ class Bench:
         )
 
     def desk(self, name: str, cache_url: str, sandbox: servers.Sandbox, workers: int = 1) -> servers.Desk:
-        log(f"starting gunicorn '{name}': {workers} worker(s) x {self.args.threads} threads, cache {cache_url.split(':')[0]}")
-        desk = servers.Desk(self.env(cache_url, sandbox), workers=workers, threads=self.args.threads, log_dir=VAR, name=name)
+        log(
+            f"starting gunicorn '{name}': {workers} worker(s) x {self.args.threads} threads, "
+            f"cache {cache_url.split(':')[0]}"
+        )
+        desk = servers.Desk(
+            self.env(cache_url, sandbox), workers=workers, threads=self.args.threads, log_dir=VAR, name=name
+        )
         self.to_stop.append(desk)
         desk.start()
         return desk
@@ -146,23 +181,47 @@ class Bench:
     def cookie(self) -> str:
         return servers.cookie_header(self.cookies)
 
-    def measure(self, desk_url: str, *, label: str, path: str = "/", paths: list[str] | None = None, order: str = "seq",
-                connections: int = 1, expect_bytes: int = 0, headers: dict | None = None,
-                duration: float | None = None, delay_ms: int = 0) -> dict:
+    def measure(
+        self,
+        desk_url: str,
+        *,
+        label: str,
+        path: str = "/",
+        paths: list[str] | None = None,
+        order: str = "seq",
+        connections: int = 1,
+        expect_bytes: int = 0,
+        headers: dict | None = None,
+        duration: float | None = None,
+        delay_ms: int = 0,
+    ) -> dict:
         self.settle()
         with machine.OtherLoad() as other:
             result = wrk.run(
-                desk_url, path=path, paths=paths, order=order, duration=duration or self.args.duration,
-                connections=connections, threads=1 if connections == 1 else 2,
-                headers=headers or {"Cookie": self.cookie}, label=label, delay_ms=delay_ms,
+                desk_url,
+                path=path,
+                paths=paths,
+                order=order,
+                duration=duration or self.args.duration,
+                connections=connections,
+                threads=1 if connections == 1 else 2,
+                headers=headers or {"Cookie": self.cookie},
+                label=label,
+                delay_ms=delay_ms,
             )
-        log(f"  {label}: p50 {result.p50_ms:.2f} ms, p95 {result.p95_ms:.2f} ms, {result.rps:.0f} req/s"
+        log(
+            f"  {label}: p50 {result.p50_ms:.2f} ms, p95 {result.p95_ms:.2f} ms, {result.rps:.0f} req/s"
             + (f", ERRORS {result.errors}" if result.errors else "")
-            + (f" (other programs used {other.fraction * 100:.0f} % of the CPUs)" if other.fraction > NOISY else ""))
+            + (f" (other programs used {other.fraction * 100:.0f} % of the CPUs)" if other.fraction > NOISY else "")
+        )
         if other.fraction > NOISY:
-            self.results["notes"].append(f"{label}: other programs used {other.fraction * 100:.0f} % of the CPUs meanwhile; take it with salt.")
+            self.results["notes"].append(
+                f"{label}: other programs used {other.fraction * 100:.0f} % of the CPUs meanwhile; take it with salt."
+            )
         if result.errors:
-            self.results["notes"].append(f"{label}: wrk counted errors {result.errors} (non-2xx/3xx answers or socket errors).")
+            self.results["notes"].append(
+                f"{label}: wrk counted errors {result.errors} (non-2xx/3xx answers or socket errors)."
+            )
         if expect_bytes and result.bytes_per_request < 0.8 * expect_bytes:
             self.results["notes"].append(
                 f"{label}: {result.bytes_per_request:.0f} bytes per answer against a {expect_bytes}-byte page: "
@@ -206,7 +265,10 @@ class Bench:
             "workers": desk.workers,
             "other_load": other.fraction,
         }
-        log(f"  {label}: {calls} upstream call(s) for {len(answers)} requests, p95 {result['p95_ms']:.0f} ms, statuses {statuses}")
+        log(
+            f"  {label}: {calls} upstream call(s) for {len(answers)} requests, p95 {result['p95_ms']:.0f} ms, "
+            f"statuses {statuses}"
+        )
         return result
 
     # -- the phases ------------------------------------------------------------------------------
@@ -217,11 +279,18 @@ class Bench:
         if not self.args.database_url:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 (VAR / f"bench.sqlite3{suffix}").unlink(missing_ok=True)
-        self.slow = servers.Sandbox(latency=self.args.latency, generated=self.generated, log_dir=VAR, name="sandbox-slow").start()
+        self.slow = servers.Sandbox(
+            latency=self.args.latency, generated=self.generated, log_dir=VAR, name="sandbox-slow"
+        ).start()
         self.to_stop.append(self.slow)
-        self.fast = servers.Sandbox(latency=0.0, generated=self.generated, log_dir=VAR, token=self.slow.token, name="sandbox-fast").start()
+        self.fast = servers.Sandbox(
+            latency=0.0, generated=self.generated, log_dir=VAR, token=self.slow.token, name="sandbox-fast"
+        ).start()
         self.to_stop.append(self.fast)
-        log(f"sandboxes: {self.slow.url} ({self.args.latency * 1000:.0f} ms), {self.fast.url} (0 ms), {self.generated} generated jobs")
+        log(
+            f"sandboxes: {self.slow.url} ({self.args.latency * 1000:.0f} ms), {self.fast.url} (0 ms), "
+            f"{self.generated} generated jobs"
+        )
         log("migrating the bench database, collecting static files, creating the bench user")
         self.password = servers.prepare_database(self.env("locmemcache://bench", self.slow))
 
@@ -240,30 +309,68 @@ class Bench:
         self.results["latency"] = {
             "home": self.measure(desk.url, label="home page, 1 connection", path="/", expect_bytes=home_bytes),
             "job": self.measure(desk.url, label="cached job page, 1 connection", path=hot, expect_bytes=job_bytes),
-            "home_new_user": self.measure(desk.url, label="home page of a user with no history, 1 connection", path="/",
-                                          headers=new_user),
+            "home_new_user": self.measure(
+                desk.url, label="home page of a user with no history, 1 connection", path="/", headers=new_user
+            ),
         }
         log(f"2. throughput, {args.concurrency} connections")
         self.results["throughput"] = {
-            "home": self.measure(desk.url, label=f"home page, {args.concurrency} connections", path="/",
-                                 connections=args.concurrency, expect_bytes=home_bytes),
-            "job": self.measure(desk.url, label=f"cached job page, {args.concurrency} connections", path=hot,
-                                connections=args.concurrency, expect_bytes=job_bytes),
+            "home": self.measure(
+                desk.url,
+                label=f"home page, {args.concurrency} connections",
+                path="/",
+                connections=args.concurrency,
+                expect_bytes=home_bytes,
+            ),
+            "job": self.measure(
+                desk.url,
+                label=f"cached job page, {args.concurrency} connections",
+                path=hot,
+                connections=args.concurrency,
+                expect_bytes=job_bytes,
+            ),
         }
         log(f"3. cold job page vs a direct call to the sandbox ({args.latency * 1000:.0f} ms)")
         calls_before = self.slow.stats()["calls"]
-        cold = self.measure(desk.url, label="cold job page (a new job each request)",
-                            paths=self.job_paths(self.cold_base, self.cold_count), expect_bytes=int(job_bytes * 0.8))
+        cold = self.measure(
+            desk.url,
+            label="cold job page (a new job each request)",
+            paths=self.job_paths(self.cold_base, self.cold_count),
+            expect_bytes=int(job_bytes * 0.8),
+        )
         cold["upstream_calls"] = self.slow.stats()["calls"] - calls_before
-        direct_paths = [f"/v2/export-jobs/{seed.generated_uuid(i)}" for i in range(self.direct_base, self.direct_base + self.cold_count)]
-        direct = self.measure(self.slow.url, label="direct GET to the sandbox", paths=direct_paths,
-                              headers={"Authorization": f"Bearer {self.slow.token}"})
+        direct_paths = [
+            f"/v2/export-jobs/{seed.generated_uuid(i)}"
+            for i in range(self.direct_base, self.direct_base + self.cold_count)
+        ]
+        direct = self.measure(
+            self.slow.url,
+            label="direct GET to the sandbox",
+            paths=direct_paths,
+            headers={"Authorization": f"Bearer {self.slow.token}"},
+        )
         if cold["requests"] > self.cold_count or direct["requests"] > self.cold_count:
-            self.results["notes"].append("cold run: more requests than distinct job ids, so some were served from the cache")
+            self.results["notes"].append(
+                "cold run: more requests than distinct job ids, so some were served from the cache"
+            )
         pause = round(args.latency * 1000)
-        idle = self.measure(desk.url, label=f"cached job page, 1 connection, {pause} ms pause before each request",
-                            path=hot, expect_bytes=job_bytes, delay_ms=pause) if pause else None
-        self.results["cold"] = {"job": cold, "direct": direct, "distinct_ids": self.cold_count, "cached_after_pause": idle}
+        idle = (
+            self.measure(
+                desk.url,
+                label=f"cached job page, 1 connection, {pause} ms pause before each request",
+                path=hot,
+                expect_bytes=job_bytes,
+                delay_ms=pause,
+            )
+            if pause
+            else None
+        )
+        self.results["cold"] = {
+            "job": cold,
+            "direct": direct,
+            "distinct_ids": self.cold_count,
+            "cached_after_pause": idle,
+        }
         log(f"4. stampede: {args.stampede} simultaneous requests for one uncached job")
         self.results["stampede"] = [self.stampede(desk, self.slow, self.stampede_base, "1 worker, local-memory cache")]
         desk.stop()
@@ -272,10 +379,22 @@ class Bench:
         log(f"profiling the cached job page in-process (cProfile, {self.args.profile_requests} requests per page)")
         env = {**self.env("locmemcache://bench-profile", self.fast), "BENCH_USER": servers.BENCH_USER}
         out = subprocess.run(
-            [sys.executable, "-m", "bench.profile_job", "--job-id", HOT_JOB, "--requests", str(self.args.profile_requests)],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+            [
+                sys.executable,
+                "-m",
+                "bench.profile_job",
+                "--job-id",
+                HOT_JOB,
+                "--requests",
+                str(self.args.profile_requests),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
-        line = next((l for l in out.stdout.splitlines() if l.startswith("PROFILE_JSON ")), None)
+        line = next((text for text in out.stdout.splitlines() if text.startswith("PROFILE_JSON ")), None)
         if out.returncode != 0 or line is None:
             self.results["notes"].append(f"profiling failed: {out.stderr.strip()[-500:]}")
             log("  profiling FAILED: " + out.stderr.strip()[-1000:])
@@ -284,8 +403,13 @@ class Bench:
 
     def fill(self, desk: servers.Desk, start: int, count: int) -> dict:
         concurrency = 4 if desk.workers == 1 else 8
-        seconds, failures = servers.visit_all(desk.url, self.job_paths(start, count), self.cookie, concurrency=concurrency)
-        log(f"  looked up jobs {start}..{start + count - 1}: {count / seconds:.0f} jobs/s" + (f", {failures} FAILED" if failures else ""))
+        seconds, failures = servers.visit_all(
+            desk.url, self.job_paths(start, count), self.cookie, concurrency=concurrency
+        )
+        log(
+            f"  looked up jobs {start}..{start + count - 1}: {count / seconds:.0f} jobs/s"
+            + (f", {failures} FAILED" if failures else "")
+        )
         if failures:
             self.results["notes"].append(f"filling the cache: {failures} of {count} lookups did not answer 200")
         return {"seconds": seconds, "failures": failures}
@@ -307,14 +431,26 @@ class Bench:
         latency_nk = self.measure(desk.url, label=f"cached job page after {n:,} jobs (local memory)", path=hot)
         log("3b. cold job page vs a direct call, with no upstream latency (no idle pause)")
         self.results["cold"]["no_latency"] = {
-            "job": self.measure(desk.url, label="cold job page, 0 ms upstream", paths=self.job_paths(self.quick_base, self.quick_count)),
-            "direct": self.measure(self.fast.url, label="direct GET to the sandbox, 0 ms upstream", duration=2,
-                                   paths=[f"/v2/export-jobs/{seed.generated_uuid(i)}"
-                                          for i in range(self.quick_direct_base, self.quick_direct_base + self.quick_count)],
-                                   headers={"Authorization": f"Bearer {self.fast.token}"}),
+            "job": self.measure(
+                desk.url, label="cold job page, 0 ms upstream", paths=self.job_paths(self.quick_base, self.quick_count)
+            ),
+            "direct": self.measure(
+                self.fast.url,
+                label="direct GET to the sandbox, 0 ms upstream",
+                duration=2,
+                paths=[
+                    f"/v2/export-jobs/{seed.generated_uuid(i)}"
+                    for i in range(self.quick_direct_base, self.quick_direct_base + self.quick_count)
+                ],
+                headers={"Authorization": f"Bearer {self.fast.token}"},
+            ),
         }
         self.results["scale_locmem"] = {
-            "jobs": n, "rss_kib": rss, "fills": fills, "latency_1000": latency_1k, "latency_n": latency_nk,
+            "jobs": n,
+            "rss_kib": rss,
+            "fills": fills,
+            "latency_1000": latency_1k,
+            "latency_n": latency_nk,
             "max_entries": self.locmem_max_entries(),
         }
         desk.stop()
@@ -323,11 +459,22 @@ class Bench:
     def locmem_max_entries() -> int:
         """MAX_ENTRIES of the local-memory cache as dashboard/settings.py configures it."""
         out = subprocess.run(
-            [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
-             "print(settings.CACHES['default'].get('OPTIONS', {}).get('MAX_ENTRIES', 300))"],
-            cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "CACHE_URL": "locmemcache://bench",
-                           "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-probe")},
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                "-c",
+                "import django; django.setup(); from django.conf import settings; "
+                "print(settings.CACHES['default'].get('OPTIONS', {}).get('MAX_ENTRIES', 300))",
+            ],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+                "CACHE_URL": "locmemcache://bench",
+                "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-probe"),
+            },
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return int(out.stdout.strip().splitlines()[-1])
 
@@ -347,16 +494,26 @@ class Bench:
         used = {"start": int(client.info("memory")["used_memory"])}
         fills = [self.fill(desk, 0, 1000)]
         used["after_1000"] = int(client.info("memory")["used_memory"])
-        latency_1k = self.measure(desk.url, label="cached job page, random of 1,000 jobs (Redis)",
-                                  paths=self.job_paths(0, 1000), order="random")
+        latency_1k = self.measure(
+            desk.url,
+            label="cached job page, random of 1,000 jobs (Redis)",
+            paths=self.job_paths(0, 1000),
+            order="random",
+        )
         fills.append(self.fill(desk, 1000, n - 1000))
         used[f"after_{n}"] = int(client.info("memory")["used_memory"])
-        latency_nk = self.measure(desk.url, label=f"cached job page, random of {n:,} jobs (Redis)",
-                                  paths=self.job_paths(0, n), order="random")
+        latency_nk = self.measure(
+            desk.url, label=f"cached job page, random of {n:,} jobs (Redis)", paths=self.job_paths(0, n), order="random"
+        )
         desk.stop()
         self.results["scale_redis"] = {
-            "jobs": n, "used_memory": used, "fills": fills, "keys": int(client.dbsize()), "workers": desk.workers,
-            "latency_1000": latency_1k, "latency_n": latency_nk,
+            "jobs": n,
+            "used_memory": used,
+            "fills": fills,
+            "keys": int(client.dbsize()),
+            "workers": desk.workers,
+            "latency_1000": latency_1k,
+            "latency_n": latency_nk,
             "bytes_per_job": (used[f"after_{n}"] - used["start"]) / n,
         }
         c = self.args.workers_concurrency
@@ -377,10 +534,19 @@ class Bench:
     def workers_run(self, desk: servers.Desk, connections: int) -> dict:
         n = self.args.jobs
         return {
-            "home": self.measure(desk.url, label=f"home page, {desk.workers} worker(s), {connections} connections",
-                                 path="/", connections=connections),
-            "job": self.measure(desk.url, label=f"cached job page (random of {n:,}), {desk.workers} worker(s), {connections} connections",
-                                paths=self.job_paths(0, n), order="random", connections=connections),
+            "home": self.measure(
+                desk.url,
+                label=f"home page, {desk.workers} worker(s), {connections} connections",
+                path="/",
+                connections=connections,
+            ),
+            "job": self.measure(
+                desk.url,
+                label=f"cached job page (random of {n:,}), {desk.workers} worker(s), {connections} connections",
+                paths=self.job_paths(0, n),
+                order="random",
+                connections=connections,
+            ),
         }
 
     # -- the whole run ----------------------------------------------------------------------------
@@ -396,7 +562,8 @@ class Bench:
         self.results["cpu_busy_before"] = busy
         if busy > 0.15:
             self.results["notes"].append(
-                f"Other programs kept the CPUs {busy * 100:.0f} % busy when the run started: these numbers are noisier than usual."
+                f"Other programs kept the CPUs {busy * 100:.0f} % busy when the run started: "
+                "these numbers are noisier than usual."
             )
 
     def run(self) -> int:
@@ -407,8 +574,12 @@ class Bench:
         self.wait_for_idle()
         redis_ok = not args.no_redis and servers.redis_reachable(args.redis_url)
         if not args.no_redis and not redis_ok:
-            self.results["notes"].append(f"Redis at {args.redis_url} was not reachable: the Redis runs (5b, 6) were skipped.")
-        self.results["machine"] = machine.describe(wrk_version=wrk.version(), redis_url=args.redis_url if redis_ok else None)
+            self.results["notes"].append(
+                f"Redis at {args.redis_url} was not reachable: the Redis runs (5b, 6) were skipped."
+            )
+        self.results["machine"] = machine.describe(
+            wrk_version=wrk.version(), redis_url=args.redis_url if redis_ok else None
+        )
         self.results["revision"] = machine.git_revision(ROOT)
         try:
             self.setup()

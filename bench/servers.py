@@ -64,7 +64,9 @@ def stop_process(process: subprocess.Popen | None, *, grace: float = 10.0) -> No
 class Sandbox:
     """``python -m exportjobs.sandbox`` in its own process: a fake Pleo with an artificial latency."""
 
-    def __init__(self, *, latency: float, generated: int, log_dir: Path, token: str | None = None, name: str = "sandbox"):
+    def __init__(
+        self, *, latency: float, generated: int, log_dir: Path, token: str | None = None, name: str = "sandbox"
+    ):
         self.latency = latency
         self.generated = generated
         self.token = token or "bench-" + secrets.token_urlsafe(16)
@@ -73,10 +75,19 @@ class Sandbox:
         self.url = ""
         self._log_file = None
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         command = [
-            PYTHON, "-m", "exportjobs.sandbox", "--port", "0", "--token", self.token,
-            "--latency", str(self.latency), "--generated", str(self.generated),
+            PYTHON,
+            "-m",
+            "exportjobs.sandbox",
+            "--port",
+            "0",
+            "--token",
+            self.token,
+            "--latency",
+            str(self.latency),
+            "--generated",
+            str(self.generated),
         ]
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log_file, text=True)
@@ -190,25 +201,40 @@ class Desk:
     @property
     def command(self) -> list[str]:
         return [
-            PYTHON, "-m", "gunicorn", "dashboard.wsgi",
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.workers),
-            "--worker-class", "gthread",
-            "--threads", str(self.threads),
-            "--timeout", "30",
-            "--graceful-timeout", "10",
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "dashboard.wsgi",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(self.threads),
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "10",
             "--no-control-socket",
-            "--access-logfile", str(self.log_dir / f"{self.name}-access.log"),
+            "--access-logfile",
+            str(self.log_dir / f"{self.name}-access.log"),
         ]
 
-    def start(self) -> "Desk":
+    def start(self) -> Desk:
         self.port = free_port()
         log = self.log_dir / f"{self.name}.log"
         self._log_file = log.open("w")
-        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            self.command, cwd=ROOT, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT
+        )
         wait_until(
             lambda: requests.get(self.url + "/healthz", timeout=2).status_code == 200,
-            timeout=30, what=f"gunicorn ({self.name})", process=self.process, log=log,
+            timeout=30,
+            what=f"gunicorn ({self.name})",
+            process=self.process,
+            log=log,
         )
         wait_until(lambda: len(self.worker_pids()) == self.workers, timeout=30, what="gunicorn's workers")
         return self
@@ -238,7 +264,7 @@ def children(parent: int) -> list[int]:
         except OSError:
             continue
         # pid (comm) state ppid ...: comm may contain spaces, so split after the last ')'
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         if len(fields) > 1 and int(fields[1]) == parent:
             pids.append(int(entry.name))
     return sorted(pids)
@@ -257,7 +283,7 @@ def redis_reachable(url: str) -> bool:
         import redis
 
         return bool(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).ping())
-    except Exception:  # noqa: BLE001 - any failure means "not there"
+    except Exception:
         return False
 
 

@@ -139,7 +139,7 @@ def parse_output(text: str, *, label: str = "", connections: int = 1, threads: i
     """The Result from wrk's output (the JSON line that the script's done() writes)."""
     for line in text.splitlines():
         if line.startswith(MARKER):
-            data = json.loads(line[len(MARKER):])
+            data = json.loads(line[len(MARKER) :])
             break
     else:
         raise RuntimeError(f"wrk printed no result line:\n{text[-2000:]}")
@@ -184,8 +184,18 @@ def run(
         handle.write(script_text(paths, order, delay_ms))
         script = handle.name
     command = [
-        WRK, "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
-        "--timeout", f"{max(1, round(timeout))}s", "-s", script,
+        WRK,
+        "--latency",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(duration))}s",
+        "--timeout",
+        f"{max(1, round(timeout))}s",
+        "-s",
+        script,
     ]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]

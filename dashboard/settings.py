@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import zoneinfo
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -120,7 +121,10 @@ TEMPLATES = [
 
 DATABASES = {
     "default": _read(
-        "DATABASE_URL", env.db_url, f"sqlite:///{VAR_DIR / 'db.sqlite3'}", "a database URL (sqlite:///… or postgres://…)"
+        "DATABASE_URL",
+        env.db_url,
+        f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        "a database URL (sqlite:///… or postgres://…)",
     )
 }
 if not DATABASES["default"].get("ENGINE"):
@@ -134,7 +138,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 CACHES = {
-    "default": _read("CACHE_URL", env.cache_url, "locmemcache://export-job-desk", "a cache URL (locmemcache://, redis://…)")
+    "default": _read(
+        "CACHE_URL", env.cache_url, "locmemcache://export-job-desk", "a cache URL (locmemcache://, redis://…)"
+    )
 }
 CACHES["default"]["KEY_PREFIX"] = "ejd"  # django-environ ignores a key_prefix in a Redis URL
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
@@ -142,8 +148,11 @@ if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     # keep the stale copies of only the last ~150 jobs.
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 5000)
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
-    # A Redis that is down or unreachable must cost milliseconds, not a hung page.
-    CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=0.5, socket_timeout=0.5)
+    # A Redis that is down or unreachable must cost milliseconds, not a hung page; values are JSON,
+    # so nothing read from Redis is ever unpickled.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        socket_connect_timeout=0.5, socket_timeout=0.5, serializer="exportjobs.cache.JSONSerializer"
+    )
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -157,7 +166,9 @@ TIME_ZONE = _read("TIME_ZONE", env.str, "UTC", "a time zone name")
 try:
     zoneinfo.ZoneInfo(TIME_ZONE)
 except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-    raise ImproperlyConfigured(f"TIME_ZONE={TIME_ZONE!r} is not a time zone name such as UTC or Europe/Copenhagen") from None
+    raise ImproperlyConfigured(
+        f"TIME_ZONE={TIME_ZONE!r} is not a time zone name such as UTC or Europe/Copenhagen"
+    ) from None
 USE_I18N = False
 USE_TZ = True
 
@@ -184,8 +195,10 @@ AUTH_REMOTE_USER_HEADER = _read("AUTH_REMOTE_USER_HEADER", env.str, "", "an HTTP
 if AUTH_REMOTE_USER_HEADER:
     if not all(c.isalnum() or c == "-" for c in AUTH_REMOTE_USER_HEADER):
         raise ImproperlyConfigured(f"AUTH_REMOTE_USER_HEADER={AUTH_REMOTE_USER_HEADER!r} is not an HTTP header name")
-    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-                      "exportjobs.middleware.ProxyRemoteUserMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "exportjobs.middleware.ProxyRemoteUserMiddleware",
+    )
     AUTHENTICATION_BACKENDS.append("django.contrib.auth.backends.RemoteUserBackend")
 
 # Brute force (django-axes): 5 failed sign-ins for one user name, or from one address, lock sign-in
@@ -253,6 +266,8 @@ if PLEO_API_TOKEN and PLEO_API_KEY:
 PLEO_API_TIMEOUT = _positive("PLEO_API_TIMEOUT", env.float, 5.0, "a number of seconds")
 # Set by `make run` when it starts the sandbox: every page then says "Sandbox".
 PLEO_SANDBOX = _bool("PLEO_SANDBOX", False)
+# In sandbox mode the home page lists the sandbox's sample jobs from this function (a dotted path).
+SANDBOX_SAMPLES = "exportjobs.sandbox.seed.sample_links"
 
 # --- caching of Pleo's answers (seconds) ------------------------------------------
 

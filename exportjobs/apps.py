@@ -7,7 +7,8 @@ class ExportJobsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import access, client
+        from . import access
+        from .pleo import client
 
         client.connect_signals()
         access.connect_signals()

@@ -7,6 +7,8 @@ import uuid
 
 from django import forms
 
+from . import wording
+
 # 32 hex digits with the usual hyphens optional; not part of a longer hex run.
 UUID_IN_TEXT = re.compile(
     r"(?<![0-9a-f])[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}(?![0-9a-f])",
@@ -25,28 +27,29 @@ def find_job_ids(text: str) -> list[uuid.UUID]:
 
 class LookupForm(forms.Form):
     job_id = forms.CharField(
-        label="Export job ID",
+        label=wording.LOOKUP_LABEL,
         max_length=MAX_INPUT,
         strip=True,
         error_messages={
-            "required": "Paste an export job ID, a link to a job or the ticket text that contains it.",
-            "max_length": "That is too much text: paste just the part of the ticket that contains the job ID.",
+            "required": wording.LOOKUP_ERRORS["required"],
+            "max_length": wording.LOOKUP_ERRORS["max_length"],
         },
         widget=forms.TextInput(
             attrs={
                 "autofocus": True,
                 "autocomplete": "off",
                 "spellcheck": "false",
-                "placeholder": "e.g. 3c90c3cc-0d44-4b50-8888-8dd25736052a",
+                "placeholder": wording.LOOKUP_PLACEHOLDER,
                 "aria-describedby": "job-id-help",
             }
         ),
     )
 
-    error_messages = {
-        "no_id": "No export job ID found in what you pasted. A job ID looks like 3c90c3cc-0d44-4b50-8888-8dd25736052a.",
-        "several_ids": "What you pasted contains %(count)d different IDs. Paste just the one job you want to see.",
-    }
+    found_ids: list[uuid.UUID]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type] # Form's own signature, passed through
+        self.found_ids = []
 
     def clean_job_id(self) -> uuid.UUID:
         ids = find_job_ids(self.cleaned_data["job_id"])
@@ -54,5 +57,7 @@ class LookupForm(forms.Form):
         if len(ids) == 1:
             return ids[0]
         if not ids:
-            raise forms.ValidationError(self.error_messages["no_id"], code="no_id")
-        raise forms.ValidationError(self.error_messages["several_ids"], code="several_ids", params={"count": len(ids)})
+            raise forms.ValidationError(wording.LOOKUP_ERRORS["no_id"], code="no_id")
+        raise forms.ValidationError(
+            wording.LOOKUP_ERRORS["several_ids"], code="several_ids", params={"count": len(ids)}
+        )

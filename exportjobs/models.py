@@ -35,9 +35,12 @@ class AuditEvent(models.Model):
     error_code = models.CharField(max_length=32, blank=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "-created_at"])]
-        permissions = [("view_export_jobs", "Can view export jobs")]
+        # Django reads Meta options as plain class attributes (and the migrations record these lists).
+        ordering = ["-created_at", "-id"]  # noqa: RUF012
+        indexes = [models.Index(fields=["user", "-created_at"])]  # noqa: RUF012
+        permissions = [("view_export_jobs", "Can view export jobs")]  # noqa: RUF012
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.username or '-'} {self.action} {self.job_id or ''} {self.outcome}"
+        return (
+            f"{self.created_at:%Y-%m-%d %H:%M} {self.username or '-'} {self.action} {self.job_id or ''} {self.outcome}"
+        )

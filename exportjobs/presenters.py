@@ -1,53 +1,38 @@
-"""Turns a ``JobResult`` into what the job page shows: words, times and durations.
+"""Turns a ``JobResult`` into what the job page shows: times, durations and which words apply.
 
-Templates only lay this out; every decision (which sentence, which warning,
-which time zone) is made here, where it can be tested without HTML.
+Templates only lay this out; every decision (which sentence, which warning, which time zone) is
+made here, where it can be tested without HTML. The words themselves come from ``wording``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone as dj_timezone
 
-from .client import parse_timestamp
-from .jobs import ExportJob, ItemStatus, JobStatus
-from .services import ITEM_STATUSES, ItemsSummary, JobResult
-from .wording import ITEM_STATUS_LABELS, failure_wording, item_failure_wording, status_wording
+from . import wording
+from .pleo.errors import PleoError
+from .pleo.models import ExportJob, ItemStatus, JobStatus, known_or_raw, parse_instant
+from .services import ITEM_STATUSES, BulkRow, ItemsSummary, JobResult
+from .wording import duration_words, failure_wording, item_failure_wording, status_wording
 
-STUCK_FRACTION = 0.5
-FAILURE_HEADINGS = {
-    JobStatus.FAILED: "Why it failed",
-    JobStatus.COMPLETED_WITH_ERRORS: "Why some entries were not exported",
-}  # an active job untouched for half its expiry window may be stuck
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise as Text
 
-
-def duration_text(seconds: float) -> str:
-    """``45 s``, ``12 min``, ``3 h 5 min``, ``2 days 4 h``."""
-    seconds = int(abs(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    unit = "day" if days == 1 else "days"
-    return f"{days} {unit} {hours} h" if hours else f"{days} {unit}"
+STUCK_FRACTION = 0.5  # an active job untouched for half its expiry window may be stuck
 
 
 def relative_text(moment: datetime, now: datetime) -> str:
     delta = (now - moment).total_seconds()
     if abs(delta) < 30:
-        return "just now"
-    return f"{duration_text(delta)} ago" if delta > 0 else f"in {duration_text(delta)}"
+        return str(wording.JUST_NOW)
+    template = wording.AGO if delta > 0 else wording.IN_FUTURE
+    return str(template) % {"duration": duration_words(delta)}
 
 
 def iso_utc(moment: datetime) -> str:
@@ -75,18 +60,20 @@ def utc_text(moment: datetime) -> str:
 class Timestamp:
     """A moment as the page shows it, or why there is none."""
 
-    label: str
+    label: Text
     iso: str = ""
     display: str = ""
     utc: str = ""
     relative: str = ""
-    missing: str = ""
-    help: str = ""
+    missing: Text = ""
+    help: Text = ""
 
     @classmethod
-    def of(cls, label: str, moment: datetime | None, now: datetime, *, missing: str = "", help: str = "") -> "Timestamp":
+    def of(
+        cls, label: Text, moment: datetime | None, now: datetime, *, missing: Text = "", help: Text = ""
+    ) -> Timestamp:
         if moment is None:
-            return cls(label=label, missing=missing or "not reported", help=help)
+            return cls(label=label, missing=missing or wording.MISSING["not_reported"], help=help)
         return cls(
             label=label,
             iso=iso_utc(moment),
@@ -97,56 +84,72 @@ class Timestamp:
         )
 
 
-def _missing_reasons(job: ExportJob) -> dict[str, str]:
-    active = job.is_active
+def _missing_reasons(job: ExportJob) -> dict[str, Text]:
+    words = wording.MISSING
+    if job.is_active:
+        completed = words["still_running"]
+    elif job.status == JobStatus.FAILED:
+        completed = words["did_not_complete"]
+    else:
+        completed = words["not_reported"]
     return {
-        "started": "not started yet" if job.status == JobStatus.PENDING else "Pleo did not record a start",
-        "completed": "still running" if active else "did not complete" if job.status == JobStatus.FAILED else "not reported",
-        "expired": "has not expired" if not active else "not expired (yet)",
-        "updated": "no update since it was created",
+        "started": words["not_started_yet"] if job.status == JobStatus.PENDING else words["no_start_recorded"],
+        "completed": completed,
+        "expired": words["not_expired_yet"] if job.is_active else words["has_not_expired"],
+        "updated": words["no_update"],
     }
 
 
 @dataclass(frozen=True)
 class Step:
-    label: str
+    label: Text
     stamp: Timestamp
-    state: str  # done, current, todo, failed
+    state: str  # done, current, todo, failed, skipped
 
 
-def _timeline(job: ExportJob, now: datetime) -> tuple[list[Step], list[tuple[str, str]]]:
+def _timeline(job: ExportJob, now: datetime) -> tuple[list[Step], list[tuple[Text, str]]]:
     """Created → started → finished or expired, and the waited / ran / total durations."""
+    labels, missing = wording.TIME_LABELS, wording.MISSING
     created, started = job.created_at, job.started_at
     finished = job.completed_at or job.expired_at
-    steps = [Step("Created", Timestamp.of("Created", created, now), "done")]
+    steps = [Step(labels["created"], Timestamp.of(labels["created"], created, now), "done")]
     if started:
-        steps.append(Step("Started", Timestamp.of("Started", started, now), "done"))
+        steps.append(Step(labels["started"], Timestamp.of(labels["started"], started, now), "done"))
     elif job.is_active:
-        steps.append(Step("Started", Timestamp.of("Started", None, now, missing="waiting to start"), "current"))
+        stamp = Timestamp.of(labels["started"], None, now, missing=missing["waiting_to_start"])
+        steps.append(Step(labels["started"], stamp, "current"))
     else:
-        steps.append(Step("Started", Timestamp.of("Started", None, now, missing="never started"), "skipped"))
+        stamp = Timestamp.of(labels["started"], None, now, missing=missing["never_started"])
+        steps.append(Step(labels["started"], stamp, "skipped"))
     if job.expired_at and not job.completed_at:
-        steps.append(Step("Expired", Timestamp.of("Expired", job.expired_at, now), "failed"))
+        steps.append(Step(labels["expired"], Timestamp.of(labels["expired"], job.expired_at, now), "failed"))
     elif finished:
-        state = "failed" if job.status == JobStatus.FAILED else "done"
-        label = "Stopped" if job.status == JobStatus.FAILED else "Finished"
-        steps.append(Step(label, Timestamp.of(label, finished, now), state))
+        failed = job.status == JobStatus.FAILED
+        label = labels["stopped"] if failed else labels["finished"]
+        steps.append(Step(label, Timestamp.of(label, finished, now), "failed" if failed else "done"))
     elif job.is_active:
-        steps.append(Step("Finished", Timestamp.of("Finished", None, now, missing="not finished yet"), "todo"))
+        stamp = Timestamp.of(labels["finished"], None, now, missing=missing["not_finished_yet"])
+        steps.append(Step(labels["finished"], stamp, "todo"))
     else:
-        steps.append(Step("Finished", Timestamp.of("Finished", None, now, missing="finish time not reported"), "skipped"))
+        stamp = Timestamp.of(labels["finished"], None, now, missing=missing["finish_not_reported"])
+        steps.append(Step(labels["finished"], stamp, "skipped"))
 
-    durations: list[tuple[str, str]] = []
+    names = wording.DURATION_LABELS
+    durations: list[tuple[Text, str]] = []
     end = finished or (now if job.is_active else None)
-    so_far = "" if finished else " so far"
+    so_far = not finished
     if started:
-        durations.append(("Waited before starting", duration_text((started - created).total_seconds())))
+        durations.append((names["waited"], duration_words((started - created).total_seconds())))
         if end:
-            durations.append((f"Ran for{so_far}", duration_text((end - started).total_seconds())))
+            durations.append(
+                (names["ran_so_far" if so_far else "ran"], duration_words((end - started).total_seconds()))
+            )
     elif job.is_active:
-        durations.append(("Waiting so far", duration_text((now - created).total_seconds())))
+        durations.append((names["waiting_so_far"], duration_words((now - created).total_seconds())))
     if end:
-        durations.append((f"Total{so_far}", duration_text((end - created).total_seconds())))
+        durations.append(
+            (names["total_so_far" if so_far else "total"], duration_words((end - created).total_seconds()))
+        )
     return steps, durations
 
 
@@ -164,8 +167,9 @@ def _expiry(job: ExportJob, now: datetime) -> Expiry | None:
     if deadline is None:
         return None
     remaining = (deadline - now).total_seconds()
-    text = f"expires in about {duration_text(remaining)}" if remaining > 0 else f"overdue by about {duration_text(remaining)}"
-    return Expiry(Timestamp.of("Expires (approx.)", deadline, now), text, remaining <= 0)
+    template = wording.EXPIRES_IN if remaining > 0 else wording.OVERDUE_BY
+    text = str(template) % {"duration": duration_words(remaining)}
+    return Expiry(Timestamp.of(wording.TIME_LABELS["expires"], deadline, now), text, remaining <= 0)
 
 
 def _stuck(job: ExportJob, now: datetime) -> str:
@@ -174,10 +178,7 @@ def _stuck(job: ExportJob, now: datetime) -> str:
     quiet = (now - job.expiry_base).total_seconds()
     if quiet < max(60, job.expires_in * STUCK_FRACTION):
         return ""
-    return (
-        f"Nothing has happened to this job for {duration_text(quiet)}. It may be stuck: "
-        "if it does not move soon it will expire. Ask the Pleo admin who owns the accounting integration to check it."
-    )
+    return str(wording.STUCK) % {"duration": duration_words(quiet)}
 
 
 def _permalink(request: HttpRequest, job: ExportJob) -> str:
@@ -189,76 +190,100 @@ def seen_link(permalink: str, result: JobResult) -> str:
     return f"{permalink}?{urlencode({'seen': result.job.status_value, 'at': iso_utc(result.fetched_at)})}"
 
 
-def _ticket_text(job: ExportJob, result: JobResult, permalink: str, now: datetime) -> str:
-    wording = status_wording(job.status)
+def _ticket_text(job: ExportJob, result: JobResult, permalink: str) -> str:
+    words = wording.TICKET
+    status = status_wording(job.status)
     lines = [
-        f"Pleo export job {job.id}",
-        f"Status: {wording.label} ({job.status_value}) — {wording.meaning}",
+        str(words["title"]) % {"id": job.id},
+        str(words["status"]) % {"label": status.label, "value": job.status_value, "meaning": status.meaning},
     ]
-    for label, moment in (
-        ("Created", job.created_at),
-        ("Started", job.started_at),
-        ("Finished", job.completed_at),
-        ("Expired", job.expired_at),
-        ("Last update", job.last_updated_at),
+    labels = wording.TIME_LABELS
+    for key, moment in (
+        ("created", job.created_at),
+        ("started", job.started_at),
+        ("finished", job.completed_at),
+        ("expired", job.expired_at),
+        ("updated", job.last_updated_at),
     ):
         if moment is not None:
             local = local_text(moment)
             utc = utc_text(moment)
-            lines.append(f"{label}: {utc}" + (f" ({local})" if local != utc else ""))
-    lines.append(f"Entries: {job.number_of_items:,}")
+            lines.append(f"{labels[key]}: {utc}" + (f" ({local})" if local != utc else ""))
+    lines.append(str(words["entries"]) % {"count": f"{job.number_of_items:,}"})
     if job.has_failure:
         failure = failure_wording(job.failure_reason_type)
-        lines.append(f"Failure: {failure.label} ({job.failure_type_value or 'no type'}) — {failure.meaning}")
-        lines.append(f"Who must act: {failure.actor_label}. Next step: {failure.next_step}")
+        value = job.failure_type_value or words["no_type"]
+        lines.append(str(words["failure"]) % {"label": failure.label, "value": value, "meaning": failure.meaning})
+        lines.append(str(words["actor"]) % {"actor": failure.actor_label, "next_step": failure.next_step})
         if job.failure_reason:
-            lines.append(f"Pleo's message: {job.failure_reason}")
-    lines.append(f"Link: {seen_link(permalink, result)}")
-    lines.append(f"Data as of {utc_text(result.fetched_at)} ({'stale copy' if result.source == 'stale' else 'from Pleo'})")
+            lines.append(str(words["message"]) % {"message": job.failure_reason})
+    lines.append(str(words["link"]) % {"link": seen_link(permalink, result)})
+    source = words["stale"] if result.source == "stale" else words["fresh"]
+    lines.append(str(words["as_of"]) % {"when": utc_text(result.fetched_at), "source": source})
     return "\n".join(lines)
 
 
-def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime | None = None) -> dict:
+def _started_by(job: ExportJob) -> str:
+    if not job.is_interactive:
+        return str(wording.STARTED_AUTOMATICALLY)
+    if job.created_by:
+        return str(wording.STARTED_BY_USER) % {"user": job.created_by}
+    return str(wording.STARTED_BY_UNKNOWN)
+
+
+def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime | None = None) -> dict[str, Any]:
     job = result.job
     now = now or datetime.now(timezone.utc)
     reasons = _missing_reasons(job)
     steps, durations = _timeline(job, now)
     permalink = _permalink(request, job)
-    if not job.is_interactive:
-        started_by = "Started automatically by Pleo"
-    elif job.created_by:
-        started_by = f"A person pressed Export (Pleo user ID {job.created_by})"
-    else:
-        started_by = "A person pressed Export (user not recorded)"
+    labels, helps = wording.TIME_LABELS, wording.TIME_HELP
+    fetched = Timestamp.of(labels["fetched"], result.fetched_at, now)
+    fetched_time = local_text(result.fetched_at, with_date=False)
+    heading = (
+        wording.FAILURE_HEADINGS.get(job.status, wording.FAILURE_HEADING_OTHER)
+        if isinstance(job.status, JobStatus)
+        else wording.FAILURE_HEADING_OTHER
+    )
     return {
         "job": job,
         "result": result,
         "status": status_wording(job.status),
         "failure": failure_wording(job.failure_reason_type) if job.has_failure else None,
-        "failure_heading": FAILURE_HEADINGS.get(job.status, "Problem reported"),
+        "failure_heading": heading,
         "failure_partial": job.status == JobStatus.COMPLETED_WITH_ERRORS,
         "timestamps": [
-            Timestamp.of("Created", job.created_at, now, help="When someone pressed Export in Pleo"),
-            Timestamp.of("Started", job.started_at, now, missing=reasons["started"], help="When the integration began sending entries"),
-            Timestamp.of("Completed", job.completed_at, now, missing=reasons["completed"], help="When the job finished"),
-            Timestamp.of("Expired", job.expired_at, now, missing=reasons["expired"], help="When Pleo gave up waiting for the job"),
-            Timestamp.of("Last update", job.last_updated_at, now, missing=reasons["updated"], help="The last time anything happened to the job"),
+            Timestamp.of(labels["created"], job.created_at, now, help=helps["created"]),
+            Timestamp.of(labels["started"], job.started_at, now, missing=reasons["started"], help=helps["started"]),
+            Timestamp.of(
+                labels["completed"], job.completed_at, now, missing=reasons["completed"], help=helps["completed"]
+            ),
+            Timestamp.of(labels["expired"], job.expired_at, now, missing=reasons["expired"], help=helps["expired"]),
+            Timestamp.of(
+                labels["updated"], job.last_updated_at, now, missing=reasons["updated"], help=helps["updated"]
+            ),
         ],
         "steps": steps,
         "durations": durations,
         "expiry": _expiry(job, now),
         "stuck": _stuck(job, now),
-        "started_by": started_by,
-        "fetched": Timestamp.of("Fetched", result.fetched_at, now),
-        "fetched_time": local_text(result.fetched_at, with_date=False),
+        "started_by": _started_by(job),
+        "fetched": fetched,
+        "fetched_time": fetched_time,
+        "stale_banner": str(wording.STALE_BANNER) % {"time": fetched_time, "relative": fetched.relative},
+        "words": {
+            "stale_more": wording.STALE_BANNER_MORE,
+            "entries_failed_more": wording.ENTRIES_FAILED_MORE,
+            "none_failed": wording.ENTRIES_NONE_FAILED,
+            "unknown_count": wording.ENTRIES_UNKNOWN_COUNT,
+        },
         "permalink": permalink,
         "seen_link": seen_link(permalink, result),
-        "ticket_text": _ticket_text(job, result, permalink, now),
+        "ticket_text": _ticket_text(job, result, permalink),
         "auto_refresh": job.is_active,
         "zone": zone_name(),
         "is_utc": zone_name() in ("UTC", "Etc/UTC"),
     }
-
 
 
 # --- entries (items) ----------------------------------------------------------------
@@ -268,34 +293,35 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
 class FailedEntry:
     entry_id: str
     type_value: str
-    label: str
-    meaning: str
-    actor_label: str
+    label: Text
+    meaning: Text
+    actor_label: Text
     reason: str
     external_url: str
 
 
-def _safe_url(url: str | None) -> str:
+def safe_url(url: str | None) -> str:
     """Only http(s) links from Pleo become links: never ``javascript:`` or the like."""
     return url if url and url.lower().startswith(("https://", "http://")) else ""
 
 
-def items_context(summary: ItemsSummary) -> dict:
+def items_context(summary: ItemsSummary) -> dict[str, Any]:
     counts = [
-        (ITEM_STATUS_LABELS[ItemStatus(status)], summary.counts.get(status, 0), status) for status in ITEM_STATUSES
+        (wording.ITEM_STATUS_LABELS[ItemStatus(status)], summary.counts.get(status, 0), status)
+        for status in ITEM_STATUSES
     ]
     failed = []
     for item in summary.failed.items:
-        wording = item_failure_wording(item.failure_reason_type)
+        words = item_failure_wording(item.failure_reason_type)
         failed.append(
             FailedEntry(
                 entry_id=str(item.accounting_entry_id),
                 type_value=item.failure_type_value or "",
-                label=wording.label,
-                meaning=wording.meaning,
-                actor_label=wording.actor_label,
+                label=words.label,
+                meaning=words.meaning,
+                actor_label=words.actor_label,
                 reason=item.failure_reason or "",
-                external_url=_safe_url(item.external_url),
+                external_url=safe_url(item.external_url),
             )
         )
     return {
@@ -307,66 +333,60 @@ def items_context(summary: ItemsSummary) -> dict:
     }
 
 
+def entries_error_notice(error: PleoError) -> str:
+    problem = str(wording.error_wording(error.code).title).lower()
+    return str(wording.ENTRIES_FAILED_NOTICE) % {"problem": problem}
+
+
 # --- what changed since the link was shared ------------------------------------------------
 
-WAS = {
-    JobStatus.PENDING: "waiting to start",
-    JobStatus.IN_PROGRESS: "exporting",
-    JobStatus.COMPLETED: "exported",
-    JobStatus.COMPLETED_WITH_ERRORS: "partly exported",
-    JobStatus.FAILED: "failed",
-}
-NOW = {
-    JobStatus.PENDING: "is waiting to start",
-    JobStatus.IN_PROGRESS: "is exporting",
-    JobStatus.COMPLETED: "has been exported",
-    JobStatus.COMPLETED_WITH_ERRORS: "has been partly exported",
-    JobStatus.FAILED: "has failed",
-}
+
+def _status_phrase(table: dict[JobStatus, Text], value: str) -> str:
+    status = known_or_raw(JobStatus, value)
+    return str(table[status]) if isinstance(status, JobStatus) else f"“{value}”"
 
 
-def _status_phrase(table: dict, value: str) -> str:
-    try:
-        return table[JobStatus(value)]
-    except ValueError:
-        return f"“{value}”"
-
-
-def seen_change(job: ExportJob, seen: str | None, at: str | None) -> dict | None:
+def seen_change(job: ExportJob, seen: str | None, at: str | None) -> dict[str, Any] | None:
     """The sentence for a link that carries ``?seen=<status>&at=<time>``, or None without one."""
     if not seen or len(seen) > 64:
         return None
     when = ""
     if at:
         try:
-            when = local_text(parse_timestamp(at[:40]), with_date=True)
+            when = local_text(parse_instant(at[:40]), with_date=True)
         except (ValueError, OverflowError):
             when = ""
-    shared = f"When this link was shared ({when})" if when else "When this link was shared"
+    shared = str(wording.SEEN_SHARED_AT) % {"when": when} if when else str(wording.SEEN_SHARED)
+    was = _status_phrase(wording.STATUS_WAS, seen)
     if seen == job.status_value:
-        text = f"{shared} the job was already {_status_phrase(WAS, seen)}; it has not changed since."
-        changed = False
-    else:
-        text = f"{shared} the job was {_status_phrase(WAS, seen)}; now it {_status_phrase(NOW, job.status_value)}."
-        changed = True
-    return {"text": text, "changed": changed}
+        return {"text": str(wording.SEEN_UNCHANGED) % {"shared": shared, "was": was}, "changed": False}
+    now = _status_phrase(wording.STATUS_NOW, job.status_value)
+    return {"text": str(wording.SEEN_CHANGED) % {"shared": shared, "was": was, "now": now}, "changed": True}
 
 
 # --- bulk lookup --------------------------------------------------------------------------
 
 
-def bulk_row(row, error_page) -> dict:
+def bulk_row(row: BulkRow) -> dict[str, Any]:
     """One row of the bulk table: the job's status and finish, or the error in its own words."""
     if row.result is None:
-        return {"job_id": row.job_id, "error": error_page}
+        error = row.error
+        code = error.code if error else "pleo_error"
+        return {"job_id": row.job_id, "error": wording.error_wording(code), "not_found": code == "not_found"}
     job = row.result.job
     now = datetime.now(timezone.utc)
     finished = job.completed_at or job.expired_at
+    missing = wording.MISSING["still_running" if job.is_active else "not_reported"]
     return {
         "job_id": row.job_id,
         "status": status_wording(job.status),
-        "finished": Timestamp.of("Finished", finished, now, missing="still running" if job.is_active else "not reported"),
+        "finished": Timestamp.of(wording.TIME_LABELS["finished"], finished, now, missing=missing),
         "failure": failure_wording(job.failure_reason_type).label if job.has_failure else "",
         "failure_type": job.failure_type_value or "",
         "stale": row.result.source == "stale",
     }
+
+
+def recent_wording(status: str) -> wording.StatusWording:
+    """The badge for a status as the audit trail recorded it."""
+    return status_wording(known_or_raw(JobStatus, status))

@@ -1,7 +1,7 @@
 """Short function views: parse the request, call the service, render a page.
 
-Every ``PleoError`` is turned into a page and an HTTP status in one place:
-``ERROR_PAGES`` and ``_error_page``.
+Every ``PleoError`` becomes a page and an HTTP status in one place (``ERROR_STATUS`` and
+``error_page``); its words come from ``wording.ERRORS`` by the error's code.
 """
 
 from __future__ import annotations
@@ -9,39 +9,49 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import services
+from . import services, wording
 from .access import desk_view
-from .client import (
-    JobNotFound,
-    PleoAuthError,
-    PleoBadResponse,
-    PleoError,
-    PleoRateLimited,
-    PleoTimeout,
-    PleoUnavailable,
-)
 from .forms import MAX_INPUT, LookupForm, find_job_ids
-from .jobs import JobStatus, coerce_enum
 from .models import AuditEvent
-from .presenters import bulk_row, items_context, job_page_context, relative_text, seen_change
-from .wording import status_wording
+from .pleo import ExportJob, JobNotFound, JobStatus, PleoError, PleoRateLimited
+from .presenters import (
+    bulk_row,
+    entries_error_notice,
+    items_context,
+    job_page_context,
+    recent_wording,
+    relative_text,
+    seen_change,
+)
+from .services import JobResult
 
 logger = logging.getLogger(__name__)
 
 ENTRY_STATUSES = (JobStatus.FAILED, JobStatus.COMPLETED_WITH_ERRORS)
+
+# The HTTP status of the page for each PleoError code; the page's words are wording.ERRORS[code].
+ERROR_STATUS = {
+    "not_found": 404,
+    "auth": 502,
+    "rate_limited": 503,
+    "unavailable": 503,
+    "timeout": 504,
+    "bad_response": 502,
+}
 
 
 class HttpResponseSeeOther(HttpResponseRedirect):
@@ -50,81 +60,36 @@ class HttpResponseSeeOther(HttpResponseRedirect):
     status_code = 303
 
 
-@dataclass(frozen=True)
-class ErrorPage:
-    status: int
-    title: str
-    explanation: str
-    next_step: str
-
-
-ERROR_PAGES: dict[type[PleoError], ErrorPage] = {
-    JobNotFound: ErrorPage(
-        404,
-        "No export job with this ID",
-        "Pleo has no export job with this ID.",
-        "Check the ID for typos (compare it with the ticket). If it is right, the job may belong to another Pleo "
-        "environment (staging or production) or to a company this dashboard's Pleo access does not cover.",
-    ),
-    PleoAuthError: ErrorPage(
-        502,
-        "Pleo refused the dashboard's access",
-        "Pleo did not accept this dashboard's credentials, so no job can be shown right now. This is not about your own sign-in.",
-        "Tell the dashboard's administrator: its Pleo API token or key needs renewing or more access.",
-    ),
-    PleoRateLimited: ErrorPage(
-        503,
-        "Pleo asked us to slow down",
-        "Pleo is limiting how often this dashboard may ask it for data.",
-        "Wait a minute and try again.",
-    ),
-    PleoUnavailable: ErrorPage(
-        503,
-        "Pleo could not be reached",
-        "Pleo's export service did not answer properly. This is usually temporary.",
-        "Try again in a few minutes. If it lasts, check Pleo's status page.",
-    ),
-    PleoTimeout: ErrorPage(
-        504,
-        "Pleo took too long to answer",
-        "Pleo did not answer within the time limit.",
-        "Try again in a minute. If it keeps happening, tell the dashboard's administrator.",
-    ),
-    PleoBadResponse: ErrorPage(
-        502,
-        "Pleo sent an answer we could not read",
-        "Pleo's answer was not in the expected format, so the dashboard cannot show it safely.",
-        "Try again in a few minutes. If it keeps happening, tell the dashboard's administrator and quote the job ID.",
-    ),
-}
-GENERIC_ERROR = ErrorPage(502, "Pleo could not be asked", "Something went wrong while asking Pleo.", "Try again later.")
-
-
-def error_page_for(error: PleoError) -> ErrorPage:
-    """The one mapping from a Pleo error to what the user is told."""
-    return next((page for cls, page in ERROR_PAGES.items() if isinstance(error, cls)), GENERIC_ERROR)
-
-
-def _error_page(request: HttpRequest, error: PleoError, *, job_id: uuid.UUID | None) -> HttpResponse:
-    page = error_page_for(error)
+def error_page(request: HttpRequest, error: PleoError, *, job_id: uuid.UUID | None) -> HttpResponse:
+    """The one mapping from a Pleo error to the page and status the user gets."""
+    status = ERROR_STATUS.get(error.code, 502)
     if not isinstance(error, JobNotFound):
         logger.warning("Job %s: %s (%s)", job_id, error.code, error.message)
     context = {
-        "page": page,
+        "page": wording.error_wording(error.code),
+        "status": status,
         "error": error,
         "job_id": job_id,
         "form": LookupForm(initial={"job_id": str(job_id) if job_id else ""}),
         "detail": error.message if not isinstance(error, JobNotFound) else "",
     }
-    response = render(request, "exportjobs/error.html", context, status=page.status)
+    response = render(request, "exportjobs/error.html", context, status=status)
     if isinstance(error, PleoRateLimited):
         response["Retry-After"] = str(error.retry_after if error.retry_after is not None else 60)
-    elif page.status in (503, 504):
+    elif status in (503, 504):
         response["Retry-After"] = "30"
     return response
 
 
-def _audit(request: HttpRequest, action: str, *, job_id=None, outcome: str, result=None, error=None) -> None:
+def _audit(
+    request: HttpRequest,
+    action: str,
+    *,
+    job_id: uuid.UUID | None = None,
+    outcome: str,
+    result: JobResult | None = None,
+    error: PleoError | None = None,
+) -> None:
     user = request.user if request.user.is_authenticated else None
     try:
         AuditEvent.objects.create(
@@ -145,15 +110,13 @@ def _outcome(error: PleoError) -> str:
     return AuditEvent.Outcome.NOT_FOUND if isinstance(error, JobNotFound) else AuditEvent.Outcome.ERROR
 
 
-def _samples() -> list:
-    if not settings.PLEO_SANDBOX:
+def _samples() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The sandbox's sample jobs by group, from ``SANDBOX_SAMPLES`` (only in sandbox mode)."""
+    if not settings.PLEO_SANDBOX or not settings.SANDBOX_SAMPLES:
         return []
-    from .sandbox.seed import SAMPLES
-
-    groups: dict[str, list] = {}
-    for sample in SAMPLES:
-        groups.setdefault(sample.group, []).append(sample)
-    return list(groups.items())
+    provider = import_string(settings.SANDBOX_SAMPLES)
+    samples: list[tuple[str, list[tuple[str, str]]]] = provider()
+    return samples
 
 
 # --- pages -------------------------------------------------------------------------
@@ -162,24 +125,28 @@ def _samples() -> list:
 @require_GET
 @desk_view
 def home(request: HttpRequest) -> HttpResponse:
-    context = {"form": LookupForm(), "sample_groups": _samples(), "recent": _recent(request.user)}
+    context = {"form": LookupForm(), "sample_groups": _samples(), "recent": _recent(request)}
     return render(request, "exportjobs/home.html", context)
 
 
-def _recent(user, limit: int = 10) -> list[dict]:
+def _recent(request: HttpRequest, limit: int = 10) -> list[dict[str, Any]]:
     """The user's last ``limit`` distinct jobs seen, newest first, with the status they had then."""
-    seen: dict = {}
+    seen: dict[uuid.UUID, dict[str, Any]] = {}
     now = datetime.now(timezone.utc)
+    if request.user.pk is None:
+        return []
     events = (
-        AuditEvent.objects.filter(user=user, action__in=("view", "refresh"), outcome=AuditEvent.Outcome.FOUND)
+        AuditEvent.objects.filter(
+            user_id=request.user.pk, action__in=("view", "refresh"), outcome=AuditEvent.Outcome.FOUND
+        )
         .order_by("-created_at", "-id")
         .values("job_id", "job_status", "created_at")[:50]
     )
     for event in events:
-        if event["job_id"] not in seen:
+        if event["job_id"] is not None and event["job_id"] not in seen:
             seen[event["job_id"]] = {
                 **event,
-                "wording": status_wording(coerce_enum(JobStatus, event["job_status"])),
+                "wording": recent_wording(event["job_status"]),
                 "seen": relative_text(event["created_at"], now),
             }
         if len(seen) == limit:
@@ -196,13 +163,13 @@ def lookup(request: HttpRequest) -> HttpResponse:
         _audit(request, AuditEvent.Action.LOOKUP, job_id=job_id, outcome=AuditEvent.Outcome.FOUND)
         return redirect("job_detail", job_id=str(job_id))
     _audit(request, AuditEvent.Action.LOOKUP, outcome=AuditEvent.Outcome.INVALID)
-    found = getattr(form, "found_ids", [])
+    found = form.found_ids
     context = {
         "form": form,
         "sample_groups": _samples(),
         "found_ids": found,
         "bulk_query": urlencode({"ids": " ".join(str(i) for i in found)}) if len(found) > 1 else "",
-        "recent": _recent(request.user),
+        "recent": _recent(request),
     }
     return render(request, "exportjobs/home.html", context, status=400)
 
@@ -221,15 +188,17 @@ def bulk(request: HttpRequest) -> HttpResponse:
     rows = services.jobs_get_many(job_ids=ids) if ids else []
     for row in rows:
         if row.result is not None:
-            _audit(request, AuditEvent.Action.VIEW, job_id=row.job_id, outcome=AuditEvent.Outcome.FOUND, result=row.result)
-        else:
+            outcome = AuditEvent.Outcome.FOUND
+            _audit(request, AuditEvent.Action.VIEW, job_id=row.job_id, outcome=outcome, result=row.result)
+        elif row.error is not None:
             _audit(request, AuditEvent.Action.VIEW, job_id=row.job_id, outcome=_outcome(row.error), error=row.error)
     context = {
         "text": text,
-        "rows": [bulk_row(row, error_page_for(row.error) if row.error else None) for row in rows],
+        "rows": [bulk_row(row) for row in rows],
         "found": len(ids),
         "limit": services.BULK_LIMIT,
         "searched": "ids" in data,
+        "no_id_error": wording.LOOKUP_ERRORS["no_id"],
     }
     status = 400 if context["searched"] and not ids else 200
     return render(request, "exportjobs/bulk.html", context, status=status)
@@ -253,12 +222,12 @@ def _parse_job_id(raw: str) -> uuid.UUID | None:
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     parsed = _parse_job_id(job_id)
     if parsed is None:
-        return render(
-            request,
-            "exportjobs/home.html",
-            {"form": LookupForm(data={"job_id": job_id}), "sample_groups": _samples(), "bad_link": True},
-            status=404,
-        )
+        context = {
+            "form": LookupForm(data={"job_id": job_id}),
+            "sample_groups": _samples(),
+            "bad_link": wording.BAD_LINK,
+        }
+        return render(request, "exportjobs/home.html", context, status=404)
     if job_id != str(parsed):
         query = request.GET.urlencode()
         return redirect(reverse("job_detail", args=[str(parsed)]) + (f"?{query}" if query else ""))
@@ -266,7 +235,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
         result = services.job_get(job_id=parsed)
     except PleoError as error:
         _audit(request, AuditEvent.Action.VIEW, job_id=parsed, outcome=_outcome(error), error=error)
-        return _error_page(request, error, job_id=parsed)
+        return error_page(request, error, job_id=parsed)
     if not _is_poll(request):
         _audit(request, AuditEvent.Action.VIEW, job_id=parsed, outcome=AuditEvent.Outcome.FOUND, result=result)
     context = job_page_context(request, result)
@@ -278,7 +247,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
 CURSOR = re.compile(r"^[A-Z2-7=~]{1,200}$")
 
 
-def _entries(request: HttpRequest, job) -> dict:
+def _entries(request: HttpRequest, job: ExportJob) -> dict[str, Any]:
     """The failed entries panel: always for failed or partly exported jobs, on request for others."""
     wanted = job.status in ENTRY_STATUSES or request.GET.get("entries") == "1"
     if not wanted:
@@ -290,13 +259,13 @@ def _entries(request: HttpRequest, job) -> dict:
         summary = services.job_items_get(job=job, after=after)
     except PleoError as error:
         logger.warning("Entries of job %s: %s (%s)", job.id, error.code, error.message)
-        return {"entries_error": error_page_for(error)}
+        return {"entries_error": entries_error_notice(error)}
     return {"entries": items_context(summary), "entries_after": after or ""}
 
 
 @require_http_methods(["GET", "POST"])
 @desk_view
-def job_refresh(request: HttpRequest, job_id: str) -> HttpResponse:
+def job_refresh(request: HttpRequest, job_id: str) -> HttpResponseBase:
     parsed = _parse_job_id(job_id)
     if parsed is None or job_id != str(parsed):
         return redirect("home")
@@ -307,11 +276,12 @@ def job_refresh(request: HttpRequest, job_id: str) -> HttpResponse:
     except PleoError as error:
         _audit(request, AuditEvent.Action.REFRESH, job_id=parsed, outcome=_outcome(error), error=error)
         if not isinstance(error, JobNotFound):
-            messages.warning(request, f"Refresh failed: {error_page_for(error).title}.")
+            title = wording.error_wording(error.code).title
+            messages.warning(request, str(wording.REFRESH_FAILED) % {"title": title})
     else:
         _audit(request, AuditEvent.Action.REFRESH, job_id=parsed, outcome=AuditEvent.Outcome.FOUND, result=result)
         if result.source == "stale":
-            messages.warning(request, "Refresh failed: Pleo could not be reached, so the page still shows an older copy.")
+            messages.warning(request, str(wording.REFRESH_STALE))
     return HttpResponseSeeOther(reverse("job_detail", args=[str(parsed)]))
 
 
@@ -343,9 +313,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     logger.error("Unhandled error, reference %s, path %s", reference, request.path)
     try:
         return render(request, "500.html", {"reference": reference}, status=500)
-    except Exception:  # noqa: BLE001 - the error page itself must never fail
+    except Exception:  # the error page itself must never fail
         logger.exception("The 500 page failed to render (reference %s)", reference)
         return HttpResponse(
             f"Something went wrong on our side. Reference: {reference}", status=500, content_type="text/plain"
         )
-

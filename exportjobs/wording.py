@@ -1,55 +1,71 @@
-"""Plain-language wording for statuses and failure types, for people who are not engineers.
+"""Every sentence a user reads, keyed by status, failure type or error code, marked for translation.
 
-Each failure type says what happened, who must act and what they do next. An
-unknown value (Pleo's enums grow) gets general guidance and is shown raw.
+Views, presenters and forms look their words up here; templates lay them out. Pleo's own messages
+are never reworded: they are shown as sent, labelled as Pleo's. An unknown status or failure type
+(Pleo's enums grow) gets general guidance and is shown raw.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .jobs import FailureType, ItemFailureType, ItemStatus, JobStatus
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from .pleo.models import FailureType, ItemFailureType, ItemStatus, JobStatus
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise as Text  # a string, or a lazily translated one
+
+
+# --- job statuses -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class StatusWording:
-    label: str
+    label: Text
     icon: str  # a glyph shown beside the label: colour is never the only signal
     tone: str  # CSS modifier: info, success, warning, danger, neutral
-    meaning: str
+    meaning: Text
 
 
 STATUS: dict[JobStatus, StatusWording] = {
     JobStatus.PENDING: StatusWording(
-        "Waiting to start",
+        _("Waiting to start"),
         "…",
         "info",
-        "Pleo has queued these entries for export, but the accounting integration has not started on them yet.",
+        _("Pleo has queued these entries for export, but the accounting integration has not started on them yet."),
     ),
     JobStatus.IN_PROGRESS: StatusWording(
-        "Exporting",
+        _("Exporting"),
         "↻",
         "info",
-        "The accounting integration is sending these entries to the accounting system right now.",
+        _("The accounting integration is sending these entries to the accounting system right now."),
     ),
     JobStatus.COMPLETED: StatusWording(
-        "Exported",
+        _("Exported"),
         "✓",
         "success",
-        "Every entry reached the accounting system. Nothing needs to be done.",
+        _("Every entry reached the accounting system. Nothing needs to be done."),
     ),
     JobStatus.COMPLETED_WITH_ERRORS: StatusWording(
-        "Partly exported",
+        _("Partly exported"),
         "!",
         "warning",
-        "The export finished, but some entries were not accepted by the accounting system. "
-        "Those entries need fixing and exporting again.",
+        _(
+            "The export finished, but some entries were not accepted by the accounting system. "
+            "Those entries need fixing and exporting again."
+        ),
     ),
     JobStatus.FAILED: StatusWording(
-        "Failed",
+        _("Failed"),
         "✕",
         "danger",
-        "The export stopped and its entries did not reach the accounting system. See below why and who needs to act.",
+        _(
+            "The export stopped and its entries did not reach the accounting system. "
+            "See below why and who needs to act."
+        ),
     ),
 }
 
@@ -58,138 +74,205 @@ def status_wording(status: JobStatus | str) -> StatusWording:
     if isinstance(status, JobStatus):
         return STATUS[status]
     return StatusWording(
-        f"Unknown status “{status}”",
+        gettext("Unknown status “%(status)s”") % {"status": status},
         "?",
         "neutral",
-        f"Pleo reported a status this dashboard does not know yet (“{status}”). "
-        "Check the job in Pleo, or ask Pleo support what it means.",
+        gettext(
+            "Pleo reported a status this dashboard does not know yet (“%(status)s”). "
+            "Check the job in Pleo, or ask Pleo support what it means."
+        )
+        % {"status": status},
     )
 
 
-# Who must act. Keys are stable (they appear in the ticket text); labels are for people.
-ACTORS = {
-    "finance": "You (the finance team)",
-    "integration_owner": "The Pleo admin who owns the accounting integration",
-    "accounting_admin": "The accounting system's administrator",
-    "pleo_support": "Pleo support",
+# How a status reads inside a sentence: "the job was exporting; now it has failed".
+STATUS_WAS: dict[JobStatus, Text] = {
+    JobStatus.PENDING: _("waiting to start"),
+    JobStatus.IN_PROGRESS: _("exporting"),
+    JobStatus.COMPLETED: _("exported"),
+    JobStatus.COMPLETED_WITH_ERRORS: _("partly exported"),
+    JobStatus.FAILED: _("failed"),
+}
+STATUS_NOW: dict[JobStatus, Text] = {
+    JobStatus.PENDING: _("is waiting to start"),
+    JobStatus.IN_PROGRESS: _("is exporting"),
+    JobStatus.COMPLETED: _("has been exported"),
+    JobStatus.COMPLETED_WITH_ERRORS: _("has been partly exported"),
+    JobStatus.FAILED: _("has failed"),
+}
+SEEN_SHARED_AT = _("When this link was shared (%(when)s)")
+SEEN_SHARED = _("When this link was shared")
+SEEN_UNCHANGED = _("%(shared)s the job was already %(was)s; it has not changed since.")
+SEEN_CHANGED = _("%(shared)s the job was %(was)s; now it %(now)s.")
+
+
+# --- who acts, and job failure types ----------------------------------------------------------
+
+# Keys are stable (they appear in the ticket text); labels are for people.
+ACTORS: dict[str, Text] = {
+    "finance": _("You (the finance team)"),
+    "integration_owner": _("The Pleo admin who owns the accounting integration"),
+    "accounting_admin": _("The accounting system's administrator"),
+    "pleo_support": _("Pleo support"),
 }
 
 
 @dataclass(frozen=True)
 class FailureWording:
-    label: str
-    meaning: str
+    label: Text
+    meaning: Text
     actor: str  # key of ACTORS
-    next_step: str
+    next_step: Text
 
     @property
-    def actor_label(self) -> str:
+    def actor_label(self) -> Text:
         return ACTORS[self.actor]
 
 
-_EXPORT_AGAIN = "then press Export again in Pleo."
-
 FAILURE: dict[FailureType, FailureWording] = {
     FailureType.INVALID_CONFIGURATION: FailureWording(
-        "Accounting settings are wrong",
-        "A setting the export relies on (for example a tax code, account or journal) is wrong, "
-        "or the connection to the accounting system is set up incorrectly.",
+        _("Accounting settings are wrong"),
+        _(
+            "A setting the export relies on (for example a tax code, account or journal) is wrong, "
+            "or the connection to the accounting system is set up incorrectly."
+        ),
         "integration_owner",
-        "Compare the accounting settings in Pleo with the message below, correct what it names, " + _EXPORT_AGAIN,
+        _(
+            "Compare the accounting settings in Pleo with the message below, correct what it names, "
+            "then press Export again in Pleo."
+        ),
     ),
     FailureType.MISSING_CONFIGURATION: FailureWording(
-        "Accounting settings are incomplete",
-        "A setting the export needs, such as a journal or a default account, has not been filled in.",
+        _("Accounting settings are incomplete"),
+        _("A setting the export needs, such as a journal or a default account, has not been filled in."),
         "integration_owner",
-        "Fill in the missing setting named in the message below in Pleo's accounting settings, " + _EXPORT_AGAIN,
+        _(
+            "Fill in the missing setting named in the message below in Pleo's accounting settings, "
+            "then press Export again in Pleo."
+        ),
     ),
     FailureType.AUTHENTICATION_FAILURE: FailureWording(
-        "Pleo could not sign in to the integration",
-        "Pleo could not authenticate to the integration service that carries exports to the accounting system.",
+        _("Pleo could not sign in to the integration"),
+        _("Pleo could not authenticate to the integration service that carries exports to the accounting system."),
         "integration_owner",
-        "Reconnect the accounting integration in Pleo (Settings → Integrations); "
-        "if that fails, contact the integration's provider. When it is connected, press Export again.",
+        _(
+            "Reconnect the accounting integration in Pleo (Settings → Integrations); "
+            "if that fails, contact the integration's provider. When it is connected, press Export again."
+        ),
     ),
     FailureType.ACCOUNTING_SYSTEM_AUTHENTICATION_FAILURE: FailureWording(
-        "The accounting system rejected the login",
-        "The integration tried to sign in to the accounting system and was refused, "
-        "usually because a password changed or the connection expired.",
+        _("The accounting system rejected the login"),
+        _(
+            "The integration tried to sign in to the accounting system and was refused, "
+            "usually because a password changed or the connection expired."
+        ),
         "integration_owner",
-        "Reconnect the accounting system in Pleo with a valid login, " + _EXPORT_AGAIN,
+        _("Reconnect the accounting system in Pleo with a valid login, then press Export again in Pleo."),
     ),
     FailureType.PLEO_RATE_LIMIT: FailureWording(
-        "Pleo was too busy (rate limit)",
-        "The integration sent Pleo more requests than allowed and gave up after being told to slow down.",
+        _("Pleo was too busy (rate limit)"),
+        _("The integration sent Pleo more requests than allowed and gave up after being told to slow down."),
         "finance",
-        "Wait about 15 minutes and press Export again. If it happens again, contact Pleo support with this job ID.",
+        _("Wait about 15 minutes and press Export again. If it happens again, contact Pleo support with this job ID."),
     ),
     FailureType.ACCOUNTING_SYSTEM_RATE_LIMIT: FailureWording(
-        "The accounting system was too busy (rate limit)",
-        "The accounting system limits how many requests it accepts, and the export could not finish within that limit.",
+        _("The accounting system was too busy (rate limit)"),
+        _(
+            "The accounting system limits how many requests it accepts, "
+            "and the export could not finish within that limit."
+        ),
         "finance",
-        "Wait a while, ideally outside busy hours, and press Export again. "
-        "If it keeps happening, ask the accounting system's administrator about its API limits.",
+        _(
+            "Wait a while, ideally outside busy hours, and press Export again. "
+            "If it keeps happening, ask the accounting system's administrator about its API limits."
+        ),
     ),
     FailureType.SERVICE_UNREACHABLE: FailureWording(
-        "The integration service could not be reached",
-        "The service that moves entries from Pleo to the accounting system did not respond. This is usually temporary.",
+        _("The integration service could not be reached"),
+        _(
+            "The service that moves entries from Pleo to the accounting system did not respond. "
+            "This is usually temporary."
+        ),
         "finance",
-        "Wait about 15 minutes and press Export again. If it fails again, contact Pleo support with this job ID.",
+        _("Wait about 15 minutes and press Export again. If it fails again, contact Pleo support with this job ID."),
     ),
     FailureType.ACCOUNTING_SYSTEM_UNREACHABLE: FailureWording(
-        "The accounting system could not be reached",
-        "The integration could not connect to the accounting system: it may be down, under maintenance or blocking the connection.",
+        _("The accounting system could not be reached"),
+        _(
+            "The integration could not connect to the accounting system: "
+            "it may be down, under maintenance or blocking the connection."
+        ),
         "accounting_admin",
-        "Check that the accounting system is online and reachable (its status page or maintenance notices); "
-        "once it is, press Export again in Pleo.",
+        _(
+            "Check that the accounting system is online and reachable (its status page or maintenance notices); "
+            "once it is, press Export again in Pleo."
+        ),
     ),
     FailureType.VALIDATION_FAILURE: FailureWording(
-        "Entries did not pass validation",
-        "Some of the data in this export is invalid, so the job could not be processed.",
+        _("Entries did not pass validation"),
+        _("Some of the data in this export is invalid, so the job could not be processed."),
         "finance",
-        "Read the message below, correct the expenses it names in Pleo (move them back to Unexported if needed), "
-        + _EXPORT_AGAIN,
+        _(
+            "Read the message below, correct the expenses it names in Pleo "
+            "(move them back to Unexported if needed), then press Export again in Pleo."
+        ),
     ),
     FailureType.AUTHORIZATION_FAILURE: FailureWording(
-        "Access to the accounting system was revoked",
-        "The integration's access was withdrawn, or the user who connected it no longer has access in the accounting system.",
+        _("Access to the accounting system was revoked"),
+        _(
+            "The integration's access was withdrawn, or the user who connected it "
+            "no longer has access in the accounting system."
+        ),
         "accounting_admin",
-        "Restore access for the integration's user in the accounting system, ask the integration owner to reconnect it in Pleo, "
-        + _EXPORT_AGAIN,
+        _(
+            "Restore access for the integration's user in the accounting system, ask the integration owner "
+            "to reconnect it in Pleo, then press Export again in Pleo."
+        ),
     ),
     FailureType.INTEGRATION_UNUSABLE: FailureWording(
-        "The integration is blocked",
-        "The accounting integration is blocked or cannot be used for this company.",
+        _("The integration is blocked"),
+        _("The accounting integration is blocked or cannot be used for this company."),
         "pleo_support",
-        "Contact Pleo support with this job ID; exports cannot run until the integration is usable again.",
+        _("Contact Pleo support with this job ID; exports cannot run until the integration is usable again."),
     ),
     FailureType.JOB_EXPIRED: FailureWording(
-        "Expired: nothing happened for too long",
-        "The job was not updated within its time limit (about an hour), so Pleo stopped it. "
-        "Usually the integration stopped working on it.",
+        _("Expired: nothing happened for too long"),
+        _(
+            "The job was not updated within its time limit (about an hour), so Pleo stopped it. "
+            "Usually the integration stopped working on it."
+        ),
         "finance",
-        "Press Export again in Pleo. If exports keep expiring, tell the Pleo admin who owns the accounting integration.",
+        _(
+            "Press Export again in Pleo. If exports keep expiring, "
+            "tell the Pleo admin who owns the accounting integration."
+        ),
     ),
     FailureType.SERVICE_TIMEOUT: FailureWording(
-        "The integration service took too long",
-        "The integration service did not answer in time, and the export was stopped.",
+        _("The integration service took too long"),
+        _("The integration service did not answer in time, and the export was stopped."),
         "finance",
-        "Press Export again later. If it keeps timing out, contact Pleo support with this job ID.",
+        _("Press Export again later. If it keeps timing out, contact Pleo support with this job ID."),
     ),
     FailureType.ACCOUNTING_SYSTEM_TIMEOUT: FailureWording(
-        "The accounting system took too long",
-        "The accounting system did not answer in time, and the export was stopped.",
+        _("The accounting system took too long"),
+        _("The accounting system did not answer in time, and the export was stopped."),
         "finance",
-        "Press Export again later, ideally outside busy hours or with fewer entries at a time. "
-        "If it keeps happening, ask the accounting system's administrator.",
+        _(
+            "Press Export again later, ideally outside busy hours or with fewer entries at a time. "
+            "If it keeps happening, ask the accounting system's administrator."
+        ),
     ),
     FailureType.CANCELED_BY_USER: FailureWording(
-        "Cancelled by a user",
-        "Someone cancelled this export. Nothing is broken.",
+        _("Cancelled by a user"),
+        _("Someone cancelled this export. Nothing is broken."),
         "finance",
-        "If the entries still need to reach the accounting system, press Export again in Pleo.",
+        _("If the entries still need to reach the accounting system, press Export again in Pleo."),
     ),
 }
+
+UNKNOWN_FAILURE_NEXT_STEP = _(
+    "Read Pleo's message below. If it does not say what to fix, contact Pleo support with this job ID."
+)
 
 
 def failure_wording(kind: FailureType | str | None) -> FailureWording:
@@ -197,132 +280,319 @@ def failure_wording(kind: FailureType | str | None) -> FailureWording:
         return FAILURE[kind]
     if kind:
         return FailureWording(
-            f"Unrecognised failure type “{kind}”",
-            f"Pleo reported a failure type this dashboard does not know yet (“{kind}”).",
+            gettext("Unrecognised failure type “%(kind)s”") % {"kind": kind},
+            gettext("Pleo reported a failure type this dashboard does not know yet (“%(kind)s”).") % {"kind": kind},
             "pleo_support",
-            "Read Pleo's message below. If it does not say what to fix, contact Pleo support with this job ID.",
+            UNKNOWN_FAILURE_NEXT_STEP,
         )
     return FailureWording(
-        "Failure reported without a type",
-        "Pleo reported a problem but did not classify it.",
+        _("Failure reported without a type"),
+        _("Pleo reported a problem but did not classify it."),
         "pleo_support",
-        "Read Pleo's message below. If it does not say what to fix, contact Pleo support with this job ID.",
+        UNKNOWN_FAILURE_NEXT_STEP,
     )
 
 
-# --- items ---------------------------------------------------------------------------
+FAILURE_HEADINGS: dict[JobStatus, Text] = {
+    JobStatus.FAILED: _("Why it failed"),
+    JobStatus.COMPLETED_WITH_ERRORS: _("Why some entries were not exported"),
+}
+FAILURE_HEADING_OTHER = _("Problem reported")
 
-ITEM_STATUS_LABELS: dict[ItemStatus, str] = {
-    ItemStatus.SUCCESSFUL: "Exported",
-    ItemStatus.FAILED: "Failed",
-    ItemStatus.PENDING: "Waiting",
-    ItemStatus.IN_PROGRESS: "Exporting",
-    ItemStatus.ABANDONED: "Not exported (job stopped)",
+
+# --- entries (export items) -------------------------------------------------------------------
+
+ITEM_STATUS_LABELS: dict[ItemStatus, Text] = {
+    ItemStatus.SUCCESSFUL: _("Exported"),
+    ItemStatus.FAILED: _("Failed"),
+    ItemStatus.PENDING: _("Waiting"),
+    ItemStatus.IN_PROGRESS: _("Exporting"),
+    ItemStatus.ABANDONED: _("Not exported (job stopped)"),
 }
 
-ITEM_FAILURE: dict[ItemFailureType, tuple[str, str, str]] = {
-    # label, meaning, actor
-    ItemFailureType.RECEIPT_UPLOAD_FAILURE: (
-        "Receipt upload failed",
-        "The receipt could not be uploaded to the accounting system.",
+ITEM_FAILURE: dict[ItemFailureType, FailureWording] = {
+    ItemFailureType.RECEIPT_UPLOAD_FAILURE: FailureWording(
+        _("Receipt upload failed"), _("The receipt could not be uploaded to the accounting system."), "finance", ""
+    ),
+    ItemFailureType.RECEIPT_DOWNLOAD_FAILURE: FailureWording(
+        _("Receipt download failed"), _("The receipt could not be fetched from Pleo."), "pleo_support", ""
+    ),
+    ItemFailureType.RECEIPT_FILE_SIZE_LIMIT_EXCEEDED: FailureWording(
+        _("Receipt too large"),
+        _("The receipt is bigger than the accounting system accepts: replace it with a smaller file."),
         "finance",
+        "",
     ),
-    ItemFailureType.RECEIPT_DOWNLOAD_FAILURE: (
-        "Receipt download failed",
-        "The receipt could not be fetched from Pleo.",
-        "pleo_support",
-    ),
-    ItemFailureType.RECEIPT_FILE_SIZE_LIMIT_EXCEEDED: (
-        "Receipt too large",
-        "The receipt is bigger than the accounting system accepts: replace it with a smaller file.",
+    ItemFailureType.RECEIPT_CONVERSION_FAILURE: FailureWording(
+        _("Receipt could not be converted"),
+        _("The receipt's file type could not be converted: upload it as PDF, PNG or JPEG."),
         "finance",
+        "",
     ),
-    ItemFailureType.RECEIPT_CONVERSION_FAILURE: (
-        "Receipt could not be converted",
-        "The receipt's file type could not be converted: upload it as PDF, PNG or JPEG.",
-        "finance",
+    ItemFailureType.UNEXPECTED_FAILURE: FailureWording(
+        _("Unexpected error"), _("Something unexpected went wrong with this entry."), "pleo_support", ""
     ),
-    ItemFailureType.UNEXPECTED_FAILURE: (
-        "Unexpected error",
-        "Something unexpected went wrong with this entry.",
-        "pleo_support",
-    ),
-    ItemFailureType.INVALID_CONFIGURATION: (
-        "Wrong accounting setting",
-        "A setting this entry relies on is wrong in Pleo or in the accounting system.",
+    ItemFailureType.INVALID_CONFIGURATION: FailureWording(
+        _("Wrong accounting setting"),
+        _("A setting this entry relies on is wrong in Pleo or in the accounting system."),
         "integration_owner",
+        "",
     ),
-    ItemFailureType.MISSING_CONFIGURATION: (
-        "Missing accounting setting",
-        "A setting this entry needs has not been filled in.",
+    ItemFailureType.MISSING_CONFIGURATION: FailureWording(
+        _("Missing accounting setting"),
+        _("A setting this entry needs has not been filled in."),
         "integration_owner",
+        "",
     ),
-    ItemFailureType.ACCOUNTING_SYSTEM_AUTHENTICATION_FAILURE: (
-        "Accounting system login rejected",
-        "The accounting system refused the integration's login.",
+    ItemFailureType.ACCOUNTING_SYSTEM_AUTHENTICATION_FAILURE: FailureWording(
+        _("Accounting system login rejected"),
+        _("The accounting system refused the integration's login."),
         "integration_owner",
+        "",
     ),
-    ItemFailureType.ACCOUNTING_SYSTEM_RATE_LIMIT: (
-        "Accounting system too busy",
-        "The accounting system's request limit was reached.",
+    ItemFailureType.ACCOUNTING_SYSTEM_RATE_LIMIT: FailureWording(
+        _("Accounting system too busy"), _("The accounting system's request limit was reached."), "finance", ""
+    ),
+    ItemFailureType.ACCOUNTING_SYSTEM_UNREACHABLE: FailureWording(
+        _("Accounting system unreachable"), _("The accounting system could not be reached."), "accounting_admin", ""
+    ),
+    ItemFailureType.VALIDATION_FAILURE: FailureWording(
+        _("Entry is invalid"),
+        _("The entry's data did not pass validation: correct the expense in Pleo."),
         "finance",
+        "",
     ),
-    ItemFailureType.ACCOUNTING_SYSTEM_UNREACHABLE: (
-        "Accounting system unreachable",
-        "The accounting system could not be reached.",
+    ItemFailureType.ACCOUNTING_SYSTEM_VALIDATION_FAILURE: FailureWording(
+        _("Rejected by the accounting system"),
+        _("The accounting system rejected the entry as invalid (for example a closed period)."),
+        "finance",
+        "",
+    ),
+    ItemFailureType.AUTHORIZATION_FAILURE: FailureWording(
+        _("Access revoked"),
+        _("The integration's access to the accounting system was withdrawn."),
         "accounting_admin",
+        "",
     ),
-    ItemFailureType.VALIDATION_FAILURE: (
-        "Entry is invalid",
-        "The entry's data did not pass validation: correct the expense in Pleo.",
+    ItemFailureType.ACCOUNTING_SYSTEM_TIMEOUT: FailureWording(
+        _("Accounting system took too long"), _("The accounting system did not answer in time."), "finance", ""
+    ),
+    ItemFailureType.VENDOR_UNKNOWN: FailureWording(
+        _("Unknown supplier"),
+        _("The supplier's account number is unknown or invalid in the accounting system."),
         "finance",
+        "",
     ),
-    ItemFailureType.ACCOUNTING_SYSTEM_VALIDATION_FAILURE: (
-        "Rejected by the accounting system",
-        "The accounting system rejected the entry as invalid (for example a closed period).",
-        "finance",
+    ItemFailureType.ACCOUNT_UNKNOWN: FailureWording(
+        _("Unknown account"), _("The account number is unknown or invalid in the accounting system."), "finance", ""
     ),
-    ItemFailureType.AUTHORIZATION_FAILURE: (
-        "Access revoked",
-        "The integration's access to the accounting system was withdrawn.",
-        "accounting_admin",
-    ),
-    ItemFailureType.ACCOUNTING_SYSTEM_TIMEOUT: (
-        "Accounting system took too long",
-        "The accounting system did not answer in time.",
-        "finance",
-    ),
-    ItemFailureType.VENDOR_UNKNOWN: (
-        "Unknown supplier",
-        "The supplier's account number is unknown or invalid in the accounting system.",
-        "finance",
-    ),
-    ItemFailureType.ACCOUNT_UNKNOWN: (
-        "Unknown account",
-        "The account number is unknown or invalid in the accounting system.",
-        "finance",
-    ),
-    ItemFailureType.TAX_CODE_UNKNOWN: (
-        "Unknown tax code",
-        "The tax code is unknown or invalid in the accounting system.",
+    ItemFailureType.TAX_CODE_UNKNOWN: FailureWording(
+        _("Unknown tax code"),
+        _("The tax code is unknown or invalid in the accounting system."),
         "integration_owner",
+        "",
     ),
-    ItemFailureType.TAG_UNKNOWN: (
-        "Unknown tag",
-        "The tag is unknown or invalid in the accounting system.",
-        "finance",
+    ItemFailureType.TAG_UNKNOWN: FailureWording(
+        _("Unknown tag"), _("The tag is unknown or invalid in the accounting system."), "finance", ""
     ),
 }
 
 
-def item_status_label(status: ItemStatus | str) -> str:
-    return ITEM_STATUS_LABELS.get(status, f"Unknown status “{status}”") if isinstance(status, ItemStatus) else f"Unknown status “{status}”"
+def item_status_label(status: ItemStatus | str) -> Text:
+    if isinstance(status, ItemStatus):
+        return ITEM_STATUS_LABELS[status]
+    return gettext("Unknown status “%(status)s”") % {"status": status}
 
 
 def item_failure_wording(kind: ItemFailureType | str | None) -> FailureWording:
     if isinstance(kind, ItemFailureType):
-        label, meaning, actor = ITEM_FAILURE[kind]
-        return FailureWording(label, meaning, actor, "")
+        return ITEM_FAILURE[kind]
     if kind:
-        return FailureWording(f"Unrecognised failure type “{kind}”", "Pleo reported a failure type this dashboard does not know yet.", "pleo_support", "")
-    return FailureWording("No failure type given", "Pleo did not classify this failure.", "pleo_support", "")
+        return FailureWording(
+            gettext("Unrecognised failure type “%(kind)s”") % {"kind": kind},
+            _("Pleo reported a failure type this dashboard does not know yet."),
+            "pleo_support",
+            "",
+        )
+    return FailureWording(_("No failure type given"), _("Pleo did not classify this failure."), "pleo_support", "")
+
+
+ENTRIES_UNKNOWN_COUNT = _("unknown")
+ENTRIES_NONE_FAILED = _("No entry failed.")
+
+
+# --- the job page: times, timeline, warnings, ticket text -----------------------------------------
+
+TIME_LABELS: dict[str, Text] = {
+    "created": _("Created"),
+    "started": _("Started"),
+    "completed": _("Completed"),
+    "expired": _("Expired"),
+    "updated": _("Last update"),
+    "finished": _("Finished"),
+    "stopped": _("Stopped"),
+    "fetched": _("Fetched"),
+    "expires": _("Expires (approx.)"),
+}
+TIME_HELP: dict[str, Text] = {
+    "created": _("When someone pressed Export in Pleo"),
+    "started": _("When the integration began sending entries"),
+    "completed": _("When the job finished"),
+    "expired": _("When Pleo gave up waiting for the job"),
+    "updated": _("The last time anything happened to the job"),
+}
+MISSING: dict[str, Text] = {
+    "not_reported": _("not reported"),
+    "not_started_yet": _("not started yet"),
+    "no_start_recorded": _("Pleo did not record a start"),
+    "still_running": _("still running"),
+    "did_not_complete": _("did not complete"),
+    "has_not_expired": _("has not expired"),
+    "not_expired_yet": _("not expired (yet)"),
+    "no_update": _("no update since it was created"),
+    "waiting_to_start": _("waiting to start"),
+    "never_started": _("never started"),
+    "not_finished_yet": _("not finished yet"),
+    "finish_not_reported": _("finish time not reported"),
+}
+DURATION_LABELS: dict[str, Text] = {
+    "waited": _("Waited before starting"),
+    "ran": _("Ran for"),
+    "ran_so_far": _("Ran for so far"),
+    "waiting_so_far": _("Waiting so far"),
+    "total": _("Total"),
+    "total_so_far": _("Total so far"),
+}
+JUST_NOW = _("just now")
+AGO = _("%(duration)s ago")
+IN_FUTURE = _("in %(duration)s")
+EXPIRES_IN = _("expires in about %(duration)s")
+OVERDUE_BY = _("overdue by about %(duration)s")
+
+
+def duration_words(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3 h 5 min``, ``2 days 4 h``."""
+    seconds = int(abs(seconds))
+    if seconds < 60:
+        return gettext("%(seconds)d s") % {"seconds": seconds}
+    minutes = seconds // 60
+    if minutes < 60:
+        return gettext("%(minutes)d min") % {"minutes": minutes}
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        if minutes:
+            return gettext("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+        return gettext("%(hours)d h") % {"hours": hours}
+    days, hours = divmod(hours, 24)
+    day_text = ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
+    if hours:
+        return gettext("%(days)s %(hours)d h") % {"days": day_text, "hours": hours}
+    return day_text
+
+
+STUCK = _(
+    "Nothing has happened to this job for %(duration)s. It may be stuck: if it does not move soon it will expire. "
+    "Ask the Pleo admin who owns the accounting integration to check it."
+)
+STARTED_AUTOMATICALLY = _("Started automatically by Pleo")
+STARTED_BY_USER = _("A person pressed Export (Pleo user ID %(user)s)")
+STARTED_BY_UNKNOWN = _("A person pressed Export (user not recorded)")
+
+# The plain-text summary for a ticket.
+TICKET = {
+    "title": _("Pleo export job %(id)s"),
+    "status": _("Status: %(label)s (%(value)s) — %(meaning)s"),
+    "entries": _("Entries: %(count)s"),
+    "failure": _("Failure: %(label)s (%(value)s) — %(meaning)s"),
+    "no_type": _("no type"),
+    "actor": _("Who must act: %(actor)s. Next step: %(next_step)s"),
+    "message": _("Pleo's message: %(message)s"),
+    "link": _("Link: %(link)s"),
+    "as_of": _("Data as of %(when)s (%(source)s)"),
+    "stale": _("stale copy"),
+    "fresh": _("from Pleo"),
+}
+
+
+# --- errors: what the user reads for each PleoError code ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorWording:
+    title: Text
+    explanation: Text
+    next_step: Text
+
+
+ERRORS: dict[str, ErrorWording] = {
+    "not_found": ErrorWording(
+        _("No export job with this ID"),
+        _("Pleo has no export job with this ID."),
+        _(
+            "Check the ID for typos (compare it with the ticket). If it is right, the job may belong to another "
+            "Pleo environment (staging or production) or to a company this dashboard's Pleo access does not cover."
+        ),
+    ),
+    "auth": ErrorWording(
+        _("Pleo refused the dashboard's access"),
+        _(
+            "Pleo did not accept this dashboard's credentials, so no job can be shown right now. "
+            "This is not about your own sign-in."
+        ),
+        _("Tell the dashboard's administrator: its Pleo API token or key needs renewing or more access."),
+    ),
+    "rate_limited": ErrorWording(
+        _("Pleo asked us to slow down"),
+        _("Pleo is limiting how often this dashboard may ask it for data."),
+        _("Wait a minute and try again."),
+    ),
+    "unavailable": ErrorWording(
+        _("Pleo could not be reached"),
+        _("Pleo's export service did not answer properly. This is usually temporary."),
+        _("Try again in a few minutes. If it lasts, check Pleo's status page."),
+    ),
+    "timeout": ErrorWording(
+        _("Pleo took too long to answer"),
+        _("Pleo did not answer within the time limit."),
+        _("Try again in a minute. If it keeps happening, tell the dashboard's administrator."),
+    ),
+    "bad_response": ErrorWording(
+        _("Pleo sent an answer we could not read"),
+        _("Pleo's answer was not in the expected format, so the dashboard cannot show it safely."),
+        _(
+            "Try again in a few minutes. If it keeps happening, tell the dashboard's administrator "
+            "and quote the job ID."
+        ),
+    ),
+}
+GENERIC_ERROR = ErrorWording(
+    _("Pleo could not be asked"), _("Something went wrong while asking Pleo."), _("Try again later.")
+)
+
+
+def error_wording(code: str) -> ErrorWording:
+    return ERRORS.get(code, GENERIC_ERROR)
+
+
+# --- banners, notices and flash messages -----------------------------------------------------------
+
+STALE_BANNER = _("Pleo could not be reached; showing what it said at %(time)s (%(relative)s).")
+STALE_BANNER_MORE = _("The job may have changed since. Try Refresh in a few minutes.")
+ENTRIES_FAILED_NOTICE = _("The entries could not be loaded: %(problem)s.")
+ENTRIES_FAILED_MORE = _("The job itself is shown above. Try Refresh in a few minutes.")
+REFRESH_FAILED = _("Refresh failed: %(title)s.")
+REFRESH_STALE = _("Refresh failed: Pleo could not be reached, so the page still shows an older copy.")
+BULK_TIMEOUT = _("Pleo did not answer in time for this job.")
+BAD_LINK = _("The link you followed does not contain a valid export job ID. Check the ticket, or paste the ID below.")
+
+
+# --- forms --------------------------------------------------------------------------------------
+
+LOOKUP_LABEL = _("Export job ID")
+LOOKUP_PLACEHOLDER = _("e.g. 3c90c3cc-0d44-4b50-8888-8dd25736052a")
+LOOKUP_ERRORS: dict[str, Text] = {
+    "required": _("Paste an export job ID, a link to a job or the ticket text that contains it."),
+    "max_length": _("That is too much text: paste just the part of the ticket that contains the job ID."),
+    "no_id": _("No export job ID found in what you pasted. A job ID looks like 3c90c3cc-0d44-4b50-8888-8dd25736052a."),
+    "several_ids": _("What you pasted contains %(count)d different IDs. Paste just the one job you want to see."),
+}

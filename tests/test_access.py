@@ -36,14 +36,19 @@ def test_a_ticket_link_leads_through_sign_in_to_the_same_job(client, finance_use
     response = client.get(JOB_PAGE)
     assert response["Location"] == f"/accounts/login/?next={JOB_PAGE}"
     login_page = client.get(response["Location"])
-    assert login_page.status_code == 200 and b"Sign in" in login_page.content
+    assert login_page.status_code == 200
+    assert b"Sign in" in login_page.content
     response = client.post("/accounts/login/", {"username": "fiona", "password": PASSWORD, "next": JOB_PAGE})
-    assert response.status_code == 302 and response["Location"] == JOB_PAGE
+    assert response.status_code == 302
+    assert response["Location"] == JOB_PAGE
     page = client.get(JOB_PAGE)
-    assert page.status_code == 200 and b"The accounting system rejected the login" in page.content
+    assert page.status_code == 200
+    assert b"The accounting system rejected the login" in page.content
 
 
-@pytest.mark.parametrize("target", ["https://evil.example.com/", "//evil.example.com/jobs/", "http://testserver.evil.com/"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example.com/", "//evil.example.com/jobs/", "http://testserver.evil.com/"]
+)
 def test_sign_in_never_redirects_off_site(client, finance_user, target):
     response = client.post("/accounts/login/", {"username": "fiona", "password": PASSWORD, "next": target})
     assert response.status_code == 302
@@ -60,7 +65,8 @@ def test_a_user_without_the_permission_gets_a_403_that_says_whom_to_ask_and_no_c
     client.force_login(user)
     for response in (client.get(JOB_PAGE), client.get("/"), client.post(f"{JOB_PAGE}refresh/")):
         assert response.status_code == 403
-        assert b"Finance" in response.content and b"administrator" in response.content
+        assert b"Finance" in response.content
+        assert b"administrator" in response.content
     assert sandbox.state.calls() == 0
 
 
@@ -103,8 +109,9 @@ def test_five_failures_from_one_address_lock_that_address_out(client, django_use
 
 
 def test_the_lock_out_counts_the_client_address_a_trusted_proxy_reports(client, settings, django_user_model):
-    from exportjobs.middleware import client_ip
     from django.test import RequestFactory
+
+    from exportjobs.middleware import client_ip
 
     settings.TRUSTED_PROXY_COUNT = 1
     request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR="203.0.113.7, 198.51.100.2", REMOTE_ADDR="10.0.0.1")
@@ -120,20 +127,37 @@ def test_the_lock_out_counts_the_client_address_a_trusted_proxy_reports(client, 
 def sso(settings):
     settings.AUTH_REMOTE_USER_HEADER = "X-Forwarded-User"
     middleware = list(settings.MIDDLEWARE)
-    middleware.insert(middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-                      "exportjobs.middleware.ProxyRemoteUserMiddleware")
+    middleware.insert(
+        middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "exportjobs.middleware.ProxyRemoteUserMiddleware",
+    )
     settings.MIDDLEWARE = middleware
-    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "django.contrib.auth.backends.RemoteUserBackend"]
+    settings.AUTHENTICATION_BACKENDS = [
+        *settings.AUTHENTICATION_BACKENDS,
+        "django.contrib.auth.backends.RemoteUserBackend",
+    ]
 
 
 def test_single_sign_on_is_wired_by_the_setting():
-    env = {**os.environ, "AUTH_REMOTE_USER_HEADER": "X-Forwarded-User", "READ_DOT_ENV": "0", "DJANGO_SETTINGS_MODULE": "dashboard.settings"}
-    probe = "import django; django.setup(); from django.conf import settings as s; print(s.MIDDLEWARE); print(s.AUTHENTICATION_BACKENDS)"
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    env = {
+        **os.environ,
+        "AUTH_REMOTE_USER_HEADER": "X-Forwarded-User",
+        "READ_DOT_ENV": "0",
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+    }
+    probe = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.MIDDLEWARE); print(s.AUTHENTICATION_BACKENDS)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert "exportjobs.middleware.ProxyRemoteUserMiddleware" in out
     assert "django.contrib.auth.backends.RemoteUserBackend" in out
     env.pop("AUTH_REMOTE_USER_HEADER")
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert "RemoteUser" not in out
 
 

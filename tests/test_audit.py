@@ -11,7 +11,7 @@ from django.utils import timezone
 from exportjobs import services
 from exportjobs.models import AuditEvent
 from exportjobs.sandbox import seed
-from tests.conftest import SANDBOX_TOKEN, job_payload
+from tests.helpers import SANDBOX_TOKEN
 
 JOB = seed.DOC_SAMPLE_ID
 
@@ -19,7 +19,11 @@ pytestmark = pytest.mark.django_db
 
 
 def events():
-    return list(AuditEvent.objects.order_by("id").values("username", "action", "job_id", "outcome", "source", "job_status", "error_code"))
+    return list(
+        AuditEvent.objects.order_by("id").values(
+            "username", "action", "job_id", "outcome", "source", "job_status", "error_code"
+        )
+    )
 
 
 def test_a_view_is_recorded_with_user_outcome_source_and_status(desk):
@@ -30,7 +34,8 @@ def test_a_view_is_recorded_with_user_outcome_source_and_status(desk):
         ("view", "found", "fresh", "failed"),
         ("view", "found", "cache", "failed"),
     ]
-    assert rows[0]["username"] == "fiona" and str(rows[0]["job_id"]) == JOB
+    assert rows[0]["username"] == "fiona"
+    assert str(rows[0]["job_id"]) == JOB
     assert AuditEvent.objects.first().created_at is not None
 
 
@@ -45,10 +50,11 @@ def test_not_found_and_errors_are_recorded(desk, sandbox):
 
 def test_a_stale_copy_is_recorded_as_stale(desk, sandbox):
     desk.get(f"/jobs/{JOB}/")
-    from django.core.cache import cache
     import uuid
 
-    cache.delete(services._key("job", uuid.UUID(JOB)))
+    from django.core.cache import cache
+
+    cache.delete(services.job_cache_keys(uuid.UUID(JOB)).value)
     sandbox.state.add_fault(JOB, "503")
     assert desk.get(f"/jobs/{JOB}/").status_code == 200
     assert events()[-1]["source"] == "stale"
@@ -59,7 +65,11 @@ def test_lookups_and_refreshes_are_recorded(desk):
     desk.get("/lookup/", {"job_id": "nothing here"})
     desk.post(f"/jobs/{JOB}/refresh/")
     rows = events()
-    assert [(r["action"], r["outcome"]) for r in rows] == [("lookup", "found"), ("lookup", "invalid"), ("refresh", "found")]
+    assert [(r["action"], r["outcome"]) for r in rows] == [
+        ("lookup", "found"),
+        ("lookup", "invalid"),
+        ("refresh", "found"),
+    ]
     assert rows[2]["source"] == "fresh"
 
 
@@ -85,13 +95,15 @@ def test_admin_shows_the_trail_read_only_with_filters_and_search(admin_client, d
     page = admin_client.get("/admin/exportjobs/auditevent/")
     assert page.status_code == 200
     body = page.content.decode()
-    assert "fiona" in body and JOB in body
+    assert "fiona" in body
+    assert JOB in body
     assert "By outcome" in body or "outcome" in body
     assert admin_client.get("/admin/exportjobs/auditevent/", {"q": "fiona"}).status_code == 200
     assert admin_client.get("/admin/exportjobs/auditevent/add/").status_code == 403
     event = AuditEvent.objects.first()
     change = admin_client.get(f"/admin/exportjobs/auditevent/{event.pk}/change/")
-    assert change.status_code == 200 and b'name="_save"' not in change.content  # view only
+    assert change.status_code == 200
+    assert b'name="_save"' not in change.content
     assert admin_client.post(f"/admin/exportjobs/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
@@ -108,7 +120,9 @@ def test_admin_exports_the_trail_as_csv(admin_client, desk):
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert len(rows) == 2
-    assert rows[0]["username"] == "fiona" and rows[0]["job_id"] == JOB and rows[0]["outcome"] == "found"
+    assert rows[0]["username"] == "fiona"
+    assert rows[0]["job_id"] == JOB
+    assert rows[0]["outcome"] == "found"
 
 
 def test_pruning_deletes_rows_older_than_the_retention(settings):

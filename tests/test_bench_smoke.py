@@ -8,8 +8,7 @@ import requests
 
 from bench import report, wrk
 from exportjobs.sandbox import SandboxServer, SandboxState, seed
-from tests.conftest import SANDBOX_TOKEN, need
-from tests.test_sandbox import JOB_SCHEMA, problems
+from tests.helpers import JOB_SCHEMA, SANDBOX_TOKEN, need, problems
 
 
 @pytest.fixture
@@ -21,9 +20,19 @@ def generated_sandbox():
 
 def _run(label: str, p50: float, p95: float, rps: float, connections: int = 1) -> dict:
     return {
-        "label": label, "requests": int(rps * 5), "seconds": 5.0, "rps": rps, "p50_ms": p50, "p95_ms": p95,
-        "p99_ms": p95 * 1.2, "mean_ms": p50, "max_ms": p95 * 2, "bytes_per_request": 9000.0, "errors": {},
-        "connections": connections, "threads": 1,
+        "label": label,
+        "requests": int(rps * 5),
+        "seconds": 5.0,
+        "rps": rps,
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "p99_ms": p95 * 1.2,
+        "mean_ms": p50,
+        "max_ms": p95 * 2,
+        "bytes_per_request": 9000.0,
+        "errors": {},
+        "connections": connections,
+        "threads": 1,
     }
 
 
@@ -33,20 +42,55 @@ def made_up_results() -> dict:
         "command": "make bench",
         "revision": "abc1234",
         "elapsed_s": 240.0,
-        "machine": {"CPU": "Test CPU @ 2.0GHz", "Cores": "2 usable", "Memory": "4.0 GiB", "Python": "3.11.7", "Django": "5.2.19"},
-        "config": {"latency_s": 0.2, "duration_s": 5.0, "concurrency": 8, "workers_concurrency": 16, "jobs": 10_000,
-                   "stampede": 50, "threads": 8, "redis_url": "redis://127.0.0.1:6379/13", "quick": False,
-                   "database": "sqlite"},
+        "machine": {
+            "CPU": "Test CPU @ 2.0GHz",
+            "Cores": "2 usable",
+            "Memory": "4.0 GiB",
+            "Python": "3.11.7",
+            "Django": "5.2.19",
+        },
+        "config": {
+            "latency_s": 0.2,
+            "duration_s": 5.0,
+            "concurrency": 8,
+            "workers_concurrency": 16,
+            "jobs": 10_000,
+            "stampede": 50,
+            "threads": 8,
+            "redis_url": "redis://127.0.0.1:6379/13",
+            "quick": False,
+            "database": "sqlite",
+        },
         "latency": {"home": _run("home", 5.0, 6.0, 190), "job": _run("job", 5.5, 9.0, 170)},
         "throughput": {"home": _run("home c8", 60, 90, 130, 8), "job": _run("job c8", 70, 100, 100, 8)},
-        "cold": {"job": {**_run("cold", 214.0, 220.0, 4.6), "upstream_calls": 23}, "direct": _run("direct", 200.5, 201.0, 4.9),
-                 "distinct_ids": 100, "cached_after_pause": _run("paused", 9.0, 12.0, 4.8),
-                 "no_latency": {"job": _run("cold 0", 9.0, 12.0, 110), "direct": _run("direct 0", 0.1, 0.2, 7000)}},
-        "stampede": [{"label": "1 worker, local-memory cache", "requests": 50, "upstream_calls": 1, "statuses": {"200": 50},
-                      "p50_ms": 400.0, "p95_ms": 560.0, "max_ms": 580.0, "upstream_ms": 200.0, "workers": 1}],
-        "scale_locmem": {"jobs": 10_000, "max_entries": 300, "rss_kib": {"start": 65_000, "after_1000": 67_000, "after_10000": 67_500},
-                         "fills": [{"seconds": 10.0, "failures": 0}, {"seconds": 90.0, "failures": 0}],
-                         "latency_1000": _run("1k", 6.0, 8.0, 160), "latency_n": _run("10k", 6.1, 8.2, 158)},
+        "cold": {
+            "job": {**_run("cold", 214.0, 220.0, 4.6), "upstream_calls": 23},
+            "direct": _run("direct", 200.5, 201.0, 4.9),
+            "distinct_ids": 100,
+            "cached_after_pause": _run("paused", 9.0, 12.0, 4.8),
+            "no_latency": {"job": _run("cold 0", 9.0, 12.0, 110), "direct": _run("direct 0", 0.1, 0.2, 7000)},
+        },
+        "stampede": [
+            {
+                "label": "1 worker, local-memory cache",
+                "requests": 50,
+                "upstream_calls": 1,
+                "statuses": {"200": 50},
+                "p50_ms": 400.0,
+                "p95_ms": 560.0,
+                "max_ms": 580.0,
+                "upstream_ms": 200.0,
+                "workers": 1,
+            }
+        ],
+        "scale_locmem": {
+            "jobs": 10_000,
+            "max_entries": 300,
+            "rss_kib": {"start": 65_000, "after_1000": 67_000, "after_10000": 67_500},
+            "fills": [{"seconds": 10.0, "failures": 0}, {"seconds": 90.0, "failures": 0}],
+            "latency_1000": _run("1k", 6.0, 8.0, 160),
+            "latency_n": _run("10k", 6.1, 8.2, 158),
+        },
         "notes": ["a made-up note"],
     }
 
@@ -55,37 +99,51 @@ def test_the_report_states_each_goal_and_whether_it_was_met():
     text = report.render(made_up_results())
 
     assert text.startswith("# Benchmarks")
-    assert "make bench" in text and "2026-01-01 12:00:00 UTC" in text and "Test CPU @ 2.0GHz" in text
-    assert "| 1 | Cached job page / home page, median latency (1 connection) | 5.50 ms / 5.00 ms = **1.10** | ≤ 1.3 | yes |" in text
+    assert "make bench" in text
+    assert "2026-01-01 12:00:00 UTC" in text
+    assert "Test CPU @ 2.0GHz" in text
+    assert (
+        "| 1 | Cached job page / home page, median latency (1 connection) "
+        "| 5.50 ms / 5.00 ms = **1.10** | ≤ 1.3 | yes |" in text
+    )
     assert "= **1.50** | ≤ 1.3 | **no** |" in text  # p95 9.0 / 6.0
     assert "100 / 130 req/s = **0.77** | ≥ 0.8 | **no** |" in text
     assert "**13.5 ms** | ≤ 15 ms | yes |" in text
     assert "| **1** | = 1 | yes |" in text
-    assert "+2.4 MiB" in text and "MAX_ENTRIES 300" in text
+    assert "+2.4 MiB" in text
+    assert "MAX_ENTRIES 300" in text
     assert "- a made-up note" in text
     assert "Results against the goals" in report.summary(made_up_results())
 
 
 def test_wrk_output_is_read_back_in_milliseconds():
-    line = ('BENCH_JSON {"requests":200,"duration_us":2000000,"bytes":1800000,"p50_us":4500,"p95_us":9000,"p99_us":12000,'
-            '"mean_us":5000.0,"max_us":30000,"connect":0,"read":0,"write":0,"status":3,"timeout":0}')
+    line = (
+        'BENCH_JSON {"requests":200,"duration_us":2000000,"bytes":1800000,"p50_us":4500,"p95_us":9000,"p99_us":12000,'
+        '"mean_us":5000.0,"max_us":30000,"connect":0,"read":0,"write":0,"status":3,"timeout":0}'
+    )
 
     result = wrk.parse_output("Running 2s test\n" + line + "\n", label="x", connections=8, threads=2)
 
     assert (result.requests, result.rps, result.p50_ms, result.p95_ms) == (200, 100.0, 4.5, 9.0)
-    assert result.bytes_per_request == 9000 and result.errors == {"status": 3}
+    assert result.bytes_per_request == 9000
+    assert result.errors == {"status": 3}
 
 
 def test_generated_jobs_keep_to_the_contract(generated_sandbox):
     headers = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
     for index in (0, 7, 19):
-        response = requests.get(f"{generated_sandbox.url}/v2/export-jobs/{seed.generated_uuid(index)}", headers=headers, timeout=5)
+        response = requests.get(
+            f"{generated_sandbox.url}/v2/export-jobs/{seed.generated_uuid(index)}", headers=headers, timeout=5
+        )
         assert response.status_code == 200
         job = response.json()["data"]
         assert problems(JOB_SCHEMA, job) == []
-        assert job["id"] == seed.generated_uuid(index) and job["status"] == "completed"
+        assert job["id"] == seed.generated_uuid(index)
+        assert job["status"] == "completed"
 
-    beyond = requests.get(f"{generated_sandbox.url}/v2/export-jobs/{seed.generated_uuid(20)}", headers=headers, timeout=5)
+    beyond = requests.get(
+        f"{generated_sandbox.url}/v2/export-jobs/{seed.generated_uuid(20)}", headers=headers, timeout=5
+    )
     assert beyond.status_code == 404
 
 
@@ -94,12 +152,20 @@ def test_wrk_measures_the_sandbox_for_one_second(generated_sandbox):
     need(wrk.available(), "wrk is not installed (apt-get install -y wrk), so the benchmarks cannot run")
     paths = [f"/v2/export-jobs/{seed.generated_uuid(i)}" for i in range(20)]
 
-    result = wrk.run(generated_sandbox.url, paths=paths, duration=1, connections=2,
-                     headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"}, label="smoke")
-    refused = wrk.run(generated_sandbox.url, paths=paths[:2], duration=1, connections=1,
-                      headers={"Authorization": "Bearer wrong"})
+    result = wrk.run(
+        generated_sandbox.url,
+        paths=paths,
+        duration=1,
+        connections=2,
+        headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"},
+        label="smoke",
+    )
+    refused = wrk.run(
+        generated_sandbox.url, paths=paths[:2], duration=1, connections=1, headers={"Authorization": "Bearer wrong"}
+    )
 
-    assert result.requests > 10 and result.errors == {}
+    assert result.requests > 10
+    assert result.errors == {}
     assert 0 < result.p50_ms <= result.p95_ms <= result.max_ms
     assert result.bytes_per_request > 500  # a whole job, not an error body
     assert generated_sandbox.state.calls() >= result.requests

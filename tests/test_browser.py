@@ -17,7 +17,7 @@ from django.apps import apps as django_apps
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from exportjobs.sandbox import seed
-from tests.conftest import job_payload
+from tests.helpers import job_payload
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -179,7 +179,8 @@ def screenshot(page: Page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    assert path.is_file() and path.stat().st_size > 0, path
+    assert path.is_file(), path
+    assert path.stat().st_size > 0, path
     return path
 
 

@@ -13,7 +13,7 @@ MISSING = seed.NOT_FOUND_EXAMPLE
 DOWN = seed.job_uuid("fault:503")
 
 TICKET = f"""Hi team,
-exports {FAILED} and {COMPLETED.upper()} went out yesterday; {PENDING.replace('-', '')} is still waiting?
+exports {FAILED} and {COMPLETED.upper()} went out yesterday; {PENDING.replace("-", "")} is still waiting?
 Also {MISSING} (maybe a typo) and again {FAILED}. And {DOWN}.
 Thanks!"""
 
@@ -28,11 +28,18 @@ def test_a_pasted_ticket_gives_one_row_per_distinct_job(desk, sandbox):
     assert response.status_code == 200
     rows = rows_of(response.content.decode())
     assert len(rows) == 5
-    assert FAILED in rows[0] and "Failed" in rows[0] and "The accounting system rejected the login" in rows[0]
-    assert COMPLETED in rows[1] and "Exported" in rows[1] and "UTC" in rows[1]
-    assert PENDING in rows[2] and "still running" in rows[2]
-    assert MISSING in rows[3] and "No export job with this ID" in rows[3]
-    assert DOWN in rows[4] and "Pleo could not be reached" in rows[4]
+    assert FAILED in rows[0]
+    assert "Failed" in rows[0]
+    assert "The accounting system rejected the login" in rows[0]
+    assert COMPLETED in rows[1]
+    assert "Exported" in rows[1]
+    assert "UTC" in rows[1]
+    assert PENDING in rows[2]
+    assert "still running" in rows[2]
+    assert MISSING in rows[3]
+    assert "No export job with this ID" in rows[3]
+    assert DOWN in rows[4]
+    assert "Pleo could not be reached" in rows[4]
     assert f'href="/jobs/{FAILED}/"' in response.content.decode()
 
 
@@ -40,7 +47,8 @@ def test_bulk_lookup_goes_through_the_cache(desk, sandbox):
     desk.get(f"/jobs/{FAILED}/")
     desk.get("/bulk/", {"ids": f"{FAILED} {COMPLETED}"})
     desk.get("/bulk/", {"ids": f"{FAILED} {COMPLETED}"})
-    assert sandbox.state.calls(FAILED) == 1 and sandbox.state.calls(COMPLETED) == 1
+    assert sandbox.state.calls(FAILED) == 1
+    assert sandbox.state.calls(COMPLETED) == 1
 
 
 def test_bulk_lookup_fetches_concurrently_within_a_bound(desk, sandbox, settings):
@@ -51,7 +59,8 @@ def test_bulk_lookup_fetches_concurrently_within_a_bound(desk, sandbox, settings
     started = time.monotonic()
     response = desk.get("/bulk/", {"ids": "\n".join(ids)})
     elapsed = time.monotonic() - started
-    assert response.status_code == 200 and len(rows_of(response.content.decode())) == 16
+    assert response.status_code == 200
+    assert len(rows_of(response.content.decode())) == 16
     assert elapsed < 16 * 0.3 / 2  # concurrent, not one after another
     assert elapsed >= 2 * 0.3 - 0.05  # bounded: 16 jobs at 8 at a time take at least two rounds
 
@@ -70,13 +79,15 @@ def test_text_without_ids_is_a_400_with_the_form(desk, sandbox):
     response = desk.get("/bulk/", {"ids": "<b>nothing</b> here"})
     assert response.status_code == 400
     page = response.content.decode()
-    assert "No export job ID found" in page and "&lt;b&gt;nothing" in page
+    assert "No export job ID found" in page
+    assert "&lt;b&gt;nothing" in page
     assert sandbox.state.calls() == 0
 
 
 def test_the_empty_bulk_page_is_a_form(desk):
     response = desk.get("/bulk/")
-    assert response.status_code == 200 and 'name="ids"' in response.content.decode()
+    assert response.status_code == 200
+    assert 'name="ids"' in response.content.decode()
 
 
 def test_lookup_with_several_ids_offers_bulk_lookup_with_the_ids_filled_in(desk):
@@ -105,13 +116,15 @@ def test_the_bulk_form_posts_so_a_whole_ticket_fits(client, finance_user, sandbo
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
     long_ticket = ("Lorem ipsum dolor sit amet. " * 300) + FAILED
     response = strict.post("/bulk/", {"ids": long_ticket, "csrfmiddlewaretoken": token})
-    assert response.status_code == 200 and len(rows_of(response.content.decode())) == 1
+    assert response.status_code == 200
+    assert len(rows_of(response.content.decode())) == 1
     assert strict.post("/bulk/", {"ids": FAILED}).status_code == 403  # no CSRF token
 
 
 def test_bulk_results_are_never_stored_by_browsers(desk):
     cache_control = desk.get("/bulk/", {"ids": FAILED})["Cache-Control"]
-    assert "private" in cache_control and "no-store" in cache_control
+    assert "private" in cache_control
+    assert "no-store" in cache_control
 
 
 def test_a_job_that_pleo_does_not_answer_in_time_gets_its_own_row(desk, sandbox, settings):
@@ -120,4 +133,5 @@ def test_a_job_that_pleo_does_not_answer_in_time_gets_its_own_row(desk, sandbox,
     started = time.monotonic()
     rows = rows_of(desk.get("/bulk/", {"ids": f"{FAILED} {COMPLETED}"}).content.decode())
     assert time.monotonic() - started < 2 * 0.3 + 2 + 0.5
-    assert "Failed" in rows[0] and "Pleo took too long to answer" in rows[1]
+    assert "Failed" in rows[0]
+    assert "Pleo took too long to answer" in rows[1]

@@ -18,8 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from exportjobs import __version__
-from exportjobs.client import (
+from exportjobs.pleo import (
+    ExportJob,
+    FailureType,
+    ItemStatus,
     JobNotFound,
+    JobStatus,
     PleoAuthError,
     PleoBadResponse,
     PleoClient,
@@ -28,10 +32,8 @@ from exportjobs.client import (
     PleoTimeout,
     PleoUnavailable,
 )
-from exportjobs.jobs import ExportJob, FailureType, ItemStatus, JobStatus
-from exportjobs.sandbox import SandboxServer
-from exportjobs.sandbox import seed
-from tests.conftest import SANDBOX_TOKEN
+from exportjobs.sandbox import SandboxServer, seed
+from tests.helpers import SANDBOX_TOKEN
 
 TIMEOUT = 0.5
 DEADLINE = 2 * TIMEOUT + 0.3  # the promised 2 × timeout, plus a little for the test's own work
@@ -40,7 +42,16 @@ COMPLETED = seed.job_uuid("completed")
 WITH_ERRORS = seed.job_uuid("completed_with_errors")
 ALL_NULL = seed.job_uuid("all_null")
 NULLABLE = ("createdBy", "startedAt", "lastUpdatedAt", "completedAt", "expiredAt", "failureReason", "failureReasonType")
-REQUIRED = ("companyId", "createdAt", "expiresIn", "id", "isInteractive", "numberOfItems", "status", "vendorBasedBookkeeping")
+REQUIRED = (
+    "companyId",
+    "createdAt",
+    "expiresIn",
+    "id",
+    "isInteractive",
+    "numberOfItems",
+    "status",
+    "vendorBasedBookkeeping",
+)
 
 
 def utc(text: str) -> datetime:
@@ -78,9 +89,12 @@ def test_a_found_job_comes_back_typed(pleo, sandbox):
     job = pleo.get_export_job(uuid.UUID(WITH_ERRORS))
 
     assert isinstance(job, ExportJob)
-    assert job.id == uuid.UUID(WITH_ERRORS) and isinstance(job.id, uuid.UUID)
-    assert job.company_id == uuid.UUID(seed.COMPANY_ID) and isinstance(job.company_id, uuid.UUID)
-    assert job.created_by == uuid.UUID(seed.USER_MARIA) and isinstance(job.created_by, uuid.UUID)
+    assert job.id == uuid.UUID(WITH_ERRORS)
+    assert isinstance(job.id, uuid.UUID)
+    assert job.company_id == uuid.UUID(seed.COMPANY_ID)
+    assert isinstance(job.company_id, uuid.UUID)
+    assert job.created_by == uuid.UUID(seed.USER_MARIA)
+    assert isinstance(job.created_by, uuid.UUID)
     assert job.status is JobStatus.COMPLETED_WITH_ERRORS
     assert job.failure_reason_type is FailureType.VALIDATION_FAILURE
     assert job.failure_reason == "4 of 36 entries were rejected by the accounting system."
@@ -94,8 +108,10 @@ def test_a_found_job_comes_back_typed(pleo, sandbox):
         assert value.tzinfo is timezone.utc, attribute
         assert value == utc(payload[key]), attribute
     assert job.expired_at is None
-    assert type(job.expires_in) is int and job.expires_in == 3600
-    assert type(job.number_of_items) is int and job.number_of_items == 36
+    assert type(job.expires_in) is int
+    assert job.expires_in == 3600
+    assert type(job.number_of_items) is int
+    assert job.number_of_items == 36
     assert job.is_interactive is True
     assert job.vendor_based_bookkeeping is True
     assert json.loads(job.raw_json) == payload
@@ -106,9 +122,11 @@ def test_an_unknown_status_and_failure_type_are_kept_raw(pleo, sandbox):
 
     job = pleo.get_export_job(uuid.UUID(COMPLETED))
 
-    assert job.status == "archived" and type(job.status) is str
+    assert job.status == "archived"
+    assert type(job.status) is str
     assert not job.status_known
-    assert job.failure_reason_type == "quantum_flux" and type(job.failure_reason_type) is str
+    assert job.failure_reason_type == "quantum_flux"
+    assert type(job.failure_reason_type) is str
     assert job.failure_type_value == "quantum_flux"
 
 
@@ -159,7 +177,9 @@ def test_a_missing_job_is_reported_not_found_after_one_attempt(pleo, sandbox):
 
 
 def test_a_404_of_another_kind_is_a_bad_response_not_a_missing_job(pleo, sandbox):
-    sandbox.state.add_fault(COMPLETED, "body", status=404, payload={"type": "NOT_FOUND", "message": "No such endpoint."})
+    sandbox.state.add_fault(
+        COMPLETED, "body", status=404, payload={"type": "NOT_FOUND", "message": "No such endpoint."}
+    )
 
     with pytest.raises(PleoBadResponse, match="NOT_FOUND"):
         pleo.get_export_job(uuid.UUID(COMPLETED))
@@ -195,7 +215,7 @@ def test_a_403_is_an_auth_error_that_names_the_missing_scope(pleo, sandbox):
     assert sandbox.state.calls(COMPLETED) == 1
 
 
-def test_a_429_is_reported_rate_limited_with_its_retry_after_seconds(pleo, sandbox):
+def test_a_429_is_reported_rate_limited_with_itsretry_after_seconds(pleo, sandbox):
     sandbox.state.add_fault(COMPLETED, "429", retry_after=30)
 
     with pytest.raises(PleoRateLimited) as caught:
@@ -508,7 +528,8 @@ def test_the_bearer_token_never_appears_in_logs_errors_or_repr(sandbox, caplog):
     errors = provoke_every_outcome(client, sandbox.state)
     errors.append(fetch(refused, COMPLETED)[0])
 
-    assert "Pleo GET" in caplog.text and "Starting new HTTP connection" in caplog.text  # logging was on
+    assert "Pleo GET" in caplog.text
+    assert "Starting new HTTP connection" in caplog.text
     secret_part = SANDBOX_TOKEN.removeprefix("sandbox-")
     assert_secret_absent(
         [SANDBOX_TOKEN, secret_part],
@@ -568,7 +589,7 @@ def test_the_api_key_never_appears_in_logs_errors_or_repr(keyed_sandbox, caplog)
 class _RecordingHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         self.server.requests.append((self.path, dict(self.headers)))
         body = json.dumps({"data": self.server.payload}).encode()
         self.send_response(200)
@@ -577,7 +598,7 @@ class _RecordingHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format, *args):  # noqa: A002 - stdlib signature
+    def log_message(self, format, *args):
         pass
 
 
@@ -625,7 +646,7 @@ def test_an_api_key_goes_out_as_basic_auth_with_an_empty_password(recorder):
 
 
 def test_a_job_id_that_is_not_a_uuid_never_reaches_pleo(pleo, sandbox):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="hexadecimal UUID"):
         pleo.get_export_job("../../admin")
 
     assert sandbox.state.calls() == 0
@@ -633,12 +654,12 @@ def test_a_job_id_that_is_not_a_uuid_never_reaches_pleo(pleo, sandbox):
 
 @pytest.mark.parametrize("timeout", [0, -1])
 def test_a_client_cannot_be_built_without_a_positive_timeout(sandbox, timeout):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="positive timeout"):
         PleoClient(sandbox.url, token=SANDBOX_TOKEN, timeout=timeout)
 
 
 def test_a_client_takes_a_token_or_an_api_key_not_both(sandbox):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not both"):
         PleoClient(sandbox.url, token=SANDBOX_TOKEN, api_key="key-123", timeout=TIMEOUT)
 
 

@@ -31,8 +31,10 @@ def test_every_page_type_sends_the_security_headers(desk, name):
     response = desk.get(path)
     assert response.status_code == status
     csp = response["Content-Security-Policy"]
-    assert "default-src 'self'" in csp and "script-src 'self'" in csp
-    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "default-src 'self'" in csp
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "unsafe-eval" not in csp
     assert "frame-ancestors 'none'" in csp
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
@@ -44,20 +46,24 @@ def test_the_sign_in_and_403_pages_send_them_too(client, django_user_model):
     assert "script-src 'self'" in client.get("/accounts/login/")["Content-Security-Policy"]
     client.force_login(django_user_model.objects.create_user("nobody"))
     response = client.get("/")
-    assert response.status_code == 403 and response["X-Frame-Options"] == "DENY"
+    assert response.status_code == 403
+    assert response["X-Frame-Options"] == "DENY"
 
 
 @pytest.mark.parametrize("path", [f"/jobs/{seed.DOC_SAMPLE_ID}/", f"/jobs/{seed.NOT_FOUND_EXAMPLE}/"])
 def test_job_pages_are_never_stored_by_browsers_or_proxies(desk, path):
     cache_control = desk.get(path)["Cache-Control"]
-    assert "private" in cache_control and "no-store" in cache_control
+    assert "private" in cache_control
+    assert "no-store" in cache_control
 
 
 def test_no_template_has_inline_script_or_style():
     for template in ROOT.glob("templates/**/*.html"):
         text = template.read_text()
-        assert "<script>" not in text and "<script " not in text.replace('<script src="', ""), template
-        assert " style=" not in text and " on" + "click=" not in text, template
+        assert "<script>" not in text, template
+        assert "<script " not in text.replace('<script src="', ""), template
+        assert " style=" not in text, template
+        assert " on" + "click=" not in text, template
 
 
 def test_the_session_cookie_is_httponly_lax_and_lasts_eight_hours(client, finance_user, settings):
@@ -80,7 +86,10 @@ def test_https_makes_cookies_secure_and_adds_hsts_and_redirects(client, finance_
         "/accounts/login/", {"username": "fiona", "password": "a-long-test-password"}, HTTP_X_FORWARDED_PROTO="https"
     )
     assert response.cookies["sessionid"]["secure"] is True
-    assert "max-age=31536000" in client.get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https")["Strict-Transport-Security"]
+    assert (
+        "max-age=31536000"
+        in client.get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https")["Strict-Transport-Security"]
+    )
 
 
 def test_check_deploy_is_clean_with_https_on():
@@ -94,7 +103,11 @@ def test_check_deploy_is_clean_with_https_on():
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

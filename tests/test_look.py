@@ -22,11 +22,17 @@ def contrast(a: str, b: str) -> float:
 
 
 PAIRS = [
-    ("ink", "paper"), ("ink", "card"), ("ink-soft", "card"), ("ink-soft", "paper"), ("accent", "card"),
-    ("accent-ink", "accent"), ("sandbox-ink", "sandbox-bg"),
+    ("ink", "paper"),
+    ("ink", "card"),
+    ("ink-soft", "card"),
+    ("ink-soft", "paper"),
+    ("accent", "card"),
+    ("accent-ink", "accent"),
+    ("sandbox-ink", "sandbox-bg"),
     *[(f"{tone}-ink", f"{tone}-bg") for tone in ("info", "success", "warning", "danger", "neutral")],
     *[(f"{tone}-ink", "card") for tone in ("success", "warning", "danger")],
-    ("ink-soft", "neutral-bg"), ("ink", "neutral-bg"),
+    ("ink-soft", "neutral-bg"),
+    ("ink", "neutral-bg"),
 ]
 
 
@@ -38,8 +44,10 @@ def test_text_colours_meet_wcag_aa_contrast(text, background):
 def test_nothing_is_loaded_from_another_site():
     for template in ROOT.glob("templates/**/*.html"):
         assert not re.search(r'(src|href)="(https?:)?//', template.read_text()), template
-    assert "@import" not in CSS and "url(http" not in CSS
+    assert "@import" not in CSS
+    assert "url(http" not in CSS
 
 
 def test_the_stylesheet_has_a_print_layout_and_a_phone_layout():
-    assert "@media print" in CSS and "@media (max-width" in CSS
+    assert "@media print" in CSS
+    assert "@media (max-width" in CSS

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import job_url
+from tests.helpers import job_url
 
 JOB = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
 
@@ -39,7 +39,10 @@ def test_a_pasted_id_redirects_to_the_canonical_job_page(desk, sandbox, pasted):
         ("3c90c3cc-0d44-4b50-8888", "No export job ID found"),
         ("a" * 40, "No export job ID found"),
         (f"{JOB} and f0a5c6d2-7b1e-4f3a-9c8d-2e4b6a8c0d1e", "contains 2 different IDs"),
-        (f"https://desk.example.com/jobs/{JOB}/ company f0a5c6d2-7b1e-4f3a-9c8d-2e4b6a8c0d1e", "contains 2 different IDs"),
+        (
+            f"https://desk.example.com/jobs/{JOB}/ company f0a5c6d2-7b1e-4f3a-9c8d-2e4b6a8c0d1e",
+            "contains 2 different IDs",
+        ),
     ],
 )
 def test_no_id_or_two_ids_show_the_form_again_with_a_clear_message(desk, sandbox, pasted, message):
@@ -66,7 +69,8 @@ def test_pasted_input_is_echoed_only_escaped(desk):
 def test_the_home_page_has_an_autofocused_labelled_lookup_field(desk):
     body = desk.get("/").content.decode()
     assert '<label for="id_job_id"' in body
-    assert 'name="job_id"' in body and "autofocus" in body
+    assert 'name="job_id"' in body
+    assert "autofocus" in body
 
 
 def test_the_home_page_lists_the_sandbox_jobs_in_sandbox_mode(desk, settings):

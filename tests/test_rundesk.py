@@ -27,21 +27,26 @@ def free_port() -> int:
 @pytest.mark.django_db
 def test_sandbox_mode_gives_the_demo_user_a_new_random_password_each_time(django_user_model):
     command = Command()
-    first = command._reset_demo()
-    second = command._reset_demo()
-    assert first != second and len(second) >= 16
+    first = command.reset_demo()
+    second = command.reset_demo()
+    assert first != second
+    assert len(second) >= 16
     demo = django_user_model.objects.get(username=DEMO_USER)
-    assert demo.is_active and not demo.is_staff and not demo.is_superuser
-    assert demo.check_password(second) and not demo.check_password(first)
+    assert demo.is_active
+    assert not demo.is_staff
+    assert not demo.is_superuser
+    assert demo.check_password(second)
+    assert not demo.check_password(first)
     assert demo.has_perm("exportjobs.view_export_jobs")
 
 
 @pytest.mark.django_db
 def test_real_mode_deactivates_an_existing_demo_user(django_user_model):
-    Command()._reset_demo()
-    Command()._deactivate_demo()
+    Command().reset_demo()
+    Command().deactivate_demo()
     demo = django_user_model.objects.get(username=DEMO_USER)
-    assert not demo.is_active and not demo.has_usable_password()
+    assert not demo.is_active
+    assert not demo.has_usable_password()
 
 
 def test_no_fixed_password_or_secret_exists_in_the_code():
@@ -102,7 +107,8 @@ def test_the_served_dashboard_answers_health_and_shows_the_samples_after_sign_in
         assert "Sample jobs in the sandbox" in home.text
         assert "Sandbox" in home.text
         job = browser.get(f"{base}/jobs/{seed.DOC_SAMPLE_ID}/", timeout=10)
-        assert job.status_code == 200 and "The accounting system rejected the login" in job.text
+        assert job.status_code == 200
+        assert "The accounting system rejected the login" in job.text
         css = browser.get(f"{base}/static/exportjobs/desk.css", timeout=5)
         assert css.status_code == 200  # whitenoise serves static files under gunicorn
     finally:
@@ -117,6 +123,8 @@ def test_start_up_says_when_several_workers_would_not_share_the_cache():
     from exportjobs.management.commands.rundesk import cache_sharing_note
 
     note = cache_sharing_note(3, "django.core.cache.backends.locmem.LocMemCache")
-    assert "WEB_CONCURRENCY=3" in note and "single flight" in note and "CACHE_URL=redis" in note
+    assert "WEB_CONCURRENCY=3" in note
+    assert "single flight" in note
+    assert "CACHE_URL=redis" in note
     assert cache_sharing_note(1, "django.core.cache.backends.locmem.LocMemCache") == ""
     assert cache_sharing_note(3, "django.core.cache.backends.redis.RedisCache") == ""

@@ -4,53 +4,22 @@ JSON Schemas written from Pleo's OpenAPI, so the sandbox cannot drift from real 
 from __future__ import annotations
 
 import base64
-import json
 import re
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import requests
-from jsonschema import Draft202012Validator, FormatChecker
 
-from exportjobs.jobs import FailureType, ItemFailureType, ItemStatus, JobStatus
+from exportjobs.pleo import FailureType, ItemFailureType, ItemStatus, JobStatus
 from exportjobs.sandbox import seed
-from tests.conftest import SANDBOX_TOKEN
+from tests.helpers import ITEM_SCHEMA, JOB_SCHEMA, PAGE_SCHEMA, SANDBOX_TOKEN, problems
 
-CONTRACT = Path(__file__).parent / "contract"
 JSON_TYPE = "application/json;charset=UTF-8"
 CURSOR = re.compile(r"^[A-Z2-7=~]+$")
 NULLABLE = ("createdBy", "startedAt", "lastUpdatedAt", "completedAt", "expiredAt", "failureReason", "failureReasonType")
 ITEM_STATUSES = ("pending", "in_progress", "failed", "successful", "abandoned")
 SAMPLES = [sample for sample in seed.SAMPLES if not sample.faults]
-
-
-def _format_checker() -> FormatChecker:
-    checker = FormatChecker()  # uuid is checked by jsonschema itself; date-time needs an extra package, so:
-
-    @checker.checks("date-time", raises=ValueError)
-    def _date_time(value: object) -> bool:
-        if isinstance(value, str):
-            datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")  # a real calendar date and time, not just the shape
-        return True
-
-    return checker
-
-
-def _validator(name: str) -> Draft202012Validator:
-    schema = json.loads((CONTRACT / name).read_text())
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=_format_checker())
-
-
-JOB_SCHEMA = _validator("export_job.schema.json")
-ITEM_SCHEMA = _validator("export_job_item.schema.json")
-PAGE_SCHEMA = _validator("item_page.schema.json")
-
-
-def problems(validator: Draft202012Validator, instance: object) -> list[str]:
-    return [f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}" for error in validator.iter_errors(instance)]
 
 
 def get(sandbox, path: str, *, auth: str | None = f"Bearer {SANDBOX_TOKEN}", **params) -> requests.Response:
@@ -96,7 +65,14 @@ def utc(text: str) -> datetime:
 def test_the_job_schema_has_the_contracts_fields_required_list_and_enums():
     schema = JOB_SCHEMA.schema
     assert sorted(schema["required"]) == [
-        "companyId", "createdAt", "expiresIn", "id", "isInteractive", "numberOfItems", "status", "vendorBasedBookkeeping",
+        "companyId",
+        "createdAt",
+        "expiresIn",
+        "id",
+        "isInteractive",
+        "numberOfItems",
+        "status",
+        "vendorBasedBookkeeping",
     ]
     assert len(schema["properties"]) == 15
     assert schema["additionalProperties"] is False
@@ -107,12 +83,16 @@ def test_the_job_schema_has_the_contracts_fields_required_list_and_enums():
 def test_the_item_schema_has_the_v3_status_and_failure_type_lists():
     schema = ITEM_SCHEMA.schema
     assert schema["properties"]["status"]["enum"] == [status.value for status in ItemStatus]
-    assert sorted(schema["properties"]["failureReasonType"]["enum"][:-1]) == sorted(kind.value for kind in ItemFailureType)
+    assert sorted(schema["properties"]["failureReasonType"]["enum"][:-1]) == sorted(
+        kind.value for kind in ItemFailureType
+    )
     assert len(schema["properties"]["failureReasonType"]["enum"]) == 18 + 1
 
 
 def _valid_job() -> dict:
-    return seed.SAMPLES_BY_ID[seed.job_uuid("completed_with_errors")].build(datetime(2026, 3, 1, 12, tzinfo=timezone.utc))
+    return seed.SAMPLES_BY_ID[seed.job_uuid("completed_with_errors")].build(
+        datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    )
 
 
 @pytest.mark.parametrize(
@@ -197,7 +177,8 @@ def test_each_of_the_15_failure_types_is_present(served):
 def test_every_failed_sample_says_why(served):
     for job in served.values():
         if job["status"] == "failed":
-            assert job["failureReasonType"] and job["failureReason"], job["id"]
+            assert job["failureReasonType"], job["id"]
+            assert job["failureReason"], job["id"]
 
 
 def test_one_sample_has_every_nullable_field_null(served):
@@ -257,7 +238,13 @@ def test_an_unknown_job_gets_exactly_the_contracts_404(sandbox):
 
 @pytest.mark.parametrize(
     "auth",
-    [None, "Bearer wrong-token", f"Bearer {SANDBOX_TOKEN}x", SANDBOX_TOKEN, "Basic " + base64.b64encode(f"{SANDBOX_TOKEN}:".encode()).decode()],
+    [
+        None,
+        "Bearer wrong-token",
+        f"Bearer {SANDBOX_TOKEN}x",
+        SANDBOX_TOKEN,
+        "Basic " + base64.b64encode(f"{SANDBOX_TOKEN}:".encode()).decode(),
+    ],
     ids=["none", "wrong-token", "longer-token", "no-scheme", "token-as-basic"],
 )
 def test_a_request_without_the_right_credentials_gets_401(sandbox, auth):
@@ -291,11 +278,15 @@ def test_items_carry_the_details_their_status_calls_for(sandbox):
         job_id = seed.job_uuid(name)
         for item in fetch_items(sandbox, job_id, limit=1000)["data"]:
             if item["status"] == "successful":
-                assert item["exportedAt"] and item["externalId"] and item["externalUrl"]
+                assert item["exportedAt"]
+                assert item["externalId"]
+                assert item["externalUrl"]
             else:
-                assert item["exportedAt"] is None and item["externalId"] is None
+                assert item["exportedAt"] is None
+                assert item["externalId"] is None
             failed = item["status"] == "failed"
-            assert bool(item["failureReasonType"]) == failed and bool(item["failureReason"]) == failed
+            assert bool(item["failureReasonType"]) == failed
+            assert bool(item["failureReason"]) == failed
 
 
 def test_the_items_endpoint_filters_by_status_and_pages_with_a_cursor(sandbox):
@@ -311,7 +302,8 @@ def test_the_items_endpoint_filters_by_status_and_pages_with_a_cursor(sandbox):
         assert pagination["currentRequestPagination"]["limit"] == 100
         assert pagination["currentRequestPagination"].get("after") == after
         assert pagination["hasPreviousPage"] is (after is not None)
-        assert CURSOR.match(pagination["startCursor"]) and CURSOR.match(pagination["endCursor"])
+        assert CURSOR.match(pagination["startCursor"])
+        assert CURSOR.match(pagination["endCursor"])
         assert all(item["status"] == "failed" for item in page["data"])
         if not pagination["hasNextPage"]:
             break

@@ -7,7 +7,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -15,42 +14,29 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 
+from exportjobs import cache as desk_cache
 from exportjobs import services
-from exportjobs.client import JobNotFound, PleoAuthError, PleoUnavailable
+from exportjobs.pleo import JobNotFound, PleoAuthError, PleoTimeout, PleoUnavailable
 from exportjobs.sandbox import seed
-from tests.conftest import SANDBOX_TOKEN, job_payload, need, port_open
+from tests.helpers import SANDBOX_TOKEN, at_once, job_payload, need, port_open
 
 ROOT = Path(__file__).resolve().parent.parent
 JOB = "5b0e7c1a-8d2f-4e6a-9b3c-1d2e3f4a5b6c"
 JOB_ID = uuid.UUID(JOB)
 
 
-def at_once(count: int, call) -> tuple[list, list]:
-    """Run ``call`` from ``count`` threads released together; return (results, exceptions)."""
-    results, errors = [], []
-    start = threading.Barrier(count)
-
-    def run():
-        start.wait()
-        try:
-            results.append(call())
-        except Exception as exc:  # noqa: BLE001 - handed back to the test to assert on
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    return results, errors
+def key_of(kind: str, job_id: uuid.UUID) -> str:
+    """The cache key of a job's answer (``job``), stale copy (``stale``) or lock (``lock``)."""
+    keys = services.job_cache_keys(job_id)
+    return {"job": keys.value, "stale": keys.stale, "lock": keys.lock}[kind]
 
 
 def remaining_ttl(kind: str, job_id: uuid.UUID) -> float:
-    """Seconds until the local-memory cache forgets an entry (reads the backend's own expiry)."""
+    """Seconds until the cache forgets an entry (reads the backend's own expiry)."""
     from django.core.cache import caches
 
     backend = caches["default"]
-    key = backend.make_and_validate_key(services._key(kind, job_id))
+    key = backend.make_and_validate_key(key_of(kind, job_id))
     if hasattr(backend, "_expire_info"):  # local memory
         return backend._expire_info[key] - time.time()
     return backend._cache.get_client(key).ttl(key)  # Redis
@@ -94,7 +80,8 @@ def test_refresh_bypasses_the_cache_and_replaces_the_entry(sandbox):
     sandbox.state.update_job(JOB, status="completed", completedAt="2026-11-03T15:00:00Z")
     assert services.job_get(job_id=JOB_ID).job.status == "in_progress"  # still cached
     refreshed = services.job_get(job_id=JOB_ID, refresh=True)
-    assert refreshed.source == "fresh" and refreshed.job.status == "completed"
+    assert refreshed.source == "fresh"
+    assert refreshed.job.status == "completed"
     assert services.job_get(job_id=JOB_ID).job.status == "completed"
     assert sandbox.state.calls(JOB) == 2
 
@@ -114,8 +101,8 @@ def test_errors_are_never_cached_as_data(sandbox):
     sandbox.state.add_fault(JOB, "503", times=3)
     with pytest.raises(PleoUnavailable):
         services.job_get(job_id=JOB_ID)
-    assert cache.get(services._key("job", JOB_ID)) is None
-    assert cache.get(services._key("stale", JOB_ID)) is None
+    assert cache.get(key_of("job", JOB_ID)) is None
+    assert cache.get(key_of("stale", JOB_ID)) is None
     result = services.job_get(job_id=JOB_ID)  # the next look asks Pleo again
     assert result.source == "fresh"
 
@@ -123,16 +110,19 @@ def test_errors_are_never_cached_as_data(sandbox):
 def test_what_is_cached_holds_no_credentials(sandbox):
     sandbox.state.put_job(job_payload(JOB))
     services.job_get(job_id=JOB_ID)
-    import pickle
-
     for kind in ("job", "stale"):
-        entry = cache.get(services._key(kind, JOB_ID))
-        assert SANDBOX_TOKEN.encode() not in pickle.dumps(entry)
+        entry = cache.get(key_of(kind, JOB_ID))
+        assert entry["data"]["id"] == JOB
+        assert SANDBOX_TOKEN not in json.dumps(entry)
 
 
-def test_keys_are_namespaced_and_versioned():
-    key = services._key("job", JOB_ID)
-    assert key.startswith("exportjobs:") and services.__version__ in key and JOB in key
+def test_keys_are_namespaced_and_entries_carry_their_schema(sandbox):
+    key = key_of("job", JOB_ID)
+    assert key.startswith("exportjobs:")
+    assert JOB in key
+    sandbox.state.put_job(job_payload(JOB))
+    services.job_get(job_id=JOB_ID)
+    assert cache.get(key)["schema"] == desk_cache.SCHEMA
 
 
 @pytest.mark.parametrize(
@@ -149,7 +139,7 @@ def test_a_stale_copy_is_shown_only_when_pleo_is_down_slow_or_limiting(desk, san
     settings.PLEO_API_TIMEOUT = 0.3
     sandbox.state.put_job(job_payload(JOB))
     assert desk.get(f"/jobs/{JOB}/").status_code == 200
-    cache.delete(services._key("job", JOB_ID))  # the fresh entry's time is up
+    cache.delete(key_of("job", JOB_ID))  # the fresh entry's time is up
     kind = fault.pop("kind")
     sandbox.state.add_fault(JOB, kind, **fault)
     response = desk.get(f"/jobs/{JOB}/")
@@ -185,14 +175,15 @@ def test_waiters_share_the_leaders_failure_instead_of_repeating_it(sandbox, sett
     sandbox.state.put_job(job_payload(JOB))
     sandbox.state.add_fault(JOB, "401", delay=0.4)
     _, errors = at_once(6, lambda: services.job_get(job_id=JOB_ID))
-    assert len(errors) == 6 and all(isinstance(e, PleoAuthError) for e in errors)
+    assert len(errors) == 6
+    assert all(isinstance(e, PleoAuthError) for e in errors)
     assert sandbox.state.calls(JOB) == 1
 
 
 def test_a_crashed_lock_holder_blocks_nobody_for_long(sandbox, settings):
     settings.PLEO_API_TIMEOUT = 0.3
     sandbox.state.put_job(job_payload(JOB))
-    cache.add(services._key("lock", JOB_ID), "someone-who-died", timeout=1)
+    cache.add(key_of("lock", JOB_ID), "someone-who-died", timeout=1)
     started = time.monotonic()
     result = services.job_get(job_id=JOB_ID)
     assert result.job.id == JOB_ID
@@ -205,6 +196,7 @@ WORKER = r"""
 import json, os, sys, time, uuid
 import django
 django.setup()
+from exportjobs import cache as desk_cache
 from exportjobs import services
 start_at = float(sys.argv[1])
 while time.time() < start_at:
@@ -234,15 +226,23 @@ def test_single_flight_holds_across_processes_sharing_redis(sandbox, redis_url):
         client.delete(key)
     start_at = time.time() + 3.0  # every process is up and waiting by then
     workers = [
-        subprocess.Popen([sys.executable, "-c", WORKER, str(start_at), JOB], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(start_at), JOB],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(4)
     ]
     outputs = [w.communicate(timeout=60) for w in workers]
-    for worker, (out, err) in zip(workers, outputs):
+    for worker, (_out, err) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, err[-2000:]
     sources = sorted(json.loads(out.strip().splitlines()[-1])["source"] for out, _ in outputs)
     assert sandbox.state.calls(JOB) == 1
-    assert sources.count("fresh") == 1 and sources.count("cache") == 3
+    assert sources.count("fresh") == 1
+    assert sources.count("cache") == 3
 
 
 @pytest.fixture
@@ -254,7 +254,19 @@ def own_redis(tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -279,7 +291,7 @@ def test_pages_are_still_served_when_redis_stops_mid_run(desk, sandbox, settings
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
-    services._last_cache_warning = 0.0
+    desk_cache.forget_warnings()
     sandbox.state.put_job(job_payload(JOB))
     assert desk.get(f"/jobs/{JOB}/").status_code == 200
     assert "shown from the dashboard's cache" in desk.get(f"/jobs/{JOB}/").content.decode()
@@ -288,14 +300,15 @@ def test_pages_are_still_served_when_redis_stops_mid_run(desk, sandbox, settings
     process.kill()
     process.wait()
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="exportjobs.services"):
+    with caplog.at_level(logging.WARNING, logger="exportjobs.cache"):
         for _ in range(3):
             response = desk.get(f"/jobs/{JOB}/")
             assert response.status_code == 200
             assert "Fetched from Pleo just now" in response.content.decode()
     assert sandbox.state.calls(JOB) == 4  # uncached, but served
-    warnings = [r for r in caplog.records if r.name == "exportjobs.services" and r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "Cache unavailable" in warnings[0].getMessage()
+    warnings = [r for r in caplog.records if r.name == "exportjobs.cache" and r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "Cache unavailable" in warnings[0].getMessage()
 
 
 def test_pages_are_served_when_redis_is_unreachable_from_the_start(desk, sandbox, settings):
@@ -318,16 +331,16 @@ def test_pages_are_served_when_redis_is_unreachable_from_the_start(desk, sandbox
 def test_a_caller_that_takes_the_lock_after_a_leader_finished_uses_the_cached_answer(sandbox, monkeypatch):
     sandbox.state.put_job(job_payload(JOB))
     services.job_get(job_id=JOB_ID)  # cached
-    real = services._cache_call
+    real = desk_cache.cache_get
     missed = []
 
-    def first_get_misses(fn, *args, **kwargs):
-        if fn == cache.get and args and args[0] == services._key("job", JOB_ID) and not missed:
+    def first_get_misses(key):
+        if key == key_of("job", JOB_ID) and not missed:
             missed.append(True)
             return None  # as if the leader stored its answer just after this look
-        return real(fn, *args, **kwargs)
+        return real(key)
 
-    monkeypatch.setattr(services, "_cache_call", first_get_misses)
+    monkeypatch.setattr(desk_cache, "cache_get", first_get_misses)
     result = services.job_get(job_id=JOB_ID)
     assert result.source == "cache"
     assert sandbox.state.calls(JOB) == 1
@@ -341,28 +354,31 @@ def test_an_earlier_failure_does_not_fail_a_later_bursts_waiters(sandbox, settin
         services.job_get(job_id=JOB_ID)  # leaves its failure mark for a few seconds
     sandbox.state.add_fault(JOB, "delay", seconds=0.4, times=1)
     results, errors = at_once(4, lambda: services.job_get(job_id=JOB_ID))
-    assert not errors and len(results) == 4
+    assert not errors
+    assert len(results) == 4
     assert sandbox.state.calls(JOB) == 2
 
 
 def test_a_waiter_whose_budget_runs_out_does_not_call_pleo_itself(sandbox, settings):
     settings.PLEO_API_TIMEOUT = 0.2
     sandbox.state.put_job(job_payload(JOB))
-    cache.add(services._key("lock", JOB_ID), "a-slow-leader", timeout=30)
+    cache.add(key_of("lock", JOB_ID), "a-slow-leader", timeout=30)
     started = time.monotonic()
-    with pytest.raises(services.PleoTimeout):
+    with pytest.raises(PleoTimeout):
         services.job_get(job_id=JOB_ID)
     assert time.monotonic() - started < 2 * 0.2 + 1 + 0.5
     assert sandbox.state.calls(JOB) == 0
 
 
 def test_entries_have_single_flight_too(sandbox, settings):
-    from exportjobs.jobs import JobStatus
+    from exportjobs.pleo import JobStatus
 
     settings.PLEO_API_TIMEOUT = 3
     sandbox.state.put_job(job_payload(JOB, status="completed_with_errors", numberOfItems=20))
     job = services.job_get(job_id=JOB_ID).job
     sandbox.state.add_fault(JOB, "delay", seconds=0.3, times=1)
     summaries, errors = at_once(5, lambda: services.job_items_get(job=job))
-    assert not errors and len(summaries) == 5 and job.status == JobStatus.COMPLETED_WITH_ERRORS
+    assert not errors
+    assert len(summaries) == 5
+    assert job.status == JobStatus.COMPLETED_WITH_ERRORS
     assert sandbox.state.item_calls(JOB) == 6  # one fetch: five counts and one page

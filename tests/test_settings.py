@@ -44,7 +44,8 @@ def test_the_defaults_are_safe_and_local():
     assert values["CACHE"].endswith("LocMemCache")
     assert values["TIMEOUT"] == 5.0
     assert (values["TTL_ACTIVE"], values["TTL_FINAL"]) == (10, 86400)
-    assert values["SECURE"] is False and values["REDIRECT"] is False
+    assert values["SECURE"] is False
+    assert values["REDIRECT"] is False
 
 
 def test_typed_values_are_read_from_the_environment():
@@ -58,7 +59,8 @@ def test_typed_values_are_read_from_the_environment():
     assert values["ALLOWED_HOSTS"] == ["desk.example.com", "desk2.example.com"]
     assert values["DB"] == "django.db.backends.postgresql"
     assert values["CACHE"] == "django.core.cache.backends.redis.RedisCache"
-    assert values["TIMEOUT"] == 2.5 and values["TTL_ACTIVE"] == 7
+    assert values["TIMEOUT"] == 2.5
+    assert values["TTL_ACTIVE"] == 7
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,23 +14,60 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('username', models.CharField(blank=True, help_text='Kept when the user is deleted.', max_length=150)),
-                ('action', models.CharField(choices=[('view', 'Viewed job'), ('refresh', 'Refreshed job'), ('lookup', 'Looked up')], max_length=16)),
-                ('job_id', models.UUIDField(blank=True, db_index=True, null=True)),
-                ('outcome', models.CharField(choices=[('found', 'Found'), ('not_found', 'Not found'), ('error', 'Error'), ('invalid', 'No valid job ID')], max_length=16)),
-                ('source', models.CharField(blank=True, choices=[('fresh', 'Fresh from Pleo'), ('cache', 'From cache'), ('stale', 'Stale copy'), ('', '—')], max_length=8)),
-                ('job_status', models.CharField(blank=True, help_text='The status Pleo reported, as sent.', max_length=64)),
-                ('error_code', models.CharField(blank=True, max_length=32)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("username", models.CharField(blank=True, help_text="Kept when the user is deleted.", max_length=150)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[("view", "Viewed job"), ("refresh", "Refreshed job"), ("lookup", "Looked up")],
+                        max_length=16,
+                    ),
+                ),
+                ("job_id", models.UUIDField(blank=True, db_index=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("found", "Found"),
+                            ("not_found", "Not found"),
+                            ("error", "Error"),
+                            ("invalid", "No valid job ID"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("fresh", "Fresh from Pleo"),
+                            ("cache", "From cache"),
+                            ("stale", "Stale copy"),
+                            ("", "—"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "job_status",
+                    models.CharField(blank=True, help_text="The status Pleo reported, as sent.", max_length=64),
+                ),
+                ("error_code", models.CharField(blank=True, max_length=32)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('view_export_jobs', 'Can view export jobs')],
-                'indexes': [models.Index(fields=['user', '-created_at'], name='exportjobs__user_id_5d4eb7_idx')],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [("view_export_jobs", "Can view export jobs")],
+                "indexes": [models.Index(fields=["user", "-created_at"], name="exportjobs__user_id_5d4eb7_idx")],
             },
         ),
     ]

@@ -1,11 +1,15 @@
 """Creates the "Finance" group with the permission to view export jobs."""
 
+from __future__ import annotations
+
+from django.apps.registry import Apps
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 GROUP = "Finance"
 
 
-def create_group(apps, schema_editor):
+def create_group(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     # Permissions are normally created after all migrations have run; create this one now.
     ContentType = apps.get_model("contenttypes", "ContentType")
     Group = apps.get_model("auth", "Group")
@@ -18,7 +22,7 @@ def create_group(apps, schema_editor):
     group.permissions.add(permission)
 
 
-def remove_group(apps, schema_editor):
+def remove_group(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     apps.get_model("auth", "Group").objects.filter(name=GROUP).delete()
 
 

@@ -16,7 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default="", help="API key to accept with Basic auth")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API answer")
     parser.add_argument(
-        "--generated", type=int, default=0, metavar="N",
+        "--generated",
+        type=int,
+        default=0,
+        metavar="N",
         help="also serve N generated completed jobs, ids seed.generated_uuid(0 … N-1) (for benchmarks)",
     )
     parser.add_argument("--verbose", action="store_true")

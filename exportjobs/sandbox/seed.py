@@ -7,8 +7,10 @@ timestamps); ``tests/test_sandbox.py`` validates each one against the contract.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 NAMESPACE = uuid.UUID("6f1c1a52-3b0e-4c55-9a39-6a4c2b1d7e10")
@@ -32,9 +34,9 @@ class Sample:
     id: str
     title: str
     group: str
-    build: Any  # Callable[[datetime], dict]
-    faults: tuple[dict, ...] = ()
-    timeline: tuple[tuple[int, dict], ...] = field(default=())
+    build: Callable[[datetime], dict[str, Any]]
+    faults: tuple[dict[str, Any], ...] = ()
+    timeline: tuple[tuple[int, dict[str, Any]], ...] = field(default=())
 
 
 def _job(
@@ -83,13 +85,19 @@ FAILURES: tuple[tuple[str, str], ...] = (
     ("invalid_configuration", "Tax code 'S25' does not exist in the Accounting System."),
     ("missing_configuration", "Journal PLEO missing: provide journal PLEO in the configurations."),
     ("authentication_failure", "Pleo could not authenticate to the integration service (webhook answered 401)."),
-    ("accounting_system_authentication_failure", "Login to the accounting system failed: the refresh token has expired."),
+    (
+        "accounting_system_authentication_failure",
+        "Login to the accounting system failed: the refresh token has expired.",
+    ),
     ("pleo_rate_limit", "Pleo API answered 429 Too Many Requests five times in a row."),
     ("accounting_system_rate_limit", "The accounting system's API limit of 60 requests per minute was exceeded."),
     ("service_unreachable", "The integration service could not be reached."),
     ("accounting_system_unreachable", "Failed to reach the Accounting System."),
     ("validation_failure", "Entry 4711 has no amount in the company's currency."),
-    ("authorization_failure", "The connected user no longer has access to company 'Nordlys ApS' in the accounting system."),
+    (
+        "authorization_failure",
+        "The connected user no longer has access to company 'Nordlys ApS' in the accounting system.",
+    ),
     ("integration_unusable", "The integration is blocked for this company."),
     ("job_expired", "The export job was not updated within 3600 seconds."),
     ("service_timeout", "The integration service did not answer within 30 seconds."),
@@ -125,47 +133,66 @@ def _samples() -> list[Sample]:
             job_uuid("pending"),
             "Waiting to start",
             "Active",
-            lambda now, i=job_uuid("pending"): _job(i, now, status="pending", created=3, updated=3, items=42),
+            partial(_job, job_uuid("pending"), status="pending", created=3, updated=3, items=42),
         ),
         Sample(
             job_uuid("in_progress"),
             "Exporting now",
             "Active",
-            lambda now, i=job_uuid("in_progress"): _job(
-                i, now, status="in_progress", created=9, started=8, updated=1, items=1280, vendor=True
+            partial(
+                _job,
+                job_uuid("in_progress"),
+                status="in_progress",
+                created=9,
+                started=8,
+                updated=1,
+                items=1280,
+                vendor=True,
             ),
         ),
         Sample(
             job_uuid("near_expiry"),
             "Exporting, close to expiry (possibly stuck)",
             "Active",
-            lambda now, i=job_uuid("near_expiry"): _job(
-                i, now, status="in_progress", created=70, started=69, updated=55, items=310
-            ),
+            partial(_job, job_uuid("near_expiry"), status="in_progress", created=70, started=69, updated=55, items=310),
         ),
         Sample(
             job_uuid("overdue"),
             "Waiting, past its expiry time",
             "Active",
-            lambda now, i=job_uuid("overdue"): _job(
-                i, now, status="pending", created=75, updated=75, items=8, interactive=False, created_by=None
+            partial(
+                _job,
+                job_uuid("overdue"),
+                status="pending",
+                created=75,
+                updated=75,
+                items=8,
+                interactive=False,
+                created_by=None,
             ),
         ),
         Sample(
             job_uuid("completed"),
             "Exported",
             "Finished",
-            lambda now, i=job_uuid("completed"): _job(
-                i, now, status="completed", created=180, started=179, updated=171, completed=171, items=2350
+            partial(
+                _job,
+                job_uuid("completed"),
+                status="completed",
+                created=180,
+                started=179,
+                updated=171,
+                completed=171,
+                items=2350,
             ),
         ),
         Sample(
             job_uuid("completed_with_errors"),
             "Exported with some failed entries",
             "Finished",
-            lambda now, i=job_uuid("completed_with_errors"): _job(
-                i,
-                now,
+            partial(
+                _job,
+                job_uuid("completed_with_errors"),
                 status="completed_with_errors",
                 created=1500,
                 started=1499,
@@ -181,9 +208,9 @@ def _samples() -> list[Sample]:
             job_uuid("large"),
             "10,000 entries, some failed",
             "Finished",
-            lambda now, i=job_uuid("large"): _job(
-                i,
-                now,
+            partial(
+                _job,
+                job_uuid("large"),
                 status="completed_with_errors",
                 created=2900,
                 started=2899,
@@ -198,15 +225,15 @@ def _samples() -> list[Sample]:
             job_uuid("all_null"),
             "Waiting, with no optional details",
             "Active",
-            lambda now, i=job_uuid("all_null"): _job(
-                i, now, status="pending", created=2, items=0, interactive=False, created_by=None
+            partial(
+                _job, job_uuid("all_null"), status="pending", created=2, items=0, interactive=False, created_by=None
             ),
         ),
         Sample(
             job_uuid("live"),
             "Live: starts after 20 s, finishes after 45 s",
             "Active",
-            lambda now, i=job_uuid("live"): _job(i, now, status="pending", created=0, updated=0, items=64),
+            partial(_job, job_uuid("live"), status="pending", created=0, updated=0, items=64),
             timeline=(
                 (20, {"status": "in_progress", "startedAt": 20, "lastUpdatedAt": 20}),
                 (45, {"status": "completed", "completedAt": 45, "lastUpdatedAt": 45}),
@@ -229,12 +256,19 @@ def _samples() -> list[Sample]:
                 job_id,
                 FAILURE_TITLES[kind],
                 "Failed",
-                lambda now, i=job_id, k=kind, r=reason, m=minutes, e=extra, c=completed: _job(
-                    i, now, status="failed", created=m, completed=c, items=17 + m % 50, failure_type=k, failure_reason=r, **e
+                partial(
+                    _job,
+                    job_id,
+                    status="failed",
+                    created=minutes,
+                    completed=completed,
+                    items=17 + minutes % 50,
+                    failure_type=kind,
+                    failure_reason=reason,
+                    **extra,
                 ),
             )
         )
-    fault_base = lambda i: (lambda now: _job(i, now, status="completed", created=30, completed=29, updated=29))  # noqa: E731
     for name, title, fault in (
         ("fault:503", "Pleo unavailable (503 every time)", {"kind": "503"}),
         ("fault:429", "Pleo rate-limits us (429, retry after 30 s)", {"kind": "429", "retry_after": 30}),
@@ -243,7 +277,15 @@ def _samples() -> list[Sample]:
         ("fault:401", "Pleo refuses the dashboard's credentials", {"kind": "401"}),
     ):
         job_id = job_uuid(name)
-        samples.append(Sample(job_id, title, "Faults (sandbox only)", fault_base(job_id), faults=(fault,)))
+        samples.append(
+            Sample(
+                job_id,
+                title,
+                "Faults (sandbox only)",
+                partial(_job, job_id, status="completed", created=30, completed=29, updated=29),
+                faults=(fault,),
+            )
+        )
     return samples
 
 
@@ -264,8 +306,14 @@ def generated_job(job_id: str, index: int, now: datetime) -> dict[str, Any]:
     """A completed job, like the samples, for benchmarks that need many distinct jobs."""
     created = 60 + index % 1440
     return _job(
-        job_id, now, status="completed", created=created, started=created - 1, updated=created - 5,
-        completed=created - 5, items=1 + index % 5000,
+        job_id,
+        now,
+        status="completed",
+        created=created,
+        started=created - 1,
+        updated=created - 5,
+        completed=created - 5,
+        items=1 + index % 5000,
     )
 
 
@@ -340,3 +388,11 @@ def item_payload(job: dict[str, Any], index: int, now: datetime) -> dict[str, An
         item["failureReasonType"] = kind
         item["failureReason"] = reason
     return item
+
+
+def sample_links() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The sample jobs by group as ``(group, [(title, id), …])``: the home page lists them in sandbox mode."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for sample in SAMPLES:
+        groups.setdefault(sample.group, []).append((sample.title, sample.id))
+    return list(groups.items())

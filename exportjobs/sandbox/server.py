@@ -11,6 +11,7 @@ Only the standard library: ``ThreadingHTTPServer`` with one thread per request.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import json
 import re
@@ -58,7 +59,9 @@ class SandboxState:
         with self._lock:
             self.now = moment
             self.jobs: dict[str, dict[str, Any]] = {s.id: s.build(moment) for s in seed.SAMPLES}
-            self.faults: dict[str, list[dict[str, Any]]] = {s.id: [dict(f) for f in s.faults] for s in seed.SAMPLES if s.faults}
+            self.faults: dict[str, list[dict[str, Any]]] = {
+                s.id: [dict(f) for f in s.faults] for s in seed.SAMPLES if s.faults
+            }
             self.timelines = {s.id: s.timeline for s in seed.SAMPLES if s.timeline}
             self.first_seen: dict[str, float] = {}
             self.hits: Counter[str] = Counter()
@@ -141,18 +144,20 @@ class SandboxState:
 
 
 class Handler(BaseHTTPRequestHandler):
-    server: "SandboxServer"
+    server: SandboxServer
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server_version = "PleoSandbox/1.0"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
 
     # Responses ---------------------------------------------------------------
 
-    def _send(self, status: int, body: bytes, content_type: str = JSON_TYPE, headers: dict[str, str] | None = None):
+    def _send(
+        self, status: int, body: bytes, content_type: str = JSON_TYPE, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -176,7 +181,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # Routing -----------------------------------------------------------------
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         if url.path == "/_sandbox/health":
             return self._json(200, {"status": "ok"})
@@ -195,7 +200,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._items(match["id"].lower(), parse_qs(url.query))
         return self._json(404, {"type": "NOT_FOUND", "message": "No such endpoint."})
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+    def do_POST(self) -> None:
         if urlsplit(self.path).path == "/_sandbox/reset":
             self.server.state.reset()
             return self._json(200, {"status": "reset"})
@@ -231,14 +236,14 @@ class Handler(BaseHTTPRequestHandler):
             return True
         if kind == "drop":
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return True
         if kind == "429":
             retry_after = str(fault.get("retry_after", 30))
-            self._json(429, {"type": "TOO_MANY_REQUESTS", "message": "Rate limit exceeded."}, {"Retry-After": retry_after})
+            self._json(
+                429, {"type": "TOO_MANY_REQUESTS", "message": "Rate limit exceeded."}, {"Retry-After": retry_after}
+            )
             return True
         if kind in ("500", "502", "503", "504"):
             self._json(int(kind), {"type": "SERVICE_UNAVAILABLE", "message": "Try again later."})
@@ -269,12 +274,12 @@ class Handler(BaseHTTPRequestHandler):
         job = state.current(job_id)
         if job is None:
             return self._json(404, NOT_FOUND_BODY)
-        status = (query.get("status") or [None])[0]
+        status = query["status"][0] if query.get("status") else None
         if status is not None and status not in ITEM_STATUSES:
             return self._json(400, {"type": "BAD_REQUEST", "message": "Unknown item status."})
         try:
             limit = max(0, min(int((query.get("limit") or ["100"])[0]), 1000))
-            after = (query.get("after") or [None])[0]
+            after = query["after"][0] if query.get("after") else None
             offset = decode_cursor(after) if after else int((query.get("offset") or ["0"])[0])
         except ValueError:
             return self._json(400, {"type": "BAD_REQUEST", "message": "Bad paging parameters."})
@@ -321,9 +326,10 @@ class SandboxServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"http://{host}:{port}"
 
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         """Serve from a daemon thread; returns self."""
         self._thread = threading.Thread(target=self.serve_forever, name="pleo-sandbox", daemon=True)
         self._thread.start()

@@ -13,6 +13,9 @@ import secrets
 import signal
 import subprocess
 import sys
+from argparse import ArgumentParser
+from types import FrameType
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -36,19 +39,19 @@ def cache_sharing_note(workers: int, backend: str) -> str:
 class Command(BaseCommand):
     help = "Serve the dashboard (gunicorn), with the sandbox Pleo API when PLEO_API_BASE_URL is unset."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--dev", action="store_true", help="Django's development server with DEBUG on")
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", "0")))
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         env = os.environ.copy()
         sandbox = None
         url = f"http://{options['host']}:{options['port']}"
         if settings.PLEO_API_BASE_URL:
             mode = f"Pleo at {settings.PLEO_API_BASE_URL}"
-            self._deactivate_demo()
+            self.deactivate_demo()
             sign_in = "Sign in with an account from `manage.py createsuperuser` or Django admin (/admin/)."
         else:
             from exportjobs.sandbox import SandboxServer
@@ -56,7 +59,7 @@ class Command(BaseCommand):
             token = secrets.token_urlsafe(24)
             sandbox = SandboxServer(("127.0.0.1", options["sandbox_port"]), token=token).start()
             env.update(PLEO_API_BASE_URL=sandbox.url, PLEO_API_TOKEN=token, PLEO_API_KEY="", PLEO_SANDBOX="1")
-            password = self._reset_demo()
+            password = self.reset_demo()
             mode = f"the sandbox Pleo API at {sandbox.url} (sample data; set PLEO_API_BASE_URL to use Pleo)"
             sign_in = f"Sign in as user '{DEMO_USER}' with password: {password}   (new at every start)"
 
@@ -73,20 +76,31 @@ class Command(BaseCommand):
             command = [sys.executable, "manage.py", "runserver", "--noreload", f"{options['host']}:{options['port']}"]
         else:
             command = [
-                sys.executable, "-m", "gunicorn", "dashboard.wsgi",
-                "--bind", f"{options['host']}:{options['port']}",
-                "--workers", str(workers),
-                "--worker-class", "gthread",
-                "--threads", env.get("GUNICORN_THREADS", "8"),
-                "--timeout", "30",
-                "--graceful-timeout", "10",
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "dashboard.wsgi",
+                "--bind",
+                f"{options['host']}:{options['port']}",
+                "--workers",
+                str(workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                env.get("GUNICORN_THREADS", "8"),
+                "--timeout",
+                "30",
+                "--graceful-timeout",
+                "10",
                 "--no-control-socket",
-                "--limit-request-line", "8190",  # links such as /bulk/?ids=… can be long
-                "--access-logfile", "-",
+                "--limit-request-line",
+                "8190",  # links such as /bulk/?ids=… can be long
+                "--access-logfile",
+                "-",
             ]
-        process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)
+        process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)  # noqa: S603 - a fixed argument list
 
-        def forward(signum, _frame):
+        def forward(signum: int, _frame: FrameType | None) -> None:
             process.send_signal(signum)
 
         signal.signal(signal.SIGTERM, forward)
@@ -99,7 +113,7 @@ class Command(BaseCommand):
         if code not in (0, -signal.SIGTERM, -signal.SIGINT):
             raise CommandError(f"the server stopped with exit code {code}")
 
-    def _reset_demo(self) -> str:
+    def reset_demo(self) -> str:
         password = secrets.token_urlsafe(12)
         user, _ = get_user_model().objects.get_or_create(username=DEMO_USER)
         user.set_password(password)
@@ -111,7 +125,7 @@ class Command(BaseCommand):
         user.groups.add(finance)
         return password
 
-    def _deactivate_demo(self) -> None:
+    def deactivate_demo(self) -> None:
         demo = get_user_model().objects.filter(username=DEMO_USER).first()
         if demo is not None and (demo.is_active or demo.has_usable_password()):
             demo.is_active = False

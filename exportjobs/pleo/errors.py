@@ -1,0 +1,87 @@
+"""The ways a call to Pleo can fail to give an answer the desk can use.
+
+Each error has a stable ``code``: the cache records a failure by its code, the audit trail stores it,
+and ``exportjobs.wording`` looks up what the user reads by it. ``message`` is the technical detail,
+for logs and the page's "technical detail" box, never the page's own words.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class PleoError(Exception):
+    """Base of every failure to get an answer the desk can use from Pleo."""
+
+    code: ClassVar[str] = "pleo_error"
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+    def to_mark(self) -> dict[str, object]:
+        """What is needed to raise the same error again elsewhere (JSON-compatible)."""
+        return {"code": self.code, "message": self.message, "status": self.status}
+
+
+class JobNotFound(PleoError):
+    """Pleo answered 404: there is no such export job (or entry, or company)."""
+
+    code = "not_found"
+
+
+class PleoAuthError(PleoError):
+    """Pleo refused the desk's credentials (401) or they lack a scope (403)."""
+
+    code = "auth"
+
+
+class PleoRateLimited(PleoError):
+    """Pleo answered 429; ``retry_after`` is in seconds when Pleo said."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, status: int | None = 429, retry_after: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+    def to_mark(self) -> dict[str, object]:
+        return {**super().to_mark(), "retry_after": self.retry_after}
+
+
+class PleoUnavailable(PleoError):
+    """Pleo could not be reached or answered 5xx."""
+
+    code = "unavailable"
+
+
+class PleoTimeout(PleoError):
+    """Pleo did not answer within the call's deadline."""
+
+    code = "timeout"
+
+
+class PleoBadResponse(PleoError):
+    """Pleo answered something the desk cannot read: not JSON, or not the contract's shape."""
+
+    code = "bad_response"
+
+
+ERRORS: dict[str, type[PleoError]] = {
+    cls.code: cls
+    for cls in (PleoError, JobNotFound, PleoAuthError, PleoRateLimited, PleoUnavailable, PleoTimeout, PleoBadResponse)
+}
+
+
+def error_from_mark(mark: dict[str, object]) -> PleoError:
+    """The error a ``to_mark()`` dict describes; an unknown code gives the base ``PleoError``."""
+    cls = ERRORS.get(str(mark.get("code", "")), PleoError)
+    message = str(mark.get("message", ""))
+    status = mark.get("status")
+    status = status if isinstance(status, int) and not isinstance(status, bool) else None
+    if cls is PleoRateLimited:
+        retry_after = mark.get("retry_after")
+        retry = retry_after if isinstance(retry_after, int) and not isinstance(retry_after, bool) else None
+        return PleoRateLimited(message, status=status, retry_after=retry)
+    return cls(message, status=status)

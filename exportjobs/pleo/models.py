@@ -1,0 +1,337 @@
+"""Pleo's export job, its items and their pages, as typed, frozen values (pydantic v2, strict).
+
+Field names follow Pleo's camelCase through aliases. Every time is an aware UTC datetime, every id a
+``UUID``; ``expiresIn`` must fit Pleo's ``int32``. Pleo's enums grow between API versions, so an enum
+field holds either a known member or the raw string Pleo sent (``known_or_raw``): nothing here fails
+on a value Pleo adds later. A payload that does not fit raises ``PleoBadResponse`` naming the field.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, PrivateAttr, ValidationError
+from pydantic.alias_generators import to_camel
+
+from .errors import PleoBadResponse
+
+INT32 = 2**31
+
+
+class JobStatus(str, enum.Enum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    FAILED = "failed"
+    COMPLETED = "completed"
+    COMPLETED_WITH_ERRORS = "completed_with_errors"
+
+
+ACTIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.IN_PROGRESS})
+FINAL_STATUSES = frozenset({JobStatus.FAILED, JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_ERRORS})
+
+
+class FailureType(str, enum.Enum):
+    INVALID_CONFIGURATION = "invalid_configuration"
+    MISSING_CONFIGURATION = "missing_configuration"
+    AUTHENTICATION_FAILURE = "authentication_failure"
+    ACCOUNTING_SYSTEM_AUTHENTICATION_FAILURE = "accounting_system_authentication_failure"
+    PLEO_RATE_LIMIT = "pleo_rate_limit"
+    ACCOUNTING_SYSTEM_RATE_LIMIT = "accounting_system_rate_limit"
+    SERVICE_UNREACHABLE = "service_unreachable"
+    ACCOUNTING_SYSTEM_UNREACHABLE = "accounting_system_unreachable"
+    VALIDATION_FAILURE = "validation_failure"
+    AUTHORIZATION_FAILURE = "authorization_failure"
+    INTEGRATION_UNUSABLE = "integration_unusable"
+    JOB_EXPIRED = "job_expired"
+    SERVICE_TIMEOUT = "service_timeout"
+    ACCOUNTING_SYSTEM_TIMEOUT = "accounting_system_timeout"
+    CANCELED_BY_USER = "canceled_by_user"
+
+
+class ItemStatus(str, enum.Enum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    FAILED = "failed"
+    SUCCESSFUL = "successful"
+    ABANDONED = "abandoned"
+
+
+class ItemFailureType(str, enum.Enum):
+    RECEIPT_UPLOAD_FAILURE = "receipt_upload_failure"
+    RECEIPT_DOWNLOAD_FAILURE = "receipt_download_failure"
+    RECEIPT_FILE_SIZE_LIMIT_EXCEEDED = "receipt_file_size_limit_exceeded"
+    RECEIPT_CONVERSION_FAILURE = "receipt_conversion_failure"
+    UNEXPECTED_FAILURE = "unexpected_failure"
+    INVALID_CONFIGURATION = "invalid_configuration"
+    MISSING_CONFIGURATION = "missing_configuration"
+    ACCOUNTING_SYSTEM_AUTHENTICATION_FAILURE = "accounting_system_authentication_failure"
+    ACCOUNTING_SYSTEM_RATE_LIMIT = "accounting_system_rate_limit"
+    ACCOUNTING_SYSTEM_UNREACHABLE = "accounting_system_unreachable"
+    VALIDATION_FAILURE = "validation_failure"
+    ACCOUNTING_SYSTEM_VALIDATION_FAILURE = "accounting_system_validation_failure"
+    AUTHORIZATION_FAILURE = "authorization_failure"
+    ACCOUNTING_SYSTEM_TIMEOUT = "accounting_system_timeout"
+    VENDOR_UNKNOWN = "vendor_unknown"
+    ACCOUNT_UNKNOWN = "account_unknown"
+    TAX_CODE_UNKNOWN = "tax_code_unknown"
+    TAG_UNKNOWN = "tag_unknown"
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def known_or_raw(enum_cls: type[E], value: str) -> E | str:
+    """The member of ``enum_cls`` for ``value``, or ``value`` itself when Pleo sent something new."""
+    try:
+        return enum_cls(value)
+    except ValueError:
+        return value
+
+
+def enum_value(value: enum.Enum | str) -> str:
+    """The string Pleo sent, whether or not the desk knows it."""
+    return str(value.value) if isinstance(value, enum.Enum) else value
+
+
+# --- field types ------------------------------------------------------------------------
+
+
+def _known_or_raw_validator(enum_cls: type[E]) -> Callable[[object], E | str]:
+    def validate(value: object) -> E | str:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, got {type(value).__name__}")
+        return known_or_raw(enum_cls, value)
+
+    return validate
+
+
+def _uuid(value: object) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a UUID string, got {type(value).__name__}")
+    return uuid.UUID(value)
+
+
+def parse_instant(value: str) -> datetime:
+    """An ISO 8601 instant as an aware UTC datetime; a time without offset is taken as UTC."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _instant(value: object) -> datetime:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(timezone.utc)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date-time string, got {type(value).__name__}")
+    try:
+        return parse_instant(value)
+    except (ValueError, OverflowError):
+        raise ValueError("not a date and time") from None
+
+
+def _pending_when_null(value: object) -> object:
+    # Pleo leaves an item's status null until someone tries to process it: that is "pending".
+    return "pending" if value is None else value
+
+
+PleoUUID = Annotated[uuid.UUID, PlainValidator(_uuid)]
+Instant = Annotated[datetime, PlainValidator(_instant)]
+Int32 = Annotated[int, Field(ge=-INT32, le=INT32 - 1)]
+JobStatusValue = Annotated[JobStatus | str, PlainValidator(_known_or_raw_validator(JobStatus))]
+FailureTypeValue = Annotated[FailureType | str, PlainValidator(_known_or_raw_validator(FailureType))]
+ItemStatusValue = Annotated[
+    ItemStatus | str, PlainValidator(_known_or_raw_validator(ItemStatus)), BeforeValidator(_pending_when_null)
+]
+ItemFailureTypeValue = Annotated[ItemFailureType | str, PlainValidator(_known_or_raw_validator(ItemFailureType))]
+
+
+class PleoModel(BaseModel):
+    """Strict, frozen, camelCase on the wire; fields Pleo adds later are ignored."""
+
+    model_config = ConfigDict(strict=True, frozen=True, alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(model: type[M], payload: object, *, what: str) -> M:
+    """``model`` built from ``payload``, or ``PleoBadResponse`` naming the first field that does not fit."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        raise bad_response(error, what=what) from None
+
+
+def bad_response(error: ValidationError, *, what: str) -> PleoBadResponse:
+    first = error.errors(include_url=False, include_input=False)[0]
+    names = [part for part in first["loc"] if isinstance(part, str)]
+    if not names:
+        return PleoBadResponse(f"Pleo's answer is not a JSON object of the expected shape ({what}).")
+    field = names[-1]
+    if first["type"] == "missing":
+        return PleoBadResponse(f"Pleo's answer has no {field!r} in the {what}.")
+    return PleoBadResponse(f"Pleo's answer has {field!r} that does not fit the contract in the {what}: {first['msg']}.")
+
+
+# --- the export job ---------------------------------------------------------------------
+
+
+class ExportJob(PleoModel):
+    """One export job exactly as Pleo described it, with types checked."""
+
+    id: PleoUUID
+    company_id: PleoUUID
+    status: JobStatusValue
+    created_at: Instant
+    expires_in: Int32
+    is_interactive: bool
+    number_of_items: int
+    vendor_based_bookkeeping: bool
+    created_by: PleoUUID | None = None
+    started_at: Instant | None = None
+    last_updated_at: Instant | None = None
+    completed_at: Instant | None = None
+    expired_at: Instant | None = None
+    failure_reason: str | None = None
+    failure_reason_type: FailureTypeValue | None = None
+
+    _payload: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def from_payload(cls, data: object) -> ExportJob:
+        """The job in Pleo's ``data`` object; keeps the object to show and to cache as it came."""
+        job = validate(cls, data, what="export job")
+        job._payload = dict(data) if isinstance(data, Mapping) else {}
+        return job
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """Pleo's ``data`` object, as sent."""
+        return self._payload
+
+    @property
+    def raw_json(self) -> str:
+        return json.dumps(self._payload, indent=2, sort_keys=True, ensure_ascii=False)
+
+    @property
+    def status_value(self) -> str:
+        return enum_value(self.status)
+
+    @property
+    def status_known(self) -> bool:
+        return isinstance(self.status, JobStatus)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def failure_type_value(self) -> str | None:
+        return None if self.failure_reason_type is None else enum_value(self.failure_reason_type)
+
+    @property
+    def has_failure(self) -> bool:
+        return bool(self.failure_reason_type) or bool(self.failure_reason)
+
+    @property
+    def expiry_base(self) -> datetime:
+        """The instant Pleo counts ``expiresIn`` from: the last update, else creation."""
+        return self.last_updated_at or self.created_at
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the job expires if nothing happens; None when Pleo's numbers leave the calendar."""
+        try:
+            return self.expiry_base + timedelta(seconds=self.expires_in)
+        except OverflowError:
+            return None
+
+
+class _JobEnvelope(PleoModel):
+    data: dict[str, Any]
+
+
+def parse_job_response(payload: object) -> ExportJob:
+    """The job in a ``{"data": {...}}`` answer."""
+    return ExportJob.from_payload(validate(_JobEnvelope, payload, what="answer").data)
+
+
+# --- items ------------------------------------------------------------------------------
+
+
+class ExportJobItem(PleoModel):
+    """One accounting entry inside an export job."""
+
+    accounting_entry_id: PleoUUID
+    export_job_id: PleoUUID
+    status: ItemStatusValue = ItemStatus.PENDING
+    exported_at: Instant | None = None
+    external_id: str | None = None
+    external_url: str | None = None
+    failure_reason: str | None = None
+    failure_reason_type: ItemFailureTypeValue | None = None
+
+    @property
+    def status_value(self) -> str:
+        return enum_value(self.status)
+
+    @property
+    def failure_type_value(self) -> str | None:
+        return None if self.failure_reason_type is None else enum_value(self.failure_reason_type)
+
+
+class CursorPageInfo(PleoModel):
+    has_next_page: bool
+    end_cursor: str | None = None
+    total: int | None = None
+
+
+class ItemPage(PleoModel):
+    """One page of a job's items, with the cursor to the next one."""
+
+    data: Annotated[tuple[ExportJobItem, ...], Field(strict=False)]
+    pagination: CursorPageInfo
+
+    _payload: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def from_payload(cls, payload: object) -> ItemPage:
+        """A ``{"data": [...], "pagination": {...}}`` answer; keeps it to cache as it came."""
+        page = validate(cls, payload, what="page of export job items")
+        page._payload = dict(payload) if isinstance(payload, Mapping) else {}
+        return page
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self._payload
+
+    @property
+    def items(self) -> tuple[ExportJobItem, ...]:
+        return self.data
+
+    @property
+    def has_next_page(self) -> bool:
+        return self.pagination.has_next_page
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.pagination.end_cursor
+
+    @property
+    def total(self) -> int | None:
+        return self.pagination.total
