@@ -6,6 +6,7 @@ stops start-up with a message that names the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import zoneinfo
 from collections.abc import Callable
@@ -83,6 +84,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "exportjobs.middleware.RequestIdMiddleware",  # first: every log line of a request carries its id
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -92,8 +95,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "exportjobs.middleware.ErrorReferenceMiddleware",
-    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
+    "axes.middleware.AxesMiddleware",  # last of the app's own, as django-axes asks
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 LOGIN_URL = "login"
@@ -248,7 +251,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Behind TLS (HTTPS=1): secure cookies, HSTS, redirect to https, trust the proxy's X-Forwarded-Proto.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # load balancers and Prometheus over plain HTTP
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
@@ -271,19 +274,66 @@ SANDBOX_SAMPLES = "exportjobs.sandbox.seed.sample_links"
 
 # --- caching of Pleo's answers (seconds) ------------------------------------------
 
+# The breaker: after a failing call the shared cache is skipped this long, then probed again.
+CACHE_BREAKER_SECONDS = _positive("CACHE_BREAKER_SECONDS", env.float, 5.0, "a number of seconds")
+# Each worker's own small cache in front of the shared one: at most this long, at most this many answers.
+LOCAL_CACHE_TTL = _positive("LOCAL_CACHE_TTL", env.float, 60.0, "a number of seconds")
+LOCAL_CACHE_MAX_ENTRIES = _positive("LOCAL_CACHE_MAX_ENTRIES", env.int, 1000, "a whole number")
+
 JOB_CACHE_TTL_ACTIVE = _positive("JOB_CACHE_TTL_ACTIVE", env.int, 10, "a whole number of seconds")
 JOB_CACHE_TTL_FINAL = _positive("JOB_CACHE_TTL_FINAL", env.int, 86400, "a whole number of seconds")
 JOB_CACHE_TTL_NOT_FOUND = _positive("JOB_CACHE_TTL_NOT_FOUND", env.int, 30, "a whole number of seconds")
 JOB_CACHE_STALE_TTL = _positive("JOB_CACHE_STALE_TTL", env.int, 7 * 86400, "a whole number of seconds")
 
+# --- serving ---------------------------------------------------------------------
+
+GUNICORN_THREADS = _positive("GUNICORN_THREADS", env.int, 8, "a whole number")
+# The bulkhead: how many threads of one worker may wait on Pleo at once. The rest stay free for
+# health checks and cached pages when Pleo is slow.
+PLEO_BULKHEAD = _positive("PLEO_BULKHEAD", env.int, max(1, GUNICORN_THREADS // 2), "a whole number")
+
+# --- metrics (/metrics, Prometheus' format) ------------------------------------------
+
+METRICS_ALLOWED_IPS = _read(
+    "METRICS_ALLOWED_IPS", env.list, ["127.0.0.1", "::1"], "a comma-separated list of addresses or networks"
+)
+try:
+    METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(item, strict=False) for item in METRICS_ALLOWED_IPS]
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"METRICS_ALLOWED_IPS={METRICS_ALLOWED_IPS!r} is not a list of addresses: {exc}"
+    ) from None
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")  # a scraper may also send "Authorization: Bearer <token>"
+
 # --- logging -------------------------------------------------------------------
 
 LOG_LEVEL = _read("LOG_LEVEL", env.str, "INFO", "a log level").upper()
+LOG_FORMAT = _read("LOG_FORMAT", env.str, "plain", "plain or json").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "exportjobs.logs.RequestIdFilter"},
+        "skip_logged_server_errors": {"()": "exportjobs.logs.SkipLoggedServerErrors"},
+        "repeats": {"()": "exportjobs.logs.RepeatFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "skip_logged_server_errors", "repeats"],
+        }
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     # Propagate to the root handler, so a single handler sees every line (and tests can capture them).
     "loggers": {"exportjobs": {"level": LOG_LEVEL}},

@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from exportjobs.metrics import metrics_view
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("exportjobs.urls")),
 ]
 

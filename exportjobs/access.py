@@ -25,6 +25,8 @@ from .cache import NAMESPACE, cache_add, cache_get_many, cache_set
 
 PERMISSION = "exportjobs.view_export_jobs"
 ANSWER_TTL = 60  # seconds a user's answer is reused
+VERSION_LOCAL = 2  # seconds a worker trusts the version it read: a change applies everywhere within this
+ANSWER_LOCAL = 10  # seconds a worker keeps an answer without asking the shared cache
 VERSION_KEY = f"{NAMESPACE}:perm-version"
 SALT = "exportjobs.access.may_view"
 
@@ -37,7 +39,8 @@ def _answer_key(user_pk: object) -> str:
 
 def _remembered(user_pk: object) -> tuple[bool | None, str]:
     """The signed answer remembered for this user under the current version, and that version."""
-    found = cache_get_many([VERSION_KEY, _answer_key(user_pk)])
+    local = {VERSION_KEY: VERSION_LOCAL, _answer_key(user_pk): ANSWER_LOCAL}
+    found = cache_get_many(local, local_seconds=local)
     version = found.get(VERSION_KEY)
     if not isinstance(version, str):
         version = str(time.time_ns())
@@ -62,7 +65,7 @@ def may_view(user: AbstractBaseUser | AnonymousUser) -> bool:
     if allowed is None:
         allowed = user.has_perm(PERMISSION)
         signed = signing.dumps({"allowed": allowed, "version": version, "user": str(user.pk)}, salt=SALT)
-        cache_set(_answer_key(user.pk), signed, ANSWER_TTL)
+        cache_set(_answer_key(user.pk), signed, ANSWER_TTL, local_seconds=ANSWER_LOCAL)
     return allowed
 
 
@@ -80,7 +83,7 @@ def desk_view(view: View) -> View:
 
 def forget_answers(**kwargs: object) -> None:
     """Any change to who holds which permission: every remembered answer is void."""
-    cache_set(VERSION_KEY, str(time.time_ns()), None)
+    cache_set(VERSION_KEY, str(time.time_ns()), None, local_seconds=VERSION_LOCAL)
 
 
 def connect_signals() -> None:

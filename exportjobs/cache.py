@@ -1,28 +1,40 @@
-"""The cache engine: Pleo's answers kept as data, one fetch for many callers, stale copies, budgets.
+"""The cache engine: Pleo's answers kept as data, one call for many callers, stale copies, budgets.
 
 Nothing here knows what a job is. A caller names its keys (``Keys.of``), how to fetch a value, how
 to turn it into JSON-compatible data and back (``Codec``) and how long to keep it; the engine does
 the rest:
 
 - **What is stored** is data, never objects: ``{"schema": SCHEMA, "fetched_at": <epoch seconds>,
-  "data": <Pleo's own payload, or None for "not found">}``. It is parsed on every read; an entry
-  that no longer parses (an older or newer release, a hand edit) is a miss, fetched again.
-  Redis uses ``JSONSerializer``, so nothing read from it is ever unpickled.
-- **Single flight**: the first caller takes a lock (``cache.add`` with an expiry) and fetches;
-  the others wait for its answer or its failure within the page budget (``page_budget()``).
+  "data": <Pleo's own payload, or None for "not found">}``. It is parsed on read; an entry that no
+  longer parses (an older or newer release, a hand edit) is a miss, fetched again. Redis uses
+  ``JSONSerializer``, so nothing read from it is ever unpickled.
+- **Two layers**: a small in-process cache (bounded, at most ``LOCAL_CACHE_TTL`` seconds, holding
+  parsed values) in front of the shared one (``CACHE_URL``). Hot jobs skip the round trip to
+  Redis, and a Redis outage costs a few calls to Pleo, not one per page.
+- **A breaker**: the first failing call to the shared cache makes this process skip it for
+  ``CACHE_BREAKER_SECONDS``; then one call probes it again. A hung Redis costs one socket timeout.
+- **Single flight**: callers in this process wait on the one in-process leader's answer (woken at
+  once); across processes the leader takes a lock in the shared cache and the others poll it.
+- **A bulkhead**: at most ``PLEO_BULKHEAD`` threads of a process wait on Pleo at once; another
+  request gets the stale copy or ``PleoBusy`` at once, so healthy pages never queue behind Pleo.
 - **Stale if error**: the last good copy is kept ``JOB_CACHE_STALE_TTL`` and shown when Pleo is
-  unavailable, slow or rate-limiting.
-- **A failing cache is not an outage**: every cache call that fails counts as a miss.
+  unavailable, slow, rate-limiting or busy.
+- ``page_budget()``: how long a page may wait for one answer from Pleo.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import secrets
+import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Executor, Future
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
@@ -30,7 +42,16 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
 
-from .pleo.errors import JobNotFound, PleoError, PleoRateLimited, PleoTimeout, PleoUnavailable, error_from_mark
+from . import metrics
+from .pleo.errors import (
+    JobNotFound,
+    PleoBusy,
+    PleoError,
+    PleoRateLimited,
+    PleoTimeout,
+    PleoUnavailable,
+    error_from_mark,
+)
 
 try:  # the Redis client is optional at import time; RedisCache needs it
     from redis.exceptions import RedisError
@@ -42,21 +63,19 @@ logger = logging.getLogger(__name__)
 NAMESPACE = "exportjobs"
 SCHEMA = 1  # the shape of a cache entry; an entry of another schema is a miss
 ENTRY_KEYS = frozenset({"schema", "fetched_at", "data"})
-WAIT_STEP = 0.05  # seconds between looks at the cache while another caller fetches
+POLL_STEP = 0.01  # seconds between looks at the shared cache while another process fetches
 ERROR_MARK_TTL = 5  # seconds waiters may reuse a fetch's failure instead of repeating it
-STALE_ERRORS = (PleoUnavailable, PleoTimeout, PleoRateLimited)
-CACHE_ERRORS = (RedisError, OSError, DatabaseError)
+STALE_ERRORS = (PleoUnavailable, PleoTimeout, PleoRateLimited, PleoBusy)
+SHARED_CACHE_ERRORS = (RedisError, OSError, DatabaseError)
 
 Source = Literal["fresh", "cache", "stale"]
 V = TypeVar("V")
+R = TypeVar("R")
 
 
 def page_budget() -> float:
     """Seconds a page may wait for one answer from Pleo: the client's deadline (2 × timeout) and 1 s."""
     return 2 * float(settings.PLEO_API_TIMEOUT) + 1
-
-
-# --- the cache, failing softly ------------------------------------------------------------
 
 
 class JSONSerializer:
@@ -103,37 +122,250 @@ _cache_warning = _Throttled()
 _unreadable_warning = _Throttled()
 
 
-def _safely(fn: Callable[..., Any], *args: Any, default: Any = None, **kwargs: Any) -> Any:
-    try:
-        return fn(*args, **kwargs)
-    except CACHE_ERRORS as exc:
-        _cache_warning(logging.WARNING, "Cache unavailable (%s: %s); serving without cache", type(exc).__name__, exc)
+# --- the shared cache behind a breaker -------------------------------------------------------
+
+
+class _Breaker:
+    """Open on the first failure: no request touches the shared cache until a probe finds it well.
+
+    The probe runs in a thread of its own every ``CACHE_BREAKER_SECONDS``, so no request ever waits
+    for a cache that is still hung.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = False
+        self._prober: threading.Thread | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    def allow(self) -> bool:
+        return not self._open
+
+    def failed(self) -> None:
+        with self._lock:
+            self._open = True
+            if self._prober is None or not self._prober.is_alive():
+                self._prober = threading.Thread(target=self._probe, name="cache-breaker-probe", daemon=True)
+                self._prober.start()
+        metrics.BREAKER_OPEN.set(1)
+
+    def _probe(self) -> None:
+        while self._open:
+            time.sleep(float(settings.CACHE_BREAKER_SECONDS))
+            try:
+                cache.get(f"{NAMESPACE}:probe")
+            except SHARED_CACHE_ERRORS:
+                continue
+            self.close()
+            logger.warning("Cache available again; using it")
+
+    def close(self) -> None:
+        with self._lock:
+            self._open = False
+        metrics.BREAKER_OPEN.set(0)
+
+
+_breaker = _Breaker()
+
+
+def _shared(fn: Callable[..., Any], *args: Any, default: Any = None, **kwargs: Any) -> Any:
+    if not _breaker.allow():
+        metrics.CACHE_SKIPPED.inc()
         return default
+    try:
+        result = fn(*args, **kwargs)
+    except SHARED_CACHE_ERRORS as exc:
+        _breaker.failed()
+        metrics.CACHE_ERRORS.inc()
+        _cache_warning(
+            logging.WARNING,
+            "Cache unavailable (%s: %s); serving without it, trying it again every %s s",
+            type(exc).__name__,
+            exc,
+            settings.CACHE_BREAKER_SECONDS,
+        )
+        return default
+    return result
 
 
-def cache_get(key: str) -> Any:
-    return _safely(cache.get, key)
+# --- this process's own small cache in front of it --------------------------------------------
 
 
-def cache_get_many(keys: Iterable[str]) -> dict[str, Any]:
-    found = _safely(cache.get_many, list(keys), default={})
-    return {key: value for key, value in found.items() if value is not None}
+class _Local:
+    """A bounded, thread-safe map with expiry: least recently used entries go first."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if item[0] <= time.monotonic():
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: str, value: Any, seconds: float) -> None:
+        if seconds <= 0 or value is None:
+            self.delete(key)
+            return
+        limit = int(settings.LOCAL_CACHE_MAX_ENTRIES)
+        with self._lock:
+            self._items[key] = (time.monotonic() + seconds, value)
+            self._items.move_to_end(key)
+            while len(self._items) > limit:
+                self._items.popitem(last=False)
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
-def cache_set(key: str, value: Any, ttl: float | None) -> None:
-    _safely(cache.set, key, value, ttl)
+_local = _Local()
+
+
+def _local_seconds(ttl: float) -> float:
+    return min(float(ttl), float(settings.LOCAL_CACHE_TTL))
+
+
+# --- cache calls that survive a cache outage -------------------------------------------------
+
+
+def cache_get(key: str, *, local_seconds: float = 0) -> Any:
+    return cache_get_many([key], local_seconds=local_seconds).get(key)
+
+
+def cache_get_many(keys: Iterable[str], *, local_seconds: float | Mapping[str, float] = 0) -> dict[str, Any]:
+    """The values found, in one round trip to the shared cache for those not held in this process.
+
+    ``local_seconds``: also keep what was read in this process for that long (0: not at all), for
+    every key or per key.
+    """
+    found: dict[str, Any] = {}
+    missing = []
+    for key in keys:
+        seconds = local_seconds.get(key, 0) if isinstance(local_seconds, Mapping) else local_seconds
+        value = _local.get(key) if seconds else None
+        if value is None:
+            missing.append(key)
+        else:
+            found[key] = value
+    if missing:
+        for key, value in _shared(cache.get_many, missing, default={}).items():
+            seconds = local_seconds.get(key, 0) if isinstance(local_seconds, Mapping) else local_seconds
+            if value is not None:
+                found[key] = value
+                if seconds:
+                    _local.put(key, value, seconds)
+    return found
+
+
+def cache_set(key: str, value: Any, ttl: float | None, *, local_seconds: float = 0) -> None:
+    if local_seconds:
+        _local.put(key, value, local_seconds)
+    else:
+        _local.delete(key)
+    _shared(cache.set, key, value, ttl)
 
 
 def cache_add(key: str, value: Any, ttl: float | None, *, when_down: bool) -> bool:
-    """``cache.add``; ``when_down`` is the answer when the cache cannot be asked."""
-    return bool(_safely(cache.add, key, value, ttl, default=when_down))
+    """``cache.add`` on the shared cache; ``when_down`` is the answer when it cannot be asked."""
+    return bool(_shared(cache.add, key, value, ttl, default=when_down))
 
 
 def cache_delete(key: str) -> None:
-    _safely(cache.delete, key)
+    _local.delete(key)
+    _shared(cache.delete, key)
 
 
-# --- entries --------------------------------------------------------------------------------
+def clear_local() -> None:
+    """Forget everything this process holds (the shared cache is left as it is)."""
+    _local.clear()
+
+
+def reset() -> None:
+    """Start afresh in this process: empty local cache, closed breaker, warnings not yet given."""
+    _local.clear()
+    _breaker.close()
+    forget_warnings()
+
+
+def forget_warnings() -> None:
+    """Start the once-a-minute warnings afresh (for a new worker, or a test that counts them)."""
+    for throttle in (_cache_warning, _unreadable_warning):
+        throttle.last, throttle.held = -throttle.period, 0
+
+
+def breaker_open() -> bool:
+    return _breaker.is_open
+
+
+# --- the bulkhead ----------------------------------------------------------------------------
+
+_holding_slot: contextvars.ContextVar[bool] = contextvars.ContextVar("desk_holding_slot", default=False)
+
+
+class _Bulkhead:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.in_use = 0
+
+    def try_acquire(self) -> bool:
+        with self._lock:
+            if self.in_use >= int(settings.PLEO_BULKHEAD):
+                return False
+            self.in_use += 1
+        metrics.BULKHEAD_IN_USE.inc()
+        return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.in_use -= 1
+        metrics.BULKHEAD_IN_USE.dec()
+
+
+_bulkhead = _Bulkhead()
+
+
+@contextmanager
+def bulkhead_slot() -> Iterator[bool]:
+    """A place among the threads that may wait on Pleo; yields False (at once) when none is free.
+
+    Work this context hands to a pool with ``submit`` runs under the same place.
+    """
+    if _holding_slot.get():
+        yield True
+        return
+    if not _bulkhead.try_acquire():
+        metrics.BULKHEAD_REJECTIONS.inc()
+        yield False
+        return
+    token = _holding_slot.set(True)
+    try:
+        yield True
+    finally:
+        _holding_slot.reset(token)
+        _bulkhead.release()
+
+
+def submit(pool: Executor, fn: Callable[..., R], *args: Any, **kwargs: Any) -> Future[R]:
+    """``pool.submit`` in a copy of this context: the request id and the bulkhead place go along."""
+    context = contextvars.copy_context()
+    return pool.submit(context.run, fn, *args, **kwargs)
+
+
+# --- entries ----------------------------------------------------------------------------------
 
 
 class Codec(Protocol[V]):
@@ -148,6 +380,7 @@ class Codec(Protocol[V]):
 class Keys:
     """The cache keys of one cached answer: the answer, its stale copy, its lock and its last failure."""
 
+    kind: str
     value: str
     stale: str
     lock: str
@@ -158,7 +391,7 @@ class Keys:
         def key(part: str) -> str:
             return f"{NAMESPACE}:{part}:{ident}"
 
-        return cls(key(kind), key(f"{kind}-stale"), key(f"{kind}-lock"), key(f"{kind}-error"))
+        return cls(kind, key(kind), key(f"{kind}-stale"), key(f"{kind}-lock"), key(f"{kind}-error"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,11 +431,63 @@ def _decode(raw: Any, codec: Codec[V], key: str) -> tuple[V | None, datetime] | 
         return None
 
 
-def _mark_error(keys: Keys, error: PleoError) -> None:
-    cache_set(keys.error, {**error.to_mark(), "at": time.time()}, ERROR_MARK_TTL)
+def _remaining(fetched_at: datetime, ttl: float) -> float:
+    return fetched_at.timestamp() + ttl - time.time()
+
+
+def _keep_local(key: str, value: Any, fetched_at: datetime, ttl: float) -> None:
+    """Hold a parsed answer in this process no longer than the shared cache keeps it."""
+    _local.put(key, (value, fetched_at), min(_local_seconds(ttl), _remaining(fetched_at, ttl)))
+
+
+def _read(
+    keys: Keys, codec: Codec[V], ttl: Callable[[V | None], int], fresh_since: float | None
+) -> tuple[V | None, datetime] | None:
+    """The answer held in this process, else in the shared cache; None when neither has one."""
+    local = _local.get(keys.value)
+    if local is not None and (fresh_since is None or local[1].timestamp() >= fresh_since):
+        metrics.CACHE_LOOKUPS.labels(kind=keys.kind, result="hit_local").inc()
+        held: tuple[V | None, datetime] = local
+        return held
+    shared = _decode(cache_get(keys.value), codec, keys.value)
+    if shared is None:
+        metrics.CACHE_LOOKUPS.labels(kind=keys.kind, result="miss").inc()
+        return None
+    metrics.CACHE_LOOKUPS.labels(kind=keys.kind, result="hit_shared").inc()
+    _keep_local(keys.value, shared[0], shared[1], ttl(shared[0]))
+    return shared
+
+
+def store(keys: Keys, value: V, *, codec: Codec[V], ttl: int, fetched_at: datetime | None = None) -> None:
+    """Keep ``value`` as the fresh answer and the stale copy under ``keys`` (in both layers)."""
+    fetched_at = fetched_at or _now()
+    entry = _encode(value, codec, fetched_at)
+    cache_set(keys.value, entry, ttl)
+    cache_set(keys.stale, entry, settings.JOB_CACHE_STALE_TTL)
+    _keep_local(keys.value, value, fetched_at, ttl)
+    _keep_local(keys.stale, value, fetched_at, settings.JOB_CACHE_STALE_TTL)
+
+
+def forget(keys: Keys) -> None:
+    """Drop an answer (not its stale copy) from both layers: the next look asks Pleo."""
+    cache_delete(keys.value)
 
 
 # --- single flight with stale-if-error --------------------------------------------------------
+
+
+@dataclass
+class _Flight:
+    """One fetch in this process that other callers in this process wait for."""
+
+    started: float = field(default_factory=time.time)
+    done: threading.Event = field(default_factory=threading.Event)
+    answer: Answer[Any] | None = None
+    error: PleoError | None = None
+
+
+_flights: dict[str, _Flight] = {}
+_flights_lock = threading.Lock()
 
 
 def fetch_through(
@@ -212,93 +497,148 @@ def fetch_through(
     codec: Codec[V],
     ttl: Callable[[V | None], int],
     refresh: bool = False,
+    fresh_since: float | None = None,
 ) -> Answer[V]:
     """The cached answer, or one fetched by exactly one of many concurrent callers.
 
-    The first caller takes a lock in the cache (``cache.add`` with an expiry) and calls ``fetch``;
-    the others wait for its answer or its failure, within ``page_budget()``. ``JobNotFound`` is
-    remembered as an answer (``value`` None). Returns a stale copy with the error when Pleo is
-    unavailable, slow or rate-limiting; otherwise raises the ``PleoError``.
+    ``JobNotFound`` is remembered as an answer (``value`` None). Returns a stale copy with the error
+    when Pleo is unavailable, slow, rate-limiting or busy; otherwise raises the ``PleoError``.
+    ``refresh`` skips the cache; ``fresh_since`` (epoch seconds) skips copies fetched before it.
     """
-    started = time.time()
+    deadline = time.monotonic() + page_budget()
     if not refresh:
-        cached = _decode(cache_get(keys.value), codec, keys.value)
+        cached = _read(keys, codec, ttl, fresh_since)
         if cached is not None:
             return Answer(cached[0], cached[1], "cache")
-    budget = page_budget()
-    deadline = time.monotonic() + budget
-    owner = secrets.token_hex(8)
-    # With the cache down every caller is its own leader: it fetches for itself.
-    leader = cache_add(keys.lock, owner, int(budget) + 1, when_down=True)
-    if not leader:
-        waited = _wait_for_leader(keys, codec, started=started, refresh=refresh, deadline=deadline)
-        if waited is not None:
-            return waited
-        if time.monotonic() >= deadline:  # the leader is still at it: do not pile onto Pleo
-            error = PleoTimeout("Pleo did not answer in time (another request is still waiting for it).")
-            return _stale_or_raise(keys, codec, error)
-    elif not refresh:
-        just_cached = _decode(cache_get(keys.value), codec, keys.value)  # a leader may have just finished
-        if just_cached is not None:
-            cache_delete(keys.lock)
-            return Answer(just_cached[0], just_cached[1], "cache")
+    name = keys.value + ("#refresh" if refresh else "")
+    with _flights_lock:
+        flight = _flights.get(name)
+        leading = flight is None
+        if flight is None:
+            flight = _flights[name] = _Flight()
+    if not leading:
+        return _follow(flight, keys, codec, refresh=refresh, deadline=deadline)
     try:
-        return _fetch(keys, fetch, codec, ttl)
+        flight.answer = _lead(keys, fetch, codec, ttl, refresh=refresh, started=flight.started, deadline=deadline)
+        return flight.answer
+    except PleoError as error:
+        flight.error = error
+        raise
     finally:
-        if leader and cache_get(keys.lock) == owner:
-            cache_delete(keys.lock)
+        with _flights_lock:
+            if _flights.get(name) is flight:
+                del _flights[name]
+        flight.done.set()
 
 
-def _wait_for_leader(
-    keys: Keys, codec: Codec[V], *, started: float, refresh: bool, deadline: float
+def _follow(flight: _Flight, keys: Keys, codec: Codec[V], *, refresh: bool, deadline: float) -> Answer[V]:
+    """Wait for this process's leader: woken the moment it has an answer or a failure."""
+    started = time.monotonic()
+    metrics.FLIGHT_WAITS.labels(scope="process").inc()
+    finished = flight.done.wait(max(0.0, deadline - started))
+    metrics.FLIGHT_WAIT_SECONDS.labels(scope="process").observe(time.monotonic() - started)
+    if not finished:
+        return _stale_or_raise(keys, codec, PleoTimeout("Pleo did not answer in time (another request is waiting)."))
+    if flight.error is not None:
+        if isinstance(flight.error, JobNotFound):
+            raise flight.error
+        return _stale_or_raise(keys, codec, flight.error)
+    if flight.answer is None:  # the leader failed in an unexpected way: nothing to share
+        raise PleoUnavailable("The request that was asking Pleo failed.")
+    answer: Answer[V] = flight.answer
+    if answer.source == "fresh" and not refresh:
+        return Answer(answer.value, answer.fetched_at, "cache")
+    return answer
+
+
+def _lead(
+    keys: Keys,
+    fetch: Callable[[], V],
+    codec: Codec[V],
+    ttl: Callable[[V | None], int],
+    *,
+    refresh: bool,
+    started: float,
+    deadline: float,
+) -> Answer[V]:
+    """This process's one caller: takes the shared lock and asks Pleo, or waits for another process."""
+    with bulkhead_slot() as admitted:
+        if not admitted:
+            return _stale_or_raise(keys, codec, PleoBusy("Too many requests are already waiting on Pleo."))
+        owner = secrets.token_hex(8)
+        # With the shared cache down every process is its own leader.
+        leader = cache_add(keys.lock, owner, int(page_budget()) + 1, when_down=True)
+        try:
+            if not leader:
+                waited = _wait_for_other_process(keys, codec, ttl, started=started, refresh=refresh, deadline=deadline)
+                if waited is not None:
+                    return waited
+                if time.monotonic() >= deadline:  # the other process is still at it: do not pile onto Pleo
+                    error = PleoTimeout("Pleo did not answer in time (another request is still waiting for it).")
+                    return _stale_or_raise(keys, codec, error)
+            elif not refresh:
+                just = _decode(cache_get(keys.value), codec, keys.value)  # another process may have just finished
+                if just is not None:
+                    _keep_local(keys.value, just[0], just[1], ttl(just[0]))
+                    return Answer(just[0], just[1], "cache")
+            return _fetch(keys, fetch, codec, ttl)
+        finally:
+            if leader and cache_get(keys.lock) == owner:
+                cache_delete(keys.lock)
+
+
+def _wait_for_other_process(
+    keys: Keys, codec: Codec[V], ttl: Callable[[V | None], int], *, started: float, refresh: bool, deadline: float
 ) -> Answer[V] | None:
-    """Wait for the caller that holds the lock; None when it vanished without an answer or time ran out.
+    """Poll the shared cache for the other process's answer or failure.
 
-    Only a failure recorded after this caller started counts: an older one belongs to an earlier
-    burst. A refresh also waits for an answer fetched after it started.
+    None when its lock vanished without an answer or time ran out. Only a failure recorded after
+    this caller started counts: an older one belongs to an earlier burst. A refresh also waits for
+    an answer fetched after it started.
     """
-    while time.monotonic() < deadline:
-        time.sleep(WAIT_STEP)
-        found = cache_get_many([keys.value, keys.error, keys.lock])
-        cached = _decode(found.get(keys.value), codec, keys.value)
-        if cached is not None and (not refresh or cached[1].timestamp() >= int(started)):
-            return Answer(cached[0], cached[1], "fresh" if refresh else "cache")
-        mark = found.get(keys.error)
-        if isinstance(mark, dict) and isinstance(mark.get("at"), (int, float)) and mark["at"] >= started:
-            return _stale_or_raise(keys, codec, error_from_mark(mark))
-        if keys.lock not in found:
-            return None
-    return None
+    begun = time.monotonic()
+    metrics.FLIGHT_WAITS.labels(scope="shared").inc()
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(POLL_STEP)
+            found = cache_get_many([keys.value, keys.error, keys.lock])
+            cached = _decode(found.get(keys.value), codec, keys.value)
+            if cached is not None and (not refresh or cached[1].timestamp() >= int(started)):
+                _keep_local(keys.value, cached[0], cached[1], ttl(cached[0]))
+                return Answer(cached[0], cached[1], "fresh" if refresh else "cache")
+            mark = found.get(keys.error)
+            if isinstance(mark, dict) and isinstance(mark.get("at"), (int, float)) and mark["at"] >= started:
+                return _stale_or_raise(keys, codec, error_from_mark(mark))
+            if keys.lock not in found:
+                return None
+        return None
+    finally:
+        metrics.FLIGHT_WAIT_SECONDS.labels(scope="shared").observe(time.monotonic() - begun)
 
 
 def _fetch(keys: Keys, fetch: Callable[[], V], codec: Codec[V], ttl: Callable[[V | None], int]) -> Answer[V]:
     try:
         value = fetch()
     except JobNotFound:
-        cache_set(keys.value, _encode(None, codec, _now()), ttl(None))
+        fetched_at = _now()
+        cache_set(keys.value, _encode(None, codec, fetched_at), ttl(None))
+        _keep_local(keys.value, None, fetched_at, ttl(None))
         raise
     except PleoError as error:
-        _mark_error(keys, error)
+        cache_set(keys.error, {**error.to_mark(), "at": time.time()}, ERROR_MARK_TTL)
         return _stale_or_raise(keys, codec, error)
     fetched_at = _now()
-    entry = _encode(value, codec, fetched_at)
-    cache_set(keys.value, entry, ttl(value))
-    cache_set(keys.stale, entry, settings.JOB_CACHE_STALE_TTL)
+    store(keys, value, codec=codec, ttl=ttl(value), fetched_at=fetched_at)
     cache_delete(keys.error)
     return Answer(value, fetched_at, "fresh")
 
 
 def _stale_or_raise(keys: Keys, codec: Codec[V], error: PleoError) -> Answer[V]:
-    """The last good copy when Pleo is down, slow or limiting us; else the error itself."""
+    """The last good copy when Pleo is down, slow, limiting or busy; else the error itself."""
     if isinstance(error, STALE_ERRORS):
-        stale = _decode(cache_get(keys.stale), codec, keys.stale)
+        stale = _local.get(keys.stale) or _decode(cache_get(keys.stale), codec, keys.stale)
         if stale is not None and stale[0] is not None:
+            metrics.CACHE_LOOKUPS.labels(kind=keys.kind, result="stale").inc()
             logger.info("Showing stale copy %s from %s: %s", keys.stale, stale[1], error.code)
             return Answer(stale[0], stale[1], "stale", error)
     raise error
-
-
-def forget_warnings() -> None:
-    """Start the once-a-minute warnings afresh (for a new worker, or a test that counts them)."""
-    for throttle in (_cache_warning, _unreadable_warning):
-        throttle.last, throttle.held = -throttle.period, 0

@@ -1,8 +1,8 @@
-"""Gives every unexpected error a reference id, logged with its traceback and shown on the 500 page."""
+"""Request ids, single sign-on from a trusted proxy, and the client address for lock-outs."""
 
 from __future__ import annotations
 
-import logging
+import re
 import uuid
 from collections.abc import Callable
 
@@ -10,23 +10,37 @@ from django.conf import settings
 from django.contrib.auth.middleware import PersistentRemoteUserMiddleware
 from django.http import HttpRequest, HttpResponse
 
-logger = logging.getLogger("exportjobs.errors")
+from .logs import request_id
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-class ErrorReferenceMiddleware:
+def new_request_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+class RequestIdMiddleware:
+    """Every request gets an id: every log line of it carries it, the response says it
+    (``X-Request-ID``) and the 500 page shows it as its reference.
+
+    The id comes from ``X-Request-ID`` when a trusted proxy sets it (``TRUSTED_PROXY_COUNT`` > 0
+    and the value looks like an id), else it is generated here.
+    """
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
-        reference = uuid.uuid4().hex[:12]
-        request.error_reference = reference  # type: ignore[attr-defined] # read back by views.server_error
-        logger.error(
-            "Unhandled error, reference %s, %s %s", reference, request.method, request.path, exc_info=exception
-        )
-        return None  # Django goes on to handler500, which shows the reference
+        given = request.headers.get("X-Request-ID", "")
+        ident = given if settings.TRUSTED_PROXY_COUNT and REQUEST_ID.match(given) else new_request_id()
+        request.request_id = ident  # type: ignore[attr-defined] # read by views.server_error
+        token = request_id.set(ident)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id.reset(token)
+        response["X-Request-ID"] = ident
+        return response
 
 
 class ProxyRemoteUserMiddleware(PersistentRemoteUserMiddleware):

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict
 
-from .cache import Answer, Keys, Source, fetch_through, page_budget
+from .cache import Answer, Keys, Source, bulkhead_slot, fetch_through, page_budget, submit
 from .pleo import ExportJob, ItemPage, JobNotFound, PleoError, PleoTimeout, get_client
 
 ITEM_STATUSES = ("successful", "failed", "pending", "in_progress", "abandoned")
@@ -64,12 +64,13 @@ class _JobCodec:
         return ExportJob.from_payload(data)
 
 
-def job_get(*, job_id: uuid.UUID, refresh: bool = False) -> JobResult:
+def job_get(*, job_id: uuid.UUID, refresh: bool = False, fresh_since: float | None = None) -> JobResult:
     """The job, from the cache when fresh enough, else from Pleo (one call for many waiters).
 
     Raises ``JobNotFound`` or another ``PleoError`` when there is nothing to show. When Pleo is
-    unavailable, slow or rate-limiting and a last good copy exists, returns that copy with
-    ``source="stale"`` and the error.
+    unavailable, slow, rate-limiting or busy and a last good copy exists, returns that copy with
+    ``source="stale"`` and the error. ``fresh_since`` (epoch seconds): ignore copies fetched
+    before it (after a refresh, whichever worker serves the next page).
     """
     answer = fetch_through(
         job_cache_keys(job_id),
@@ -77,6 +78,7 @@ def job_get(*, job_id: uuid.UUID, refresh: bool = False) -> JobResult:
         codec=_JobCodec(),
         ttl=ttl_for,
         refresh=refresh,
+        fresh_since=fresh_since,
     )
     return _job_result(answer)
 
@@ -135,10 +137,10 @@ def job_items_get(*, job: ExportJob, after: str | None = None, refresh: bool = F
         return status, client.get_export_job_items(job.id, status=status, limit=0).total
 
     def fetch() -> ItemsSummary:
-        failed_page = _ITEMS_POOL.submit(
-            client.get_export_job_items, job.id, status="failed", limit=ITEMS_PAGE_SIZE, after=after
+        failed_page = submit(
+            _ITEMS_POOL, client.get_export_job_items, job.id, status="failed", limit=ITEMS_PAGE_SIZE, after=after
         )
-        counts = [_ITEMS_POOL.submit(count, status) for status in ITEM_STATUSES]
+        counts = [submit(_ITEMS_POOL, count, status) for status in ITEM_STATUSES]
         futures: list[Future[Any]] = [failed_page, *counts]
         wait(futures)  # no call outlives this fetch, even when one of them fails
         return ItemsSummary(counts=dict(c.result() for c in counts), failed=failed_page.result())
@@ -172,7 +174,8 @@ def jobs_get_many(*, job_ids: list[uuid.UUID]) -> list[BulkRow]:
     """Each job through ``job_get`` (cache, single flight), ``BULK_CONCURRENCY`` at a time.
 
     The whole table has one page budget: a job not answered by then gets a timeout row (its fetch
-    goes on and fills the cache for the next look).
+    goes on and fills the cache for the next look). The request takes one place in the bulkhead for
+    all its calls; without one, each job that is not cached gets its stale copy or "Pleo is busy".
     """
 
     def one(job_id: uuid.UUID) -> BulkRow:
@@ -182,8 +185,9 @@ def jobs_get_many(*, job_ids: list[uuid.UUID]) -> list[BulkRow]:
             return BulkRow(job_id, None, error)
 
     job_ids = job_ids[:BULK_LIMIT]
-    futures = [_BULK_POOL.submit(one, job_id) for job_id in job_ids]
-    wait(futures, timeout=page_budget())
+    with bulkhead_slot():
+        futures = [submit(_BULK_POOL, one, job_id) for job_id in job_ids]
+        wait(futures, timeout=page_budget())
     rows = []
     for job_id, future in zip(job_ids, futures, strict=True):
         if future.done():

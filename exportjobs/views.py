@@ -6,8 +6,10 @@ Every ``PleoError`` becomes a page and an HTTP status in one place (``ERROR_STAT
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import sys
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -18,12 +20,13 @@ from django.contrib import messages
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import services, wording
+from . import metrics, services, wording
 from .access import desk_view
 from .forms import MAX_INPUT, LookupForm, find_job_ids
 from .models import AuditEvent
@@ -49,9 +52,16 @@ ERROR_STATUS = {
     "auth": 502,
     "rate_limited": 503,
     "unavailable": 503,
+    "busy": 503,
     "timeout": 504,
     "bad_response": 502,
 }
+RETRY_AFTER = {"busy": "5"}  # seconds; other 503/504 pages say 30 (a 429 passes on Pleo's own)
+FRESH_SINCE = "exportjobs:fresh-since"  # session key: after a refresh, no older copy of that job
+
+
+class AuditUnavailable(Exception):
+    """The audit row of a look could not be written: the look's data must not be shown."""
 
 
 class HttpResponseSeeOther(HttpResponseRedirect):
@@ -77,7 +87,20 @@ def error_page(request: HttpRequest, error: PleoError, *, job_id: uuid.UUID | No
     if isinstance(error, PleoRateLimited):
         response["Retry-After"] = str(error.retry_after if error.retry_after is not None else 60)
     elif status in (503, 504):
-        response["Retry-After"] = "30"
+        response["Retry-After"] = RETRY_AFTER.get(error.code, "30")
+    return response
+
+
+def audit_unavailable_page(request: HttpRequest, *, job_id: uuid.UUID | None) -> HttpResponse:
+    """503: the look could not be recorded, so the job is not shown."""
+    context = {
+        "page": wording.AUDIT_UNAVAILABLE,
+        "status": 503,
+        "job_id": job_id,
+        "form": LookupForm(initial={"job_id": str(job_id) if job_id else ""}),
+    }
+    response = render(request, "exportjobs/error.html", context, status=503)
+    response["Retry-After"] = "30"
     return response
 
 
@@ -90,6 +113,8 @@ def _audit(
     result: JobResult | None = None,
     error: PleoError | None = None,
 ) -> None:
+    """Record a look. Raises ``AuditUnavailable`` when the row could not be written (it is then
+    committed or not at all: the desk runs in autocommit), so the caller does not show the data."""
     user = request.user if request.user.is_authenticated else None
     try:
         AuditEvent.objects.create(
@@ -102,8 +127,17 @@ def _audit(
             job_status=result.job.status_value[:64] if result else "",
             error_code=error.code if error else "",
         )
-    except DatabaseError:
-        logger.exception("Could not write audit event for %s %s", action, job_id)
+    except DatabaseError as exc:
+        metrics.AUDIT_FAILURES.inc()
+        logger.error("Could not write audit event for %s %s: %s: %s", action, job_id, type(exc).__name__, exc)
+        raise AuditUnavailable from exc
+
+
+def _audit_failure(request: HttpRequest, action: str, *, job_id: uuid.UUID | None, error: PleoError | None) -> None:
+    """Record a look that showed no job data (an error page); if the row cannot be written, the page goes out."""
+    outcome = AuditEvent.Outcome.INVALID if error is None else _outcome(error)
+    with contextlib.suppress(AuditUnavailable):
+        _audit(request, action, job_id=job_id, outcome=outcome, error=error)
 
 
 def _outcome(error: PleoError) -> str:
@@ -160,9 +194,10 @@ def lookup(request: HttpRequest) -> HttpResponse:
     form = LookupForm(request.GET)
     if form.is_valid():
         job_id = form.cleaned_data["job_id"]
-        _audit(request, AuditEvent.Action.LOOKUP, job_id=job_id, outcome=AuditEvent.Outcome.FOUND)
+        with contextlib.suppress(AuditUnavailable):  # a redirect shows no job data
+            _audit(request, AuditEvent.Action.LOOKUP, job_id=job_id, outcome=AuditEvent.Outcome.FOUND)
         return redirect("job_detail", job_id=str(job_id))
-    _audit(request, AuditEvent.Action.LOOKUP, outcome=AuditEvent.Outcome.INVALID)
+    _audit_failure(request, AuditEvent.Action.LOOKUP, job_id=None, error=None)
     found = form.found_ids
     context = {
         "form": form,
@@ -189,9 +224,12 @@ def bulk(request: HttpRequest) -> HttpResponse:
     for row in rows:
         if row.result is not None:
             outcome = AuditEvent.Outcome.FOUND
-            _audit(request, AuditEvent.Action.VIEW, job_id=row.job_id, outcome=outcome, result=row.result)
+            try:
+                _audit(request, AuditEvent.Action.VIEW, job_id=row.job_id, outcome=outcome, result=row.result)
+            except AuditUnavailable:
+                return audit_unavailable_page(request, job_id=None)
         elif row.error is not None:
-            _audit(request, AuditEvent.Action.VIEW, job_id=row.job_id, outcome=_outcome(row.error), error=row.error)
+            _audit_failure(request, AuditEvent.Action.VIEW, job_id=row.job_id, error=row.error)
     context = {
         "text": text,
         "rows": [bulk_row(row) for row in rows],
@@ -232,16 +270,29 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
         query = request.GET.urlencode()
         return redirect(reverse("job_detail", args=[str(parsed)]) + (f"?{query}" if query else ""))
     try:
-        result = services.job_get(job_id=parsed)
+        result = services.job_get(job_id=parsed, fresh_since=_fresh_since(request, parsed))
     except PleoError as error:
-        _audit(request, AuditEvent.Action.VIEW, job_id=parsed, outcome=_outcome(error), error=error)
+        _audit_failure(request, AuditEvent.Action.VIEW, job_id=parsed, error=error)
         return error_page(request, error, job_id=parsed)
     if not _is_poll(request):
-        _audit(request, AuditEvent.Action.VIEW, job_id=parsed, outcome=AuditEvent.Outcome.FOUND, result=result)
+        try:
+            _audit(request, AuditEvent.Action.VIEW, job_id=parsed, outcome=AuditEvent.Outcome.FOUND, result=result)
+        except AuditUnavailable:
+            return audit_unavailable_page(request, job_id=parsed)
     context = job_page_context(request, result)
     context["seen_change"] = seen_change(result.job, request.GET.get("seen"), request.GET.get("at"))
     context.update(_entries(request, result.job))
     return render(request, "exportjobs/job_detail.html", context)
+
+
+def _fresh_since(request: HttpRequest, job_id: uuid.UUID) -> float | None:
+    """After a refresh of this job: the time of that refresh (no older copy may be shown), once."""
+    marks = request.session.get(FRESH_SINCE)
+    if not isinstance(marks, dict) or str(job_id) not in marks:
+        return None
+    since = marks.pop(str(job_id))
+    request.session[FRESH_SINCE] = marks
+    return float(since) if isinstance(since, (int, float)) else None
 
 
 CURSOR = re.compile(r"^[A-Z2-7=~]{1,200}$")
@@ -274,14 +325,20 @@ def job_refresh(request: HttpRequest, job_id: str) -> HttpResponseBase:
     try:
         result = services.job_get(job_id=parsed, refresh=True)
     except PleoError as error:
-        _audit(request, AuditEvent.Action.REFRESH, job_id=parsed, outcome=_outcome(error), error=error)
+        _audit_failure(request, AuditEvent.Action.REFRESH, job_id=parsed, error=error)
         if not isinstance(error, JobNotFound):
             title = wording.error_wording(error.code).title
             messages.warning(request, str(wording.REFRESH_FAILED) % {"title": title})
     else:
-        _audit(request, AuditEvent.Action.REFRESH, job_id=parsed, outcome=AuditEvent.Outcome.FOUND, result=result)
+        with contextlib.suppress(AuditUnavailable):  # the redirect shows nothing; the page it leads to audits
+            _audit(request, AuditEvent.Action.REFRESH, job_id=parsed, outcome=AuditEvent.Outcome.FOUND, result=result)
         if result.source == "stale":
             messages.warning(request, str(wording.REFRESH_STALE))
+        else:
+            marks = request.session.get(FRESH_SINCE)
+            marks = marks if isinstance(marks, dict) else {}
+            marks[str(parsed)] = result.fetched_at.timestamp()
+            request.session[FRESH_SINCE] = dict(list(marks.items())[-20:])
     return HttpResponseSeeOther(reverse("job_detail", args=[str(parsed)]))
 
 
@@ -309,12 +366,23 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    reference = getattr(request, "error_reference", None) or uuid.uuid4().hex[:12]
-    logger.error("Unhandled error, reference %s, path %s", reference, request.path)
+    """Our own 500 page: its reference is the request id, logged with the failure.
+
+    It renders from the template alone, without the request's context (no user, session, messages
+    or cache), so it works when the database or the cache is what failed. The traceback goes to the
+    log once (a failure repeated on every request is written once a minute, with a count).
+    """
+    reference = getattr(request, "request_id", None) or uuid.uuid4().hex[:16]
+    logger.error(
+        "Unhandled error, reference %s, %s %s", reference, request.method, request.path, exc_info=sys.exc_info()
+    )
+    request.desk_error_logged = True  # type: ignore[attr-defined] # Django's own record of it is then dropped
+    context = {"reference": reference, "sandbox": settings.PLEO_SANDBOX, "TIME_ZONE_NAME": settings.TIME_ZONE}
     try:
-        return render(request, "500.html", {"reference": reference}, status=500)
+        page = loader.render_to_string("500.html", context)
     except Exception:  # the error page itself must never fail
         logger.exception("The 500 page failed to render (reference %s)", reference)
-        return HttpResponse(
-            f"Something went wrong on our side. Reference: {reference}", status=500, content_type="text/plain"
-        )
+        return HttpResponse(f"{wording.SERVER_ERROR_PLAIN} {reference}", status=500, content_type="text/plain")
+    response = HttpResponse(page, status=500)
+    response["Cache-Control"] = "private, no-store"
+    return response

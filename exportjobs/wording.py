@@ -556,6 +556,14 @@ ERRORS: dict[str, ErrorWording] = {
         _("Pleo did not answer within the time limit."),
         _("Try again in a minute. If it keeps happening, tell the dashboard's administrator."),
     ),
+    "busy": ErrorWording(
+        _("Pleo is busy right now"),
+        _(
+            "The desk is already waiting on Pleo for several other requests, so it did not ask again for this one. "
+            "This protects the desk while Pleo is slow."
+        ),
+        _("Try again in a few seconds."),
+    ),
     "bad_response": ErrorWording(
         _("Pleo sent an answer we could not read"),
         _("Pleo's answer was not in the expected format, so the dashboard cannot show it safely."),
@@ -572,6 +580,17 @@ GENERIC_ERROR = ErrorWording(
 
 def error_wording(code: str) -> ErrorWording:
     return ERRORS.get(code, GENERIC_ERROR)
+
+
+AUDIT_UNAVAILABLE = ErrorWording(
+    _("The desk cannot record this look right now"),
+    _(
+        "Every look at an export job is recorded, and the record could not be written just now, "
+        "so the desk does not show the job."
+    ),
+    _("Try again in a minute. If it lasts, tell the dashboard's administrator: the desk's database is not answering."),
+)
+SERVER_ERROR_PLAIN = _("Something went wrong on our side. Reference:")
 
 
 # --- banners, notices and flash messages -----------------------------------------------------------

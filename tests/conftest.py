@@ -10,8 +10,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 
+from exportjobs import cache as desk_cache
 from exportjobs.sandbox import SandboxServer
-from tests.helpers import API_KEY, CHROMIUM, REDIS_URL, SANDBOX_TOKEN, need, port_open
+from tests.helpers import API_KEY, CHROMIUM, REDIS_URL, SANDBOX_TOKEN, OwnRedis, need, port_open
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +53,7 @@ def _clean_state(request, settings):
         settings.PLEO_API_TIMEOUT = 1.0
     with contextlib.suppress(Exception):  # a test may point the cache at a stopped server
         cache.clear()
+    desk_cache.reset()  # this process's own layer, breaker and warnings
 
 
 @pytest.fixture
@@ -81,3 +83,11 @@ def chromium_path():
 def redis_url():
     need(port_open(REDIS_URL, 6379), f"Redis not reachable at {REDIS_URL}")
     return REDIS_URL
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis server of the test's own, so the test can stop or hang it mid-run."""
+    server = OwnRedis(tmp_path).start()
+    yield server
+    server.stop()

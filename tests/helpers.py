@@ -11,8 +11,13 @@ import json
 import os
 import re
 import secrets
+import shutil
+import signal
 import socket
+import subprocess
+import tempfile
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -142,3 +147,91 @@ def problems(validator: Draft202012Validator, instance: object) -> list[str]:
         f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
         for error in validator.iter_errors(instance)
     ]
+
+
+# --- servers of the tests' own: a Redis and a PostgreSQL a test may stop, hang and start again ---------
+
+
+class OwnRedis:
+    """A Redis server on a free port that nothing else uses: stop it, hang it (SIGSTOP), go on."""
+
+    def __init__(self, directory: Path) -> None:
+        binary = shutil.which("redis-server")
+        need(binary is not None, "redis-server not installed (apt-get install redis-server)")
+        self.binary = str(binary)
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OwnRedis:
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            [self.binary, *args, "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: port_open(self.url, self.port), what=f"Redis on port {self.port}")
+        return self
+
+    def hang(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+class OwnPostgres:
+    """A PostgreSQL cluster of its own (initdb in a temporary directory, a free port), run as the
+    ``postgres`` OS user when the tests run as root."""
+
+    def __init__(self) -> None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        need(bool(bins), "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin)")
+        self.bin = bins[-1].parent
+        self.directory = Path(tempfile.mkdtemp(prefix="desk-pg-"))
+        self.data = self.directory / "data"
+        self.port = free_port()
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+        self.as_postgres = os.geteuid() == 0
+        if self.as_postgres:
+            shutil.chown(self.directory, "postgres", "postgres")
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [str(self.bin / args[0]), *args[1:]]
+        if self.as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
+
+    def init(self) -> OwnPostgres:
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        return self
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l", str(self.directory / "log"), "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def wait_for(ready: Callable[[], bool], *, what: str, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} was not ready within {seconds} s")

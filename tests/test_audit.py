@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from exportjobs import cache as desk_cache
 from exportjobs import services
 from exportjobs.models import AuditEvent
 from exportjobs.sandbox import seed
@@ -52,9 +53,7 @@ def test_a_stale_copy_is_recorded_as_stale(desk, sandbox):
     desk.get(f"/jobs/{JOB}/")
     import uuid
 
-    from django.core.cache import cache
-
-    cache.delete(services.job_cache_keys(uuid.UUID(JOB)).value)
+    desk_cache.forget(services.job_cache_keys(uuid.UUID(JOB)))
     sandbox.state.add_fault(JOB, "503")
     assert desk.get(f"/jobs/{JOB}/").status_code == 200
     assert events()[-1]["source"] == "stale"
@@ -137,14 +136,44 @@ def test_pruning_deletes_rows_older_than_the_retention(settings):
     assert "Deleted 1 audit events older than 30 days" in out.getvalue()
 
 
-def test_an_audit_failure_never_breaks_the_page(desk, monkeypatch):
+def test_a_look_that_cannot_be_recorded_is_not_shown(desk, sandbox, monkeypatch):
     from django.db import DatabaseError
 
     def broken(*args, **kwargs):
         raise DatabaseError("disk full")
 
     monkeypatch.setattr(AuditEvent.objects, "create", broken)
-    assert desk.get(f"/jobs/{JOB}/").status_code == 200
+    sandbox.state.update_job(JOB, failureReason="Secret reason only for the audited")
+    response = desk.get(f"/jobs/{JOB}/")
+    page = response.content.decode()
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "cannot record this look" in page
+    assert "Secret reason only for the audited" not in page
+    assert "failure-reason" not in page
+
+
+def test_bulk_rows_that_cannot_be_recorded_are_not_shown(desk, sandbox, monkeypatch):
+    from django.db import DatabaseError
+
+    def broken(*args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(AuditEvent.objects, "create", broken)
+    response = desk.get("/bulk/", {"ids": f"{JOB} {seed.job_uuid('completed')}"})
+    assert response.status_code == 503
+    assert "cannot record this look" in response.content.decode()
+    assert seed.job_uuid("completed") not in response.content.decode()
+
+
+def test_an_error_page_still_goes_out_when_its_audit_row_cannot_be_written(desk, sandbox, monkeypatch):
+    from django.db import DatabaseError
+
+    def broken(*args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(AuditEvent.objects, "create", broken)
+    assert desk.get(f"/jobs/{seed.NOT_FOUND_EXAMPLE}/").status_code == 404
 
 
 def test_the_pages_own_auto_refresh_is_not_recorded_as_a_view(desk):

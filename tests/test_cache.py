@@ -13,6 +13,7 @@ import pytest
 import redis
 from django.core.cache import cache, caches
 
+from exportjobs import cache as desk_cache
 from exportjobs import services
 from exportjobs.sandbox import seed
 from tests.helpers import job_payload
@@ -67,6 +68,7 @@ def redis_cache(settings, redis_url):
             },
         }
     }
+    desk_cache.reset()  # nothing this process held from the previous cache
     client = redis.Redis.from_url(redis_url)
     yield client, prefix
     for key in client.scan_iter(f"{prefix}:*"):
@@ -134,7 +136,7 @@ def test_every_key_the_desk_writes_to_redis_is_json(desk, sandbox, settings, red
     assert desk.get(f"/jobs/{seed.NOT_FOUND_EXAMPLE}/").status_code == 404  # a not-found answer
     sandbox.state.put_job(job_payload(JOB))
     assert desk.get(f"/jobs/{JOB}/").status_code == 200
-    cache.delete(services.job_cache_keys(JOB_ID).value)
+    desk_cache.forget(services.job_cache_keys(JOB_ID))
     sandbox.state.add_fault(JOB, "503")
     stale = desk.get(f"/jobs/{JOB}/")  # a stale view (and its error mark)
     assert stale.status_code == 200
@@ -162,8 +164,6 @@ def test_a_cached_entry_is_plain_json_data_with_its_schema_and_fetch_time(sandbo
 
 
 def test_an_entry_that_does_not_parse_is_logged_once_not_per_request(desk, sandbox, caplog, settings):
-    from exportjobs import cache as desk_cache
-
     desk_cache.forget_warnings()
     settings.JOB_CACHE_TTL_FINAL = 1
     sandbox.state.put_job(job_payload(JOB))

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from exportjobs import cache as desk_cache
 from exportjobs.sandbox import seed
 from tests.helpers import job_payload
 
@@ -54,6 +55,7 @@ FIELDS = list(job_payload().keys())
 
 def show(desk, sandbox, body):
     cache.clear()
+    desk_cache.clear_local()
     sandbox.state.add_fault(JOB, "body", payload=body, times=1)
     response = desk.get(f"/jobs/{JOB}/")
     assert response.status_code in (200, 502), response.status_code

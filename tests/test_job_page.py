@@ -381,7 +381,8 @@ def test_an_unexpected_error_gets_our_500_page_with_a_reference_in_the_log(desk,
     desk.raise_request_exception = False
     response = desk.get(f"/jobs/{seed.DOC_SAMPLE_ID}/")
     assert response.status_code == 500
-    reference = re.search(r"<code>([0-9a-f]{12})</code>", response.content.decode()).group(1)
+    reference = re.search(r"<code>([0-9a-f]{16})</code>", response.content.decode()).group(1)
+    assert response["X-Request-ID"] == reference
     assert any(reference in record.getMessage() for record in caplog.records)
     assert "Something went wrong on our side" in response.content.decode()
 

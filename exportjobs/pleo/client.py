@@ -26,7 +26,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from .. import __version__
+from .. import __version__, metrics
 from .errors import (
     JobNotFound,
     PleoAuthError,
@@ -151,7 +151,7 @@ class PleoClient:
     def get_export_job(self, job_id: uuid.UUID) -> ExportJob:
         """``GET /v2/export-jobs/{jobId}`` as a typed job."""
         job_id = uuid.UUID(str(job_id))  # only a real UUID becomes part of the URL
-        return parse_job_response(self._get(f"/v2/export-jobs/{job_id}"))
+        return parse_job_response(self._get(f"/v2/export-jobs/{job_id}", endpoint="job"))
 
     def get_export_job_items(
         self, job_id: uuid.UUID, *, status: str | None = None, limit: int = 50, after: str | None = None
@@ -163,11 +163,16 @@ class PleoClient:
             params["status"] = status
         if after:
             params["after"] = after
-        return ItemPage.from_payload(self._get(f"/v2/export-jobs/{job_id}/items", params=params))
+        return ItemPage.from_payload(self._get(f"/v2/export-jobs/{job_id}/items", endpoint="items", params=params))
 
     # Transport ---------------------------------------------------------------
 
-    def _get(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
+    def _get(self, path: str, *, endpoint: str, params: Mapping[str, Any] | None = None) -> Any:
+        """The JSON of a GET, counted and timed as a call to ``endpoint`` (a name, not the URL)."""
+        with metrics.pleo_call(endpoint):
+            return self._get_with_retries(path, params)
+
+    def _get_with_retries(self, path: str, params: Mapping[str, Any] | None) -> Any:
         url = self.base_url + path
         deadline = time.monotonic() + 2 * self.timeout
         attempt = 0

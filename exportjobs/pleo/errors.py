@@ -68,9 +68,24 @@ class PleoBadResponse(PleoError):
     code = "bad_response"
 
 
+class PleoBusy(PleoError):
+    """The desk did not ask Pleo: too many of this worker's threads are already waiting on it (bulkhead)."""
+
+    code = "busy"
+
+
 ERRORS: dict[str, type[PleoError]] = {
     cls.code: cls
-    for cls in (PleoError, JobNotFound, PleoAuthError, PleoRateLimited, PleoUnavailable, PleoTimeout, PleoBadResponse)
+    for cls in (
+        PleoError,
+        JobNotFound,
+        PleoAuthError,
+        PleoRateLimited,
+        PleoUnavailable,
+        PleoTimeout,
+        PleoBadResponse,
+        PleoBusy,
+    )
 }
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 from argparse import ArgumentParser
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -71,6 +73,12 @@ class Command(BaseCommand):
         self.stdout.write("  Stop with Ctrl+C.\n\n")
         self.stdout.flush()
 
+        # Every worker writes its metrics here, so one scrape of /metrics sees them all.
+        metrics_dir = Path(env.get("PROMETHEUS_MULTIPROC_DIR") or settings.BASE_DIR / "var" / "metrics")
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True, mode=0o700)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
         if options["dev"]:
             env["DEBUG"] = "1"
             command = [sys.executable, "manage.py", "runserver", "--noreload", f"{options['host']}:{options['port']}"]
@@ -80,6 +88,8 @@ class Command(BaseCommand):
                 "-m",
                 "gunicorn",
                 "dashboard.wsgi",
+                "--config",
+                "python:dashboard.gunicorn_conf",
                 "--bind",
                 f"{options['host']}:{options['port']}",
                 "--workers",
