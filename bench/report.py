@@ -14,6 +14,9 @@ GOAL_THROUGHPUT_RATIO = 0.8  # cached job page / home page, requests per second
 GOAL_COLD_OVERHEAD_MS = 15.0  # cold job page minus a direct call to Pleo, median
 GOAL_STAMPEDE_CALLS = 1
 GOAL_SCALE_RATIO = 1.2  # cached latency with N jobs / with 1,000 jobs
+GOAL_STAMPEDE_RATIO = 1.3  # p95 of a stampede against the upstream latency
+GOAL_HUNG_REDIS_MS = 500.0  # home and cached job pages with Redis hung, p95
+GOAL_SLOW_PLEO_MS = 100.0  # /healthz and cached job pages with Pleo slow, p95
 
 
 @dataclass(frozen=True)
@@ -121,10 +124,10 @@ def goals(r: dict) -> list[Goal]:
             Goal(
                 "4",
                 f"Stampede, {stampede['label']}: p95 latency against the upstream latency",
-                f"{_ms(stampede['p95_ms'])} = **{_ratio(stampede['p95_ms'], stampede['upstream_ms']):.1f} ×** "
+                f"{_ms(stampede['p95_ms'])} = **{_ratio(stampede['p95_ms'], stampede['upstream_ms']):.2f} ×** "
                 f"{stampede['upstream_ms']:.0f} ms",
-                "—",
-                None,
+                f"≤ {GOAL_STAMPEDE_RATIO}",
+                _ratio(stampede["p95_ms"], stampede["upstream_ms"]) <= GOAL_STAMPEDE_RATIO,
             )
         )
     local = r.get("scale_locmem")
@@ -190,6 +193,51 @@ def goals(r: dict) -> list[Goal]:
                     None,
                 )
             )
+    faults = r.get("faults", {}).get("after")
+    if faults:
+        out.extend(_fault_goals(faults))
+    return out
+
+
+def _fault_goals(faults: dict) -> list[Goal]:
+    hung, slow, calls = faults["redis_hung"], faults["pleo_slow"], faults["calls_per_view"]
+    hung_worst = max(hung["home"]["p95_ms"], hung["job"]["p95_ms"])
+    slow_worst = max(slow["healthz"]["p95_ms"], slow["cached_job"]["p95_ms"])
+    out = [
+        Goal(
+            "7",
+            "Redis hung: home and cached job pages, p95 (3 workers, 8 clients)",
+            f"**{_ms(hung_worst)}**",
+            f"≤ {GOAL_HUNG_REDIS_MS:.0f} ms",
+            hung_worst <= GOAL_HUNG_REDIS_MS,
+        ),
+        Goal(
+            "7",
+            "Pleo slow: /healthz and cached job pages while 30 clients wait on Pleo, p95",
+            f"**{_ms(slow_worst)}**",
+            f"≤ {GOAL_SLOW_PLEO_MS:.0f} ms",
+            slow_worst <= GOAL_SLOW_PLEO_MS,
+        ),
+        Goal(
+            "7",
+            "Redis down: calls to Pleo per view, against the same with Redis",
+            f"**{calls['ratio']:.1f} ×**",
+            "a few times",
+            None,
+        ),
+    ]
+    for key in ("stampede_1", "stampede_3"):
+        s = faults[key]
+        ratio = _ratio(s["p95_ms"], s["upstream_ms"])
+        out.append(
+            Goal(
+                "7",
+                f"Stampede in the fault run, {s['workers']} worker(s): p95 against the upstream latency",
+                f"{_ms(s['p95_ms'])} = **{ratio:.2f} ×**",
+                f"≤ {GOAL_STAMPEDE_RATIO}",
+                ratio <= GOAL_STAMPEDE_RATIO,
+            )
+        )
     return out
 
 
@@ -462,11 +510,74 @@ def render(r: dict) -> str:
                 f"7-day stale copy), so one worker keeps about {_n(entries // 2)} jobs: memory is bounded, and "
                 "older jobs' stale copies are culled with them.",
             ]
+    if r.get("faults"):
+        lines += ["", *_faults_section(r["faults"])]
     if r.get("profile"):
         lines += ["", *_profile_section(r["profile"])]
     if r.get("notes"):
         lines += ["## Notes", ""] + [f"- {note}" for note in r["notes"]] + [""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _fault_rows(f: dict) -> list[tuple[str, str, object]]:
+    """(scenario, measurement, value) for one checkout's fault results."""
+    hung, slow, calls = f["redis_hung"], f["pleo_slow"], f["calls_per_view"]
+    hung_home = f"{_ms(hung['home']['p95_ms'])} / {_ms(hung['home']['max_ms'])}"
+    hung_job = f"{_ms(hung['job']['p95_ms'])} / {_ms(hung['job']['max_ms'])}"
+    slow_health = f"{_ms(slow['healthz']['p95_ms'])} / {_ms(slow['healthz']['max_ms'])}"
+    slow_job = f"{_ms(slow['cached_job']['p95_ms'])} / {_ms(slow['cached_job']['max_ms'])}"
+    answers = ", ".join(f"{k}: {v}" for k, v in sorted(slow["uncached_statuses"].items()))
+    slow_name = "Pleo slow (3 s, timeout 2 s)"
+    rows: list[tuple[str, str, object]] = [
+        ("Redis hung", "throughput (8 clients)", f"{hung['all']['rps']:.0f} req/s"),
+        ("Redis hung", "home page p95 / max", hung_home),
+        ("Redis hung", "cached job page p95 / max", hung_job),
+        (slow_name, "/healthz p95 / max", slow_health),
+        (slow_name, "cached job page p95 / max", slow_job),
+        (slow_name, "answers to 30 clients asking for uncached jobs", answers),
+        (
+            "Redis down",
+            "calls to Pleo per view, with Redis (fresh workers)",
+            f"{calls['with_redis']['calls_per_view']:.3f}",
+        ),
+        (
+            "Redis down",
+            "calls to Pleo per view, Redis down (fresh workers)",
+            f"{calls['redis_down']['calls_per_view']:.3f}",
+        ),
+        ("Redis down", "calls per view, down / with Redis", f"{calls['ratio']:.1f} ×"),
+    ]
+    for key in ("stampede_1", "stampede_3"):
+        s = f[key]
+        rows.append(
+            (
+                f"Stampede, {s['requests']} cold requests, {s['workers']} worker(s)",
+                "p95 against the upstream latency (calls)",
+                f"{_ms(s['p95_ms'])} = {_ratio(s['p95_ms'], s['upstream_ms']):.2f} × ({s['upstream_calls']})",
+            )
+        )
+    return rows
+
+
+def _faults_section(faults: dict) -> list[str]:
+    after = faults["after"]
+    before = faults.get("before")
+    lines = [
+        "## Faults, before and after",
+        "",
+        f"Both measured in this run, one after the other: *before* is `{faults.get('before_ref', '—')}` "
+        "(the release before the breaker, local cache, bulkhead and waking waiters), *after* is the code above. "
+        "3 gunicorn workers × 8 threads, a Redis of the bench's own (hung with SIGSTOP, then stopped), "
+        "the sandbox as Pleo, SQLite.",
+        "",
+        "| fault | measurement | before | after |",
+        "| --- | --- | --- | --- |",
+    ]
+    before_rows = _fault_rows(before) if before else []
+    for index, (scenario, what, value) in enumerate(_fault_rows(after)):
+        old = before_rows[index][2] if before_rows else "—"
+        lines.append(f"| {scenario} | {what} | {old} | {value} |")
+    return [*lines, ""]
 
 
 def summary(r: dict) -> str:

@@ -30,13 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import machine, report, servers, wrk  # noqa: E402 - after the path set-up above
+from bench import faults as faults_phase  # noqa: E402 - after the path set-up above
+from bench import machine, report, servers, wrk  # noqa: E402
 from exportjobs.sandbox import seed  # noqa: E402
 
 VAR = ROOT / "var" / "bench"
 RESULTS = ROOT / "bench" / "results"
 HOT_JOB = seed.job_uuid("completed")  # a finished sample job: cached for a day once fetched
 HOME_MARK = "Look up an export job"
+BEFORE_FAULTS = "0a0f9e5"  # the release before the cache breaker, local cache, bulkhead and waking waiters
 NOISY = 0.10  # a measurement during which other programs used more than this share of the CPUs is flagged
 
 _t0 = time.monotonic()
@@ -89,6 +91,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="a short trial: 2 s runs, 2,000 jobs, 100 profiled requests"
     )
+    parser.add_argument(
+        "--before",
+        default=BEFORE_FAULTS,
+        help=f"git revision measured beside this code in phase 7 (default {BEFORE_FAULTS}; 'none': skip)",
+    )
+    parser.add_argument("--fault-seconds", type=float, default=8.0, help="seconds per fault scenario (default 8)")
+    parser.add_argument("--no-faults", action="store_true", help="skip phase 7 (faults, before and after)")
     args = parser.parse_args(argv)
     if args.quick:
         args.duration = min(args.duration, 2.0)
@@ -151,7 +160,8 @@ class Bench:
         self.quick_base = self.direct_base + self.cold_count
         self.quick_direct_base = self.quick_base + self.quick_count
         self.stampede_base = self.quick_direct_base + self.quick_count
-        self.generated = self.stampede_base + 10
+        self.fault_base = self.stampede_base + 10  # phase 7: 2 × (jobs of its own and cold ones)
+        self.generated = self.fault_base + 2 * faults_phase.JOBS_NEEDED
         self.cookies: dict[str, str] = {}
         default_output = args.output.resolve() == (ROOT / "docs" / "benchmarks.md").resolve()
         self.json_path = RESULTS / ("latest.json" if default_output else f"{args.output.stem}.json")
@@ -549,6 +559,31 @@ class Bench:
             ),
         }
 
+    def phase_faults(self) -> None:
+        """7: the fault scenarios against this code and against --before, side by side."""
+        args = self.args
+        seconds = min(args.fault_seconds, 4.0) if args.quick else args.fault_seconds
+        log(f"7. faults: Redis hung, Pleo slow, Redis down, stampede ({seconds:.0f} s each)")
+        faults: dict = {"before_ref": None}
+        common = {
+            "var": VAR / "faults",
+            "sandbox": self.fast,
+            "log": log,
+            "seconds": seconds,
+            "stampede": args.stampede,
+        }
+        faults["after"] = faults_phase.run(label="after", root=ROOT, first_job=self.fault_base, **common)
+        if args.before and args.before != "none":
+            directory = VAR / "before-checkout"
+            try:
+                faults_phase.checkout(args.before, directory, ROOT)
+                faults["before_ref"] = machine.git_revision(directory)
+                first = self.fault_base + faults_phase.JOBS_NEEDED
+                faults["before"] = faults_phase.run(label="before", root=directory, first_job=first, **common)
+            finally:
+                faults_phase.remove_checkout(directory, ROOT)
+        self.results["faults"] = faults
+
     # -- the whole run ----------------------------------------------------------------------------
 
     def wait_for_idle(self) -> None:
@@ -588,6 +623,8 @@ class Bench:
             self.phase_scale_local()
             if redis_ok:
                 self.phase_redis()
+            if not args.no_faults:
+                self.phase_faults()
         finally:
             for process in reversed(self.to_stop):
                 process.stop()

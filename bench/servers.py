@@ -109,6 +109,11 @@ class Sandbox:
     def reset(self) -> None:
         requests.post(self.url + "/_sandbox/reset", timeout=5).raise_for_status()
 
+    def set_latency(self, seconds: float) -> None:
+        """Every API answer from now on comes after ``seconds``."""
+        requests.post(self.url + "/_sandbox/latency", params={"seconds": seconds}, timeout=5).raise_for_status()
+        self.latency = seconds
+
     def stop(self) -> None:
         stop_process(self.process)
         if self.process is not None and self.process.stdout is not None:
@@ -150,9 +155,9 @@ def app_env(*, secret_key: str, database_url: str, cache_url: str, sandbox: Sand
     }
 
 
-def manage(env: dict[str, str], *args: str, input_env: dict[str, str] | None = None) -> str:
+def manage(env: dict[str, str], *args: str, input_env: dict[str, str] | None = None, root: Path = ROOT) -> str:
     out = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env={**env, **(input_env or {})}, capture_output=True, text=True
+        [PYTHON, "manage.py", *args], cwd=root, env={**env, **(input_env or {})}, capture_output=True, text=True
     )
     if out.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
@@ -172,12 +177,12 @@ for name in ({BENCH_USER!r}, {NEW_USER!r}):
 """
 
 
-def prepare_database(env: dict[str, str]) -> str:
+def prepare_database(env: dict[str, str], root: Path = ROOT) -> str:
     """Migrate the bench database, collect static files, create the bench users; returns their password."""
-    manage(env, "migrate", "--noinput", "-v", "0")
-    manage(env, "collectstatic", "--noinput", "-v", "0")
+    manage(env, "migrate", "--noinput", "-v", "0", root=root)
+    manage(env, "collectstatic", "--noinput", "-v", "0", root=root)
     password = secrets.token_urlsafe(18)
-    manage(env, "shell", "-c", CREATE_USERS, input_env={"BENCH_PASSWORD": password})
+    manage(env, "shell", "-c", CREATE_USERS, input_env={"BENCH_PASSWORD": password}, root=root)
     return password
 
 
@@ -190,6 +195,7 @@ class Desk:
     log_dir: Path
     threads: int = 8
     name: str = "desk"
+    root: Path = ROOT  # the checkout whose code is served (another one for "before" figures)
     process: subprocess.Popen | None = None
     port: int = 0
     _log_file: object = None
@@ -227,7 +233,7 @@ class Desk:
         log = self.log_dir / f"{self.name}.log"
         self._log_file = log.open("w")
         self.process = subprocess.Popen(
-            self.command, cwd=ROOT, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT
+            self.command, cwd=self.root, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT
         )
         wait_until(
             lambda: requests.get(self.url + "/healthz", timeout=2).status_code == 200,

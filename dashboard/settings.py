@@ -151,10 +151,11 @@ if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     # keep the stale copies of only the last ~150 jobs.
     CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 5000)
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
-    # A Redis that is down or unreachable must cost milliseconds, not a hung page; values are JSON,
-    # so nothing read from Redis is ever unpickled.
+    # Redis answers in well under a millisecond: a call that takes a quarter of a second means it is
+    # hung, and the breaker (exportjobs/cache.py) then skips it. Values are JSON, so nothing read from
+    # Redis is ever unpickled.
     CACHES["default"].setdefault("OPTIONS", {}).update(
-        socket_connect_timeout=0.5, socket_timeout=0.5, serializer="exportjobs.cache.JSONSerializer"
+        socket_connect_timeout=0.25, socket_timeout=0.25, serializer="exportjobs.cache.JSONSerializer"
     )
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -288,9 +289,9 @@ JOB_CACHE_STALE_TTL = _positive("JOB_CACHE_STALE_TTL", env.int, 7 * 86400, "a wh
 # --- serving ---------------------------------------------------------------------
 
 GUNICORN_THREADS = _positive("GUNICORN_THREADS", env.int, 8, "a whole number")
-# The bulkhead: how many threads of one worker may wait on Pleo at once. The rest stay free for
+# The bulkhead: how many threads of one worker may wait on Pleo at once. The other two stay free for
 # health checks and cached pages when Pleo is slow.
-PLEO_BULKHEAD = _positive("PLEO_BULKHEAD", env.int, max(1, GUNICORN_THREADS // 2), "a whole number")
+PLEO_BULKHEAD = _positive("PLEO_BULKHEAD", env.int, max(1, GUNICORN_THREADS - 2), "a whole number")
 
 # --- metrics (/metrics, Prometheus' format) ------------------------------------------
 

@@ -289,6 +289,16 @@ def cache_delete(key: str) -> None:
     _shared(cache.delete, key)
 
 
+def local_get(key: str) -> Any:
+    """A value this process keeps for itself (never in the shared cache), or None."""
+    return _local.get(key)
+
+
+def local_put(key: str, value: Any, seconds: float) -> None:
+    """Keep a value in this process only, for at most ``seconds`` (bounded with the local cache)."""
+    _local.put(key, value, seconds)
+
+
 def clear_local() -> None:
     """Forget everything this process holds (the shared cache is left as it is)."""
     _local.clear()

@@ -25,7 +25,8 @@ class RequestIdFilter(logging.Filter):
 
 
 class SkipLoggedServerErrors(logging.Filter):
-    """Drops Django's own "Internal Server Error" record when the 500 page has already logged it."""
+    """Drops Django's own record of a 5xx answer ("Internal Server Error", "Service Unavailable") when
+    the desk has already logged why (the 500 page, or an error page about Pleo or the audit trail)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         request = getattr(record, "request", None)

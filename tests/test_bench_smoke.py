@@ -170,3 +170,57 @@ def test_wrk_measures_the_sandbox_for_one_second(generated_sandbox):
     assert result.bytes_per_request > 500  # a whole job, not an error body
     assert generated_sandbox.state.calls() >= result.requests
     assert refused.errors == {"status": refused.requests}
+
+
+def made_up_faults(*, hung_ms: float, health_ms: float, ratio_calls: float, stampede_ms: float) -> dict:
+    summary = {"requests": 100, "rps": 50.0, "p50_ms": hung_ms / 2, "p95_ms": hung_ms, "max_ms": hung_ms * 2}
+    health = {"requests": 80, "rps": 10.0, "p50_ms": health_ms / 2, "p95_ms": health_ms, "max_ms": health_ms * 3}
+    stampede = {
+        "requests": 50,
+        "upstream_calls": 1,
+        "ok": 50,
+        "p50_ms": stampede_ms * 0.8,
+        "p95_ms": stampede_ms,
+        "upstream_ms": 200.0,
+    }
+    return {
+        "redis_hung": {"seconds": 8.0, "home": summary, "job": summary, "all": summary, "errors": 0},
+        "pleo_slow": {
+            "healthz": health,
+            "cached_job": health,
+            "probe_errors": 0,
+            "uncached_statuses": {"503": 40, "504": 12},
+            "uncached_max_ms": 3100.0,
+        },
+        "calls_per_view": {
+            "with_redis": {"views": 600, "calls": 150, "calls_per_view": 0.25, "errors": 0},
+            "redis_down": {
+                "views": 600,
+                "calls": int(150 * ratio_calls),
+                "calls_per_view": 0.25 * ratio_calls,
+                "errors": 0,
+            },
+            "ratio": ratio_calls,
+        },
+        "stampede_1": {**stampede, "workers": 1},
+        "stampede_3": {**stampede, "workers": 3},
+    }
+
+
+def test_the_report_shows_the_fault_figures_before_and_after_side_by_side():
+    results = made_up_results()
+    results["faults"] = {
+        "before_ref": "0a0f9e5",
+        "before": made_up_faults(hung_ms=5000.0, health_ms=3800.0, ratio_calls=4.0, stampede_ms=480.0),
+        "after": made_up_faults(hung_ms=20.0, health_ms=8.0, ratio_calls=1.7, stampede_ms=250.0),
+    }
+    text = report.render(results)
+    assert "## Faults, before and after" in text
+    assert "`0a0f9e5`" in text
+    assert "| Redis hung | home page p95 / max | 5000.0 ms / 10000.0 ms | 20.0 ms / 40.0 ms |" in text
+    assert "| Redis down | calls per view, down / with Redis | 4.0 × | 1.7 × |" in text
+    assert "Stampede in the fault run, 1 worker(s): p95 against the upstream latency | 250.0 ms = **1.25 ×**" in text
+    assert (
+        "| Pleo slow: /healthz and cached job pages while 30 clients wait on Pleo, p95 | **8.00 ms** | ≤ 100 ms | yes |"
+        in text
+    )

@@ -201,9 +201,16 @@ class Handler(BaseHTTPRequestHandler):
         return self._json(404, {"type": "NOT_FOUND", "message": "No such endpoint."})
 
     def do_POST(self) -> None:
-        if urlsplit(self.path).path == "/_sandbox/reset":
+        url = urlsplit(self.path)
+        if url.path == "/_sandbox/reset":
             self.server.state.reset()
             return self._json(200, {"status": "reset"})
+        if url.path == "/_sandbox/latency":  # a slower (or faster) Pleo from now on, for benchmarks
+            try:
+                self.server.state.latency = max(0.0, float(parse_qs(url.query)["seconds"][0]))
+            except (KeyError, ValueError):
+                return self._json(400, {"type": "BAD_REQUEST", "message": "seconds= is required."})
+            return self._json(200, {"latency": self.server.state.latency})
         return self._json(405, {"type": "METHOD_NOT_ALLOWED", "message": "Only GET is served."})
 
     def _job(self, job_id: str) -> None:

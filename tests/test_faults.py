@@ -1,0 +1,467 @@
+"""Faults without fallout, under gunicorn: the desk as a team runs it (2 workers × 8 threads, PostgreSQL,
+Redis, Pleo), each dependency broken mid-load. The PostgreSQL and the Redis are the test's own (never
+the machine's shared ones), Pleo is the sandbox; all traffic stays on loopback and every load loop is
+bounded in requests and in time.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from exportjobs.sandbox import SandboxServer, SandboxState, seed
+from tests.helpers import (
+    ROOT,
+    SANDBOX_TOKEN,
+    OwnPostgres,
+    OwnRedis,
+    free_port,
+    need,
+    port_open,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
+
+TIMEOUT = 1.0  # PLEO_API_TIMEOUT of the desk under test
+WORKERS = 2
+THREADS = 8
+PASSWORD = "fault-test-" + secrets.token_urlsafe(12)
+METRICS_TOKEN = "metrics-" + secrets.token_urlsafe(12)
+HOT = [seed.generated_uuid(i) for i in range(20)]  # cached before each scenario
+COLD_BASE = 1000  # generated jobs from here on are used once each, never cached before
+
+
+@dataclass
+class Hit:
+    started: float  # seconds since the load began
+    path: str
+    status: int
+    seconds: float
+    body: str = ""
+    content_type: str = ""
+
+
+@dataclass
+class Team:
+    url: str
+    cookies: dict[str, str]
+    sandbox: SandboxServer
+    postgres: OwnPostgres
+    redis: OwnRedis
+    gunicorn: subprocess.Popen[bytes]
+    log: Path
+    env: dict[str, str]
+    cold: list[int] = field(default_factory=lambda: [COLD_BASE])
+
+    def get(self, path: str, *, timeout: float = 10.0, **headers: str) -> requests.Response:
+        return requests.get(self.url + path, cookies=self.cookies, timeout=timeout, headers=headers)
+
+    def next_cold(self) -> str:
+        self.cold[0] += 1
+        return seed.generated_uuid(self.cold[0])
+
+    def restart_workers(self) -> None:
+        """New workers (empty local caches), as after a deploy; the master stays."""
+        before = worker_pids(self.gunicorn.pid)
+        self.gunicorn.send_signal(signal.SIGHUP)
+        wait_for(lambda: not (set(worker_pids(self.gunicorn.pid)) & set(before)), what="new gunicorn workers")
+        wait_for(lambda: len(worker_pids(self.gunicorn.pid)) == WORKERS, what="all workers")
+        wait_for(lambda: self.get("/healthz", timeout=2).status_code == 200, what="the desk after a restart")
+
+    def psql(self, sql: str) -> str:
+        result = subprocess.run(
+            ["psql", self.postgres.url, "-At", "-c", sql], capture_output=True, text=True, check=True, timeout=30
+        )
+        return result.stdout.strip()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def worker_pids(master: int) -> list[int]:
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(pid) for pid in children]
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def sign_in(url: str) -> dict[str, str]:
+    session = requests.Session()
+    form = session.get(url + "/accounts/login/", timeout=5)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+    assert token, form.text[:500]
+    answer = session.post(
+        url + "/accounts/login/",
+        data={"username": "fiona", "password": PASSWORD, "csrfmiddlewaretoken": token.group(1), "next": "/"},
+        headers={"Referer": url + "/accounts/login/"},
+        timeout=5,
+        allow_redirects=False,
+    )
+    assert answer.status_code == 302, answer.text[:500]
+    return dict(session.cookies)
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory):
+    need(os.path.exists("/usr/bin/psql"), "psql not installed")
+    directory = tmp_path_factory.mktemp("team")
+    postgres = OwnPostgres().init()
+    postgres.start()
+    redis = OwnRedis(directory).start()
+    sandbox = SandboxServer(token=SANDBOX_TOKEN, state=SandboxState(generated=5000)).start()
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PLEO_", "CACHE_", "DATABASE_", "LOCAL_"))},
+        "READ_DOT_ENV": "0",
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_URL": postgres.url,
+        "CACHE_URL": redis.url,
+        "PLEO_API_BASE_URL": sandbox.url,
+        "PLEO_API_TOKEN": SANDBOX_TOKEN,
+        "PLEO_API_TIMEOUT": str(TIMEOUT),
+        "CACHE_BREAKER_SECONDS": "1",
+        "GUNICORN_THREADS": str(THREADS),
+        "PROMETHEUS_MULTIPROC_DIR": str(directory / "metrics"),
+        "METRICS_ALLOWED_IPS": "192.0.2.1",  # not this test: it must send the token
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "LOG_LEVEL": "INFO",
+    }
+    (directory / "metrics").mkdir()
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import Group, User; "
+        f"u = User.objects.create_user('fiona', password='{PASSWORD}'); "
+        "u.groups.add(Group.objects.get(name='Finance'))",
+    )
+    log = directory / "desk.log"
+    gunicorn = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "dashboard.wsgi",
+            "--config", "python:dashboard.gunicorn_conf",
+            "--bind", f"127.0.0.1:{port}",
+            "--workers", str(WORKERS), "--worker-class", "gthread", "--threads", str(THREADS),
+            "--no-control-socket", "--timeout", "30",
+            "--access-logfile", str(directory / "access.log"),
+        ],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: port_open(url, port), what="gunicorn", seconds=30)
+        wait_for(lambda: requests.get(url + "/healthz", timeout=2).status_code == 200, what="the desk")
+        team = Team(url, sign_in(url), sandbox, postgres, redis, gunicorn, log, env)
+        yield team
+    finally:
+        gunicorn.terminate()
+        try:
+            gunicorn.wait(20)
+        except subprocess.TimeoutExpired:
+            gunicorn.kill()
+        sandbox.stop()
+        redis.stop()
+        postgres.remove()
+
+
+def load(
+    team: Team, choose, *, threads: int, seconds: float, limit: int = 5000, pause_after_503: float = 0.0
+) -> list[Hit]:
+    """``threads`` clients asking for ``choose()`` paths for ``seconds`` (at most ``limit`` requests)."""
+    hits: list[Hit] = []
+    lock = threading.Lock()
+    began = time.monotonic()
+    end = began + seconds
+
+    def client() -> None:
+        session = requests.Session()
+        session.cookies.update(team.cookies)
+        while time.monotonic() < end:
+            with lock:
+                if len(hits) >= limit:
+                    return
+            path = choose()
+            started = time.monotonic()
+            try:
+                response = session.get(team.url + path, timeout=15)
+                status, body, kind = response.status_code, response.text, response.headers.get("Content-Type", "")
+            except requests.RequestException:
+                status, body, kind = 0, "", ""
+            hit = Hit(started - began, path, status, time.monotonic() - started, body, kind)
+            with lock:
+                hits.append(hit)
+            if status == 503 and pause_after_503:
+                time.sleep(pause_after_503)
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(seconds + 30)
+    return hits
+
+
+def warm(team: Team) -> None:
+    for job in HOT:
+        for _ in range(WORKERS * 2):  # every worker has seen them (and Redis has them)
+            assert team.get(f"/jobs/{job}/").status_code == 200
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(len(ordered) * 0.95) - 1)] if ordered else 0.0
+
+
+# --- A: a hung Redis ---------------------------------------------------------------------------------
+
+
+def test_a_hung_redis_never_makes_pages_slow(team):
+    warm(team)
+    team.redis.hang()
+    try:
+        paths = ["/", *[f"/jobs/{job}/" for job in HOT]]
+        hits = load(team, lambda: random.choice(paths), threads=8, seconds=4.0, limit=4000)
+    finally:
+        team.redis.resume()
+    assert len(hits) > 100
+    assert all(hit.status == 200 for hit in hits), {hit.status for hit in hits}
+    assert max(hit.seconds for hit in hits) <= TIMEOUT + 1.0  # every page within PLEO_API_TIMEOUT + 1 s
+    after_breaker = [hit.seconds for hit in hits if hit.started >= 1.0]
+    assert after_breaker
+    assert max(after_breaker) <= 0.5, sorted(after_breaker)[-5:]  # home and cached jobs once the breaker is open
+
+
+# --- E: Redis gone ------------------------------------------------------------------------------------
+
+
+def test_with_redis_gone_pleo_gets_a_few_times_the_calls_not_one_per_page(team):
+    jobs = [seed.generated_uuid(2000 + i) for i in range(60)]
+    rng = random.Random(7)
+
+    def choose() -> str:
+        return f"/jobs/{rng.choice(jobs)}/"
+
+    team.restart_workers()
+    before = team.sandbox.state.calls()
+    normal = load(team, choose, threads=6, seconds=30.0, limit=600)
+    normal_calls = team.sandbox.state.calls() - before
+    assert all(hit.status == 200 for hit in normal), [
+        (h.status, h.path, h.body[:300]) for h in normal if h.status != 200
+    ][:3]
+
+    team.restart_workers()  # empty local caches, and then Redis goes
+    team.redis.stop()
+    try:
+        before = team.sandbox.state.calls()
+        gone = load(team, choose, threads=6, seconds=30.0, limit=600)
+        gone_calls = team.sandbox.state.calls() - before
+    finally:
+        team.redis.start()
+    assert all(hit.status == 200 for hit in gone), [(h.status, h.path, h.body[:300]) for h in gone if h.status != 200][
+        :3
+    ]
+    normal_rate, gone_rate = normal_calls / len(normal), gone_calls / len(gone)
+    # Each worker fetches each job once: about WORKERS times the normal cold rate, never one call per page.
+    assert gone_rate <= 3 * normal_rate, (normal_calls, len(normal), gone_calls, len(gone))
+    assert gone_calls <= WORKERS * len(jobs) + 5
+
+
+# --- D: a slow Pleo -----------------------------------------------------------------------------------
+
+
+def test_a_slow_pleo_never_fills_every_thread(team):
+    warm(team)
+    hot = f"/jobs/{HOT[0]}/"
+    team.sandbox.state.latency = 3 * TIMEOUT  # Pleo answers after its timeout
+    probes: list[Hit] = []
+    stop = threading.Event()
+
+    def probe() -> None:
+        session = requests.Session()
+        session.cookies.update(team.cookies)
+        began = time.monotonic()
+        for index in range(400):
+            if stop.is_set():
+                return
+            path = "/healthz" if index % 2 else hot
+            started = time.monotonic()
+            response = session.get(team.url + path, timeout=15)
+            probes.append(Hit(started - began, path, response.status_code, time.monotonic() - started))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=probe)
+    try:
+        watcher.start()
+        time.sleep(0.3)
+        hits = load(team, lambda: f"/jobs/{team.next_cold()}/", threads=30, seconds=6.0, pause_after_503=0.2)
+    finally:
+        stop.set()
+        watcher.join(30)
+        team.sandbox.state.latency = 0.0
+    statuses = {hit.status for hit in hits}
+    assert statuses <= {503, 504}, statuses  # Pleo too slow (504) or the bulkhead full (503), never hung
+    assert any(hit.status == 503 and "Pleo is busy" in hit.body for hit in hits)
+    assert max(hit.seconds for hit in hits) <= 2 * TIMEOUT + 1 + 0.5
+    settled = [hit.seconds for hit in probes if hit.started >= 0.5]
+    assert len(settled) > 20
+    assert all(hit.status == 200 for hit in probes)
+    assert p95(settled) <= 0.1, sorted(settled)[-10:]  # /healthz and a cached job keep p95 ≤ 100 ms
+
+
+# --- B: no look without its audit row --------------------------------------------------------------
+
+
+def found_rows(team: Team) -> int:
+    return int(team.psql("SELECT count(*) FROM exportjobs_auditevent WHERE action = 'view' AND outcome = 'found'"))
+
+
+def shown(hit: Hit, job: str) -> bool:
+    return hit.status == 200 and 'id="job-title"' in hit.body and job in hit.body
+
+
+def test_when_the_audit_trail_refuses_writes_no_job_is_shown(team):
+    warm(team)
+    before = found_rows(team)
+    team.psql(
+        "ALTER TABLE exportjobs_auditevent ADD CONSTRAINT audit_refuses CHECK (false) NOT VALID"
+    )  # as a full disk would: every INSERT fails, reads go on
+    try:
+        hits = load(team, lambda: f"/jobs/{random.choice(HOT)}/", threads=6, seconds=2.0, limit=300)
+    finally:
+        team.psql("ALTER TABLE exportjobs_auditevent DROP CONSTRAINT audit_refuses")
+    assert hits
+    assert all(hit.status == 503 for hit in hits), {hit.status for hit in hits}
+    assert all("cannot record this look" in hit.body for hit in hits)
+    assert not any('id="job-title"' in hit.body for hit in hits)
+    assert found_rows(team) == before
+
+
+def test_a_stopped_database_leaves_no_look_unrecorded_breaks_no_500_page_and_floods_no_log(team):
+    warm(team)
+    before_rows = found_rows(team)
+    log_before = len(team.log_text())
+    jobs = HOT[:8]
+    results: list[Hit] = []
+    stop_at, start_at = 1.5, 4.5
+
+    def choose() -> str:
+        return f"/jobs/{random.choice(jobs)}/"
+
+    def outage() -> None:
+        time.sleep(stop_at)
+        team.postgres.stop("immediate")
+        time.sleep(start_at - stop_at)
+        team.postgres.start()
+
+    breaker = threading.Thread(target=outage)
+    breaker.start()
+    results = load(team, choose, threads=8, seconds=6.5, limit=6000)
+    breaker.join(60)
+    wait_for(lambda: team.get("/healthz", timeout=2).status_code == 200, what="the database again")
+
+    pages_shown = sum(1 for hit in results if any(shown(hit, job) for job in jobs))
+    rows = found_rows(team) - before_rows
+    failed = [hit for hit in results if hit.status >= 500]
+    assert failed, "the outage produced no failed requests: the test did not break anything"
+    assert pages_shown == rows  # every job page that went out has its audit row, and no more
+    for hit in failed:
+        assert hit.content_type.startswith("text/html"), hit.content_type  # our page, never a text/plain fallback
+        if hit.status == 500:
+            assert "Something went wrong on our side" in hit.body
+            assert re.search(r"<code>[0-9a-f]{16}</code>", hit.body)
+
+    written = team.log_text()[log_before:]
+    records = [line for line in written.splitlines() if re.match(r"^\d{4}-\d\d-\d\d .* (WARNING|ERROR) ", line)]
+    with_traceback = [line for line in records if "Unhandled error" in line]
+    # One record (with its traceback) per kind of failure per worker per minute, not one per failed request.
+    # The kinds: refused while down, "shutting down", "starting up", a connection cut mid-query.
+    assert len(with_traceback) <= 6 * WORKERS, with_traceback
+    assert len(records) <= 15 * WORKERS, records
+    assert len(failed) >= 3 * len(records), (len(failed), len(records))
+
+
+# --- stampede and /metrics --------------------------------------------------------------------------
+
+
+def test_a_stampede_across_workers_makes_one_call(team):
+    job = team.next_cold()
+    team.sandbox.state.latency = 0.3
+    try:
+        results: list[int] = []
+        barrier = threading.Barrier(24)
+
+        def one() -> None:
+            barrier.wait()
+            results.append(team.get(f"/jobs/{job}/").status_code)
+
+        threads = [threading.Thread(target=one) for _ in range(24)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        team.sandbox.state.latency = 0.0
+    assert results == [200] * 24
+    assert team.sandbox.state.calls(job) == 1
+
+
+def metric(text: str, name: str) -> float:
+    """The sum of a metric's samples whose name and labels start with ``name``."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_metrics_show_what_the_faults_caused_and_only_to_the_scraper(team):
+    assert team.get("/metrics").status_code == 404  # 127.0.0.1 is not in METRICS_ALLOWED_IPS here
+    assert team.get("/metrics", Authorization="Bearer wrong").status_code == 404
+    response = team.get("/metrics", Authorization=f"Bearer {METRICS_TOKEN}")
+    assert response.status_code == 200
+    text = response.text
+    assert metric(text, 'desk_pleo_calls_total{endpoint="job",outcome="ok"}') > 0
+    assert metric(text, 'desk_pleo_calls_total{endpoint="job",outcome="timeout"}') > 0  # the slow Pleo
+    assert metric(text, "desk_pleo_call_seconds_count") > 0
+    assert metric(text, 'desk_cache_lookups_total{kind="job",result="hit_local"}') > 0
+    assert metric(text, 'desk_cache_lookups_total{kind="job",result="hit_shared"}') > 0
+    assert metric(text, 'desk_cache_lookups_total{kind="job",result="miss"}') > 0
+    assert metric(text, "desk_cache_errors_total") > 0  # the hung and the stopped Redis
+    assert metric(text, "desk_cache_skipped_total") > 0  # the breaker at work
+    assert "desk_cache_breaker_open" in text
+    assert metric(text, "desk_singleflight_waits_total") > 0  # the stampede
+    assert metric(text, "desk_bulkhead_rejections_total") > 0  # the slow Pleo
+    assert metric(text, "desk_audit_write_failures_total") > 0  # the audit trail that refused writes
+    assert metric(text, "django_http_requests_total_by_view_transport_method_total") > 0
+    assert metric(text, 'django_http_responses_total_by_status_total{status="503"}') > 0
+
+
+def test_request_ids_reach_the_access_log(team):
+    response = team.get("/healthz")
+    ident = response.headers["X-Request-ID"]
+    access = (team.log.parent / "access.log").read_text()
+    assert ident in access
