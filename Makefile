@@ -21,26 +21,23 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime
 
-# A random SECRET_KEY, written once to the git-ignored .env (unless the environment or .env has one).
+# A random SECRET_KEY, written once to the git-ignored .env (unless the environment or .env has one);
+# .env is made readable by its owner only (0600), also when it already existed.
 secret: | $(PY)
-	@if [ -z "$$SECRET_KEY" ] && ! grep -qs '^SECRET_KEY=.' .env; then \
-		$(PY) -c "import os, re, secrets; old = open('.env').read() if os.path.exists('.env') else ''; \
-			kept = re.sub(r'(?m)^SECRET_KEY=[ \t]*\n?', '', old); kept += '' if not kept or kept.endswith('\n') else '\n'; \
-			open('.env', 'w').write(kept + 'SECRET_KEY=' + secrets.token_urlsafe(50) + '\n')"; \
-		echo "Wrote a new random SECRET_KEY to .env"; \
-	fi
+	@$(PY) -m exportjobs.envfile .env
 
+# Everything make run creates is private to its owner: var/ 0700, the SQLite database 0600.
 prepare: $(VENV)/.runtime secret
-	@mkdir -p var
-	$(PY) manage.py migrate --noinput -v 0
-	$(PY) manage.py createcachetable
-	$(PY) manage.py collectstatic --noinput -v 0
+	@umask 077 && mkdir -p var && chmod 700 var
+	umask 077 && $(PY) manage.py migrate --noinput -v 0
+	umask 077 && $(PY) manage.py createcachetable
+	umask 077 && $(PY) manage.py collectstatic --noinput -v 0
 
 run: prepare
-	$(PY) manage.py rundesk
+	umask 077 && $(PY) manage.py rundesk
 
 dev: prepare
-	$(PY) manage.py rundesk --dev
+	umask 077 && $(PY) manage.py rundesk --dev
 
 # The gates: lint, formatting and strict typing. A finding fails `make test` like a red test.
 LINT_PATHS ?= .

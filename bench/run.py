@@ -480,7 +480,7 @@ class Bench:
                 **os.environ,
                 "DJANGO_SETTINGS_MODULE": "dashboard.settings",
                 "CACHE_URL": "locmemcache://bench",
-                "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-probe"),
+                "SECRET_KEY": os.environ.get("SECRET_KEY", secrets.token_urlsafe(50)),
             },
             capture_output=True,
             text=True,

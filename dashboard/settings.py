@@ -63,6 +63,12 @@ if not SECRET_KEY:
         "SECRET_KEY is not set. Put a long random value in the environment or in .env "
         "(`make run` writes one to .env on first start)."
     )
+# As `manage.py check --deploy` judges a key: it signs sessions, the permission memo and entries links.
+if not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too weak: use at least 50 random characters (for example: python -c "
+        "'import secrets; print(secrets.token_urlsafe(50))'), or delete it from .env and `make run` writes one."
+    )
 
 ALLOWED_HOSTS = _read("ALLOWED_HOSTS", env.list, ["127.0.0.1", "localhost"], "a comma-separated list of host names")
 if "*" in ALLOWED_HOSTS and not DEBUG:
@@ -88,6 +94,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "exportjobs.middleware.PrivatePagesMiddleware",  # after whitenoise: static files keep their own headers
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -205,11 +212,14 @@ if AUTH_REMOTE_USER_HEADER:
     )
     AUTHENTICATION_BACKENDS.append("django.contrib.auth.backends.RemoteUserBackend")
 
-# Brute force (django-axes): 5 failed sign-ins for one user name, or from one address, lock sign-in
-# for that user name or address for 15 minutes.
+# Brute force (django-axes): 5 failed sign-ins for one user name from one address lock that user name
+# on that address for 15 minutes (not on the colleague's own machine); an address on its own is locked
+# after SIGNIN_ADDRESS_FAILURE_LIMIT failures (password spraying). See exportjobs/signin.py.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "exportjobs.signin.AddressAwareHandler"
+SIGNIN_ADDRESS_FAILURE_LIMIT = _positive("SIGNIN_ADDRESS_FAILURE_LIMIT", env.int, 50, "a whole number")
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "exportjobs.middleware.client_ip"
@@ -217,6 +227,17 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
 # How many proxies (load balancer, TLS terminator) append to X-Forwarded-For in front of the dashboard.
 TRUSTED_PROXY_COUNT = _read("TRUSTED_PROXY_COUNT", env.int, 0, "a whole number")
+
+# --- mail (only for password reset; without EMAIL_URL the reset pages do not exist) ---------------
+
+EMAIL_URL = _read("EMAIL_URL", env.str, "", "a mail server URL such as smtp+tls://user:password@host:587")
+if EMAIL_URL:
+    globals().update(
+        _read("EMAIL_URL", env.email_url, None, "a mail server URL such as smtp+tls://user:password@host:587")
+    )
+PASSWORD_RESET_ENABLED = bool(EMAIL_URL)
+DEFAULT_FROM_EMAIL = _read("DEFAULT_FROM_EMAIL", env.str, "export-job-desk@localhost", "an e-mail address")
+PASSWORD_RESET_TIMEOUT = 3600  # a reset link works for an hour
 
 # --- audit trail ----------------------------------------------------------------
 
@@ -272,6 +293,10 @@ PLEO_API_TIMEOUT = _positive("PLEO_API_TIMEOUT", env.float, 5.0, "a number of se
 PLEO_SANDBOX = _bool("PLEO_SANDBOX", False)
 # In sandbox mode the home page lists the sandbox's sample jobs from this function (a dotted path).
 SANDBOX_SAMPLES = "exportjobs.sandbox.seed.sample_links"
+
+# How much one user may make the desk ask Pleo (every worker counts together): calls per window.
+PLEO_USER_BUDGET = _positive("PLEO_USER_BUDGET", env.int, 200, "a whole number of calls")
+PLEO_USER_BUDGET_WINDOW = _positive("PLEO_USER_BUDGET_WINDOW", env.int, 600, "a whole number of seconds")
 
 # --- caching of Pleo's answers (seconds) ------------------------------------------
 

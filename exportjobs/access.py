@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpRequest, HttpResponseBase
 
+from .budgets import spending_for
 from .cache import NAMESPACE, cache_add, cache_get_many, cache_set
 
 PERMISSION = "exportjobs.view_export_jobs"
@@ -70,13 +71,15 @@ def may_view(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 
 def desk_view(view: View) -> View:
-    """Sign-in, then the view permission: a 403 page (and no call to Pleo) without it."""
+    """Sign-in, then the view permission: a 403 page (and no call to Pleo) without it; then the view,
+    with its calls to Pleo counted against the user's budget."""
 
     @wraps(view)
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not may_view(request.user):
             raise PermissionDenied
-        return view(request, *args, **kwargs)
+        with spending_for(f"user:{request.user.pk}"):  # every call to Pleo for this page counts for this user
+            return view(request, *args, **kwargs)
 
     return login_required(checked)
 

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
+from .exports import csv_cell
 from .models import AuditEvent
 
 CSV_FIELDS = ("created_at", "username", "action", "job_id", "outcome", "source", "job_status", "error_code")
@@ -19,12 +20,6 @@ CSV_FIELDS = ("created_at", "username", "action", "job_id", "outcome", "source",
 class _Echo:
     def write(self, value: str) -> str:
         return value
-
-
-def _csv_safe(value: object) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 if TYPE_CHECKING:  # ModelAdmin is generic only in django-stubs
@@ -59,7 +54,7 @@ class AuditEventAdmin(_ModelAdmin):
         def stream() -> Iterator[Any]:
             yield writer.writerow(CSV_FIELDS)
             for row in rows:
-                yield writer.writerow([_csv_safe(value) for value in row])
+                yield writer.writerow([csv_cell(value) for value in row])
 
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")

@@ -45,6 +45,7 @@ from django.db import DatabaseError
 from . import metrics
 from .pleo.errors import (
     JobNotFound,
+    OverBudget,
     PleoBusy,
     PleoError,
     PleoRateLimited,
@@ -289,6 +290,33 @@ def cache_delete(key: str) -> None:
     _shared(cache.delete, key)
 
 
+_counters_lock = threading.Lock()
+
+
+def count_up(key: str, window: float, amount: int = 1) -> int:
+    """Add ``amount`` to a counter that lives ``window`` seconds; returns its new value.
+
+    Shared by every worker through the shared cache (an atomic ``incr`` with Redis). When the shared
+    cache cannot be asked, this process counts on its own, so a limit still holds per worker.
+    """
+    value = _shared(_incr, key, window, amount)
+    if isinstance(value, int):
+        return value
+    with _counters_lock:
+        count = int(_local.get(key) or 0) + amount
+        _local.put(key, count, window)
+    return count
+
+
+def _incr(key: str, window: float, amount: int) -> int:
+    cache.add(key, 0, window)
+    try:
+        return int(cache.incr(key, amount))
+    except ValueError:  # expired between add and incr: start again
+        cache.add(key, amount, window)
+        return amount
+
+
 def local_get(key: str) -> Any:
     """A value this process keeps for itself (never in the shared cache), or None."""
     return _local.get(key)
@@ -521,13 +549,20 @@ def fetch_through(
         if cached is not None:
             return Answer(cached[0], cached[1], "cache")
     name = keys.value + ("#refresh" if refresh else "")
-    with _flights_lock:
-        flight = _flights.get(name)
-        leading = flight is None
-        if flight is None:
-            flight = _flights[name] = _Flight()
-    if not leading:
-        return _follow(flight, keys, codec, refresh=refresh, deadline=deadline)
+    mine: _Flight | None = None
+    for _attempt in range(2):  # a leader over its user's budget shares nothing: then lead (or follow) anew
+        with _flights_lock:
+            other = _flights.get(name)
+            if other is None:
+                mine = _flights[name] = _Flight()
+        if other is None:
+            break
+        followed = _follow(other, keys, codec, refresh=refresh, deadline=deadline)
+        if followed is not None:
+            return followed
+    if mine is None:
+        raise PleoTimeout("Pleo did not answer in time (other requests are waiting for it).")
+    flight = mine
     try:
         flight.answer = _lead(keys, fetch, codec, ttl, refresh=refresh, started=flight.started, deadline=deadline)
         return flight.answer
@@ -541,8 +576,11 @@ def fetch_through(
         flight.done.set()
 
 
-def _follow(flight: _Flight, keys: Keys, codec: Codec[V], *, refresh: bool, deadline: float) -> Answer[V]:
-    """Wait for this process's leader: woken the moment it has an answer or a failure."""
+def _follow(flight: _Flight, keys: Keys, codec: Codec[V], *, refresh: bool, deadline: float) -> Answer[V] | None:
+    """Wait for this process's leader: woken the moment it has an answer or a failure.
+
+    None when the leader was refused by its own user's budget: that says nothing about this caller.
+    """
     started = time.monotonic()
     metrics.FLIGHT_WAITS.labels(scope="process").inc()
     finished = flight.done.wait(max(0.0, deadline - started))
@@ -550,6 +588,8 @@ def _follow(flight: _Flight, keys: Keys, codec: Codec[V], *, refresh: bool, dead
     if not finished:
         return _stale_or_raise(keys, codec, PleoTimeout("Pleo did not answer in time (another request is waiting)."))
     if flight.error is not None:
+        if isinstance(flight.error, OverBudget):
+            return None
         if isinstance(flight.error, JobNotFound):
             raise flight.error
         return _stale_or_raise(keys, codec, flight.error)
@@ -629,6 +669,8 @@ def _wait_for_other_process(
 def _fetch(keys: Keys, fetch: Callable[[], V], codec: Codec[V], ttl: Callable[[V | None], int]) -> Answer[V]:
     try:
         value = fetch()
+    except OverBudget:
+        raise  # about one user: no failure mark for others, no stale copy instead
     except JobNotFound:
         fetched_at = _now()
         cache_set(keys.value, _encode(None, codec, fetched_at), ttl(None))

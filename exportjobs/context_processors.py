@@ -11,4 +11,8 @@ from django.utils import timezone
 
 def desk(request: HttpRequest) -> dict[str, Any]:
     """What every page needs to know: sandbox mode marks each page; the display time zone."""
-    return {"sandbox": settings.PLEO_SANDBOX, "TIME_ZONE_NAME": timezone.get_current_timezone_name()}
+    return {
+        "sandbox": settings.PLEO_SANDBOX,
+        "TIME_ZONE_NAME": timezone.get_current_timezone_name(),
+        "password_reset_enabled": settings.PASSWORD_RESET_ENABLED,
+    }

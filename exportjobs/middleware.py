@@ -43,6 +43,21 @@ class RequestIdMiddleware:
         return response
 
 
+class PrivatePagesMiddleware:
+    """Every answer of the desk's own (pages, errors, redirects) is ``Cache-Control: private, no-store``:
+    they show financial data, the user's recent jobs or the ids someone pasted. Static files (served
+    before this, with their own long-lived headers) are left as they are."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "private, no-store"
+        return response
+
+
 class ProxyRemoteUserMiddleware(PersistentRemoteUserMiddleware):
     """Single sign-on: trusts the header named by ``AUTH_REMOTE_USER_HEADER``, set by an SSO proxy.
 

@@ -11,6 +11,7 @@ class AuditEvent(models.Model):
         VIEW = "view", "Viewed job"
         REFRESH = "refresh", "Refreshed job"
         LOOKUP = "lookup", "Looked up"
+        POLL = "poll", "Page left open (auto-refresh)"
 
     class Outcome(models.TextChoices):
         FOUND = "found", "Found"

@@ -44,7 +44,10 @@ def zone_name() -> str:
 
 
 def local_text(moment: datetime, *, with_date: bool = True) -> str:
-    local = dj_timezone.localtime(moment)
+    try:
+        local = dj_timezone.localtime(moment)
+    except OverflowError:  # an instant at the calendar's edge has no local time east of UTC: show it in UTC
+        local = moment.astimezone(timezone.utc)
     zone = local.tzname() or zone_name()
     if with_date:
         return f"{local.day} {local:%b %Y, %H:%M:%S} {zone}"

@@ -13,12 +13,13 @@ import re
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
@@ -38,12 +39,13 @@ from .access import desk_view
 from .cache import local_get, local_put
 from .forms import MAX_INPUT, LookupForm, find_job_ids
 from .models import AuditEvent
-from .pleo import ExportJob, JobNotFound, JobStatus, PleoError, PleoRateLimited
+from .pleo import ExportJob, JobNotFound, JobStatus, OverBudget, PleoError, PleoRateLimited
 from .presenters import (
     bulk_row,
     entries_error_notice,
     items_context,
     job_page_context,
+    local_text,
     recent_wording,
     relative_text,
     seen_change,
@@ -62,6 +64,7 @@ ERROR_STATUS = {
     "rate_limited": 503,
     "unavailable": 503,
     "busy": 503,
+    "over_budget": 429,
     "timeout": 504,
     "bad_response": 502,
 }
@@ -87,6 +90,7 @@ def error_page(request: HttpRequest, error: PleoError, *, job_id: uuid.UUID | No
     context = {
         "page": wording.error_wording(error.code),
         "status": status,
+        "retry": _retry_text(error),
         "error": error,
         "job_id": job_id,
         "form": LookupForm(initial={"job_id": str(job_id) if job_id else ""}),
@@ -94,11 +98,22 @@ def error_page(request: HttpRequest, error: PleoError, *, job_id: uuid.UUID | No
     }
     request.desk_error_logged = True  # type: ignore[attr-defined] # logged above: Django's own line is dropped
     response = render(request, "exportjobs/error.html", context, status=status)
-    if isinstance(error, PleoRateLimited):
+    if isinstance(error, (PleoRateLimited, OverBudget)):
         response["Retry-After"] = str(error.retry_after if error.retry_after is not None else 60)
     elif status in (503, 504):
         response["Retry-After"] = RETRY_AFTER.get(error.code, "30")
     return response
+
+
+def _retry_text(error: PleoError) -> str:
+    """When the user may try again, in words, for a limit of the desk's own."""
+    if not isinstance(error, OverBudget) or error.retry_after is None:
+        return ""
+    when = datetime.now(timezone.utc) + timedelta(seconds=error.retry_after)
+    return str(wording.TRY_AGAIN_AT) % {
+        "time": local_text(when, with_date=False),
+        "duration": wording.duration_words(error.retry_after),
+    }
 
 
 def audit_unavailable_page(request: HttpRequest, *, job_id: uuid.UUID | None) -> HttpResponse:
@@ -241,6 +256,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
                 return audit_unavailable_page(request, job_id=None)
         elif row.error is not None:
             _audit_failure(request, AuditEvent.Action.VIEW, job_id=row.job_id, error=row.error)
+    over = next((row.error for row in rows if isinstance(row.error, OverBudget)), None)
     context = {
         "text": text,
         "rows": [bulk_row(row) for row in rows],
@@ -248,14 +264,47 @@ def bulk(request: HttpRequest) -> HttpResponse:
         "limit": services.BULK_LIMIT,
         "searched": "ids" in data,
         "no_id_error": wording.LOOKUP_ERRORS["no_id"],
+        "over_budget": str(wording.BULK_OVER_BUDGET) % {"retry": _retry_text(over)} if over else "",
     }
-    status = 400 if context["searched"] and not ids else 200
+    status = 400 if context["searched"] and not ids else 429 if over else 200
     return render(request, "exportjobs/bulk.html", context, status=status)
 
 
+POLL_ROW_EVERY = timedelta(minutes=10)  # an open page's auto-refresh: one "poll" row per user and job this often
+POLL_SEEN_WITHIN = timedelta(hours=1)  # a poll of a job the user has not looked at this recently is a view
+
+
 def _is_poll(request: HttpRequest) -> bool:
-    """The page's own auto-refresh (desk.js), not a person opening the job: not audited."""
+    """The page's own auto-refresh (desk.js), not a person opening the job."""
     return request.headers.get("X-Requested-With") == "fetch"
+
+
+def _audit_look(request: HttpRequest, job_id: uuid.UUID, result: JobResult) -> None:
+    """Record a look at a job's data (raises ``AuditUnavailable``).
+
+    A person opening the page is a view. The page's own auto-refresh is recorded more cheaply: nothing
+    while this user's last row for the job is under 10 minutes old, else one "poll" row; but a poll of
+    a job the user has not looked at within the hour is a view, and recorded as one.
+    """
+    action = AuditEvent.Action.VIEW
+    if _is_poll(request) and request.user.pk is not None:
+        now = datetime.now(timezone.utc)
+        last = (
+            AuditEvent.objects.filter(
+                user_id=request.user.pk,
+                job_id=job_id,
+                outcome=AuditEvent.Outcome.FOUND,
+                action__in=(AuditEvent.Action.VIEW, AuditEvent.Action.REFRESH, AuditEvent.Action.POLL),
+            )
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if last is not None and now - last < POLL_ROW_EVERY:
+            return
+        if last is not None and now - last < POLL_SEEN_WITHIN:
+            action = AuditEvent.Action.POLL
+    _audit(request, action, job_id=job_id, outcome=AuditEvent.Outcome.FOUND, result=result)
 
 
 def _parse_job_id(raw: str) -> uuid.UUID | None:
@@ -285,11 +334,10 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     except PleoError as error:
         _audit_failure(request, AuditEvent.Action.VIEW, job_id=parsed, error=error)
         return error_page(request, error, job_id=parsed)
-    if not _is_poll(request):
-        try:
-            _audit(request, AuditEvent.Action.VIEW, job_id=parsed, outcome=AuditEvent.Outcome.FOUND, result=result)
-        except AuditUnavailable:
-            return audit_unavailable_page(request, job_id=parsed)
+    try:
+        _audit_look(request, parsed, result)
+    except AuditUnavailable:
+        return audit_unavailable_page(request, job_id=parsed)
     context = {"job": result.job, "status": status_wording(result.job.status), "article": _job_article(request, result)}
     return render(request, "exportjobs/job_detail.html", context)
 
@@ -311,7 +359,7 @@ def _job_article(request: HttpRequest, result: JobResult) -> SafeString:
         result.error.code if result.error else "",
         request.get_host(),
         request.scheme or "",
-        request.GET.urlencode(),
+        *_page_query(request, result.job),
         dj_timezone.get_current_timezone_name(),
         translation.get_language() or "",
         str(int(time.time() // ARTICLE_SECONDS)),
@@ -321,7 +369,7 @@ def _job_article(request: HttpRequest, result: JobResult) -> SafeString:
     if not isinstance(article, str):
         context = job_page_context(request, result)
         context["seen_change"] = seen_change(result.job, request.GET.get("seen"), request.GET.get("at"))
-        context.update(_entries(request, result.job))
+        context.update(_entries(request, result.job, _entries_after(request, result.job)))
         context["csrf_input"] = mark_safe(CSRF_SLOT)  # noqa: S308 - a fixed marker, replaced below
         article = loader.render_to_string("exportjobs/_job_article.html", context)
         local_put(key, article, ARTICLE_SECONDS)
@@ -340,23 +388,55 @@ def _fresh_since(request: HttpRequest, job_id: uuid.UUID) -> float | None:
     return float(since) if isinstance(since, (int, float)) else None
 
 
-CURSOR = re.compile(r"^[A-Z2-7=~]{1,200}$")
+CURSOR = re.compile(r"[A-Z2-7=~]{1,200}\Z")  # Pleo's cursors (\Z: no trailing newline slips through)
+CURSOR_SALT = "exportjobs.entries.cursor"
+CURSOR_MAX_AGE = 7 * 86400  # seconds an entries link keeps working
 
 
-def _entries(request: HttpRequest, job: ExportJob) -> dict[str, Any]:
+def sign_cursor(job_id: uuid.UUID, cursor: str) -> str:
+    """An entries page link's ``after=``: Pleo's cursor, signed for this job. Only cursors the desk
+    issued are accepted, so no request can make the desk ask Pleo for pages (or cache keys) of its own."""
+    return signing.dumps([str(job_id), cursor], salt=CURSOR_SALT, compress=False)
+
+
+def _entries_after(request: HttpRequest, job: ExportJob) -> str | None:
+    """Pleo's cursor from a signed ``after=`` for this job; None (the first page) for anything else."""
+    raw = request.GET.get("after") or ""
+    if not raw or len(raw) > 600:
+        return None
+    try:
+        signed_job, cursor = signing.loads(raw, salt=CURSOR_SALT, max_age=CURSOR_MAX_AGE)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if signed_job != str(job.id) or not isinstance(cursor, str) or not CURSOR.match(cursor):
+        return None
+    return cursor
+
+
+def _page_query(request: HttpRequest, job: ExportJob) -> tuple[str, ...]:
+    """What of the query changes the job's part of the page (so reused renders are keyed by it)."""
+    return (
+        (request.GET.get("seen") or "")[:64],
+        (request.GET.get("at") or "")[:40],
+        "entries" if request.GET.get("entries") == "1" else "",
+        _entries_after(request, job) or "",
+    )
+
+
+def _entries(request: HttpRequest, job: ExportJob, after: str | None) -> dict[str, Any]:
     """The failed entries panel: always for failed or partly exported jobs, on request for others."""
     wanted = job.status in ENTRY_STATUSES or request.GET.get("entries") == "1"
     if not wanted:
         return {"entries_offered": job.number_of_items > 0}
-    after = request.GET.get("after") or None
-    if after is not None and not CURSOR.match(after):
-        after = None
     try:
         summary = services.job_items_get(job=job, after=after)
     except PleoError as error:
         logger.warning("Entries of job %s: %s (%s)", job.id, error.code, error.message)
         return {"entries_error": entries_error_notice(error)}
-    return {"entries": items_context(summary), "entries_after": after or ""}
+    entries = items_context(summary)
+    if entries["next_cursor"]:
+        entries["next_cursor"] = sign_cursor(job.id, entries["next_cursor"])
+    return {"entries": entries, "entries_after": after or ""}
 
 
 @require_http_methods(["GET", "POST"])
@@ -369,6 +449,9 @@ def job_refresh(request: HttpRequest, job_id: str) -> HttpResponseBase:
         return redirect("job_detail", job_id=str(parsed))
     try:
         result = services.job_get(job_id=parsed, refresh=True)
+    except OverBudget as error:
+        _audit_failure(request, AuditEvent.Action.REFRESH, job_id=parsed, error=error)
+        return error_page(request, error, job_id=parsed)
     except PleoError as error:
         _audit_failure(request, AuditEvent.Action.REFRESH, job_id=parsed, error=error)
         if not isinstance(error, JobNotFound):

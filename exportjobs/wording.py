@@ -564,6 +564,14 @@ ERRORS: dict[str, ErrorWording] = {
         ),
         _("Try again in a few seconds."),
     ),
+    "over_budget": ErrorWording(
+        _("You have asked Pleo for a lot in a short time"),
+        _(
+            "To keep Pleo answering for the whole finance team, the desk limits how often one person can make it "
+            "ask Pleo. Jobs the desk already has in its cache still open as usual."
+        ),
+        _("Wait a little and try again. If your work needs more, ask the dashboard's administrator."),
+    ),
     "bad_response": ErrorWording(
         _("Pleo sent an answer we could not read"),
         _("Pleo's answer was not in the expected format, so the dashboard cannot show it safely."),
@@ -581,6 +589,9 @@ GENERIC_ERROR = ErrorWording(
 def error_wording(code: str) -> ErrorWording:
     return ERRORS.get(code, GENERIC_ERROR)
 
+
+TRY_AGAIN_AT = _("You can ask again from %(time)s (in %(duration)s).")
+BULK_OVER_BUDGET = _("Some jobs were not looked up: you have asked Pleo for a lot in a short time. %(retry)s")
 
 AUDIT_UNAVAILABLE = ErrorWording(
     _("The desk cannot record this look right now"),

@@ -8,7 +8,7 @@ import os
 import secrets
 
 os.environ["READ_DOT_ENV"] = "0"
-os.environ.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(32))
+os.environ.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(50))
 for name in ("PLEO_API_BASE_URL", "PLEO_API_TOKEN", "PLEO_API_KEY", "PLEO_SANDBOX", "DEBUG", "HTTPS", "TIME_ZONE"):
     os.environ.pop(name, None)
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must still work there.

@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -235,3 +236,86 @@ def wait_for(ready: Callable[[], bool], *, what: str, seconds: float = 15.0) -> 
             return
         time.sleep(0.05)
     raise AssertionError(f"{what} was not ready within {seconds} s")
+
+
+class DeskServer:
+    """The desk under gunicorn (as ``make run`` serves it) with the environment given, on a free port."""
+
+    def __init__(self, directory: Path, env: dict[str, str], *, workers: int = 2, threads: int = 8) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.threads = threads
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("PLEO_", "CACHE_", "DATABASE_", "LOCAL_"))},
+            "READ_DOT_ENV": "0",
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "DATABASE_URL": f"sqlite:///{directory / 'desk.sqlite3'}",
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.migrated = False
+
+    def migrate(self) -> None:
+        if not self.migrated:
+            self.manage("migrate", "--noinput", "-v", "0")
+            self.migrated = True
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    def add_user(self, name: str, password: str) -> None:
+        self.migrate()
+        self.manage(
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import Group, User; "
+            f"u = User.objects.create_user({name!r}, password={password!r}); "
+            "u.groups.add(Group.objects.get(name='Finance'))",
+        )
+
+    def start(self) -> DeskServer:
+        self.migrate()
+        log = (self.directory / "desk.log").open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn", "dashboard.wsgi", "--config", "python:dashboard.gunicorn_conf",
+                "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers), "--worker-class", "gthread",
+                "--threads", str(self.threads), "--no-control-socket", "--timeout", "30",
+            ],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+        wait_for(lambda: port_open(self.url, self.port), what="gunicorn", seconds=30)
+        return self
+
+    def sign_in(self, name: str, password: str) -> dict[str, str]:
+        import requests
+
+        session = requests.Session()
+        form = session.get(self.url + "/accounts/login/", timeout=5)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+        assert token, form.text[:500]
+        answer = session.post(
+            self.url + "/accounts/login/",
+            data={"username": name, "password": password, "csrfmiddlewaretoken": token.group(1), "next": "/"},
+            headers={"Referer": self.url + "/accounts/login/"},
+            timeout=5,
+            allow_redirects=False,
+        )
+        assert answer.status_code == 302, answer.text[:500]
+        return dict(session.cookies)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None

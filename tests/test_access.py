@@ -94,18 +94,45 @@ def test_five_failed_sign_ins_lock_the_user_name_out_with_a_clear_message(client
     response = client.post("/accounts/login/", {"username": "fiona", "password": "wrong"}, REMOTE_ADDR="10.0.0.1")
     assert response.status_code == 429
     assert b"Sign-in is paused for 15 minutes" in response.content
-    # Even the right password, from another address, is refused during the cool-off.
-    response = client.post("/accounts/login/", {"username": "fiona", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2")
+    # Even the right password, from that address, is refused during the cool-off ...
+    response = client.post("/accounts/login/", {"username": "fiona", "password": PASSWORD}, REMOTE_ADDR="10.0.0.1")
     assert response.status_code == 429
     assert "_auth_user_id" not in client.session
 
 
-def test_five_failures_from_one_address_lock_that_address_out(client, django_user_model):
+def test_an_attacker_cannot_lock_a_colleague_out_of_their_own_machine(client, finance_user, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password=PASSWORD)
+    for name in ("fiona", "root"):
+        for _ in range(6):
+            client.post("/accounts/login/", {"username": name, "password": "wrong"}, REMOTE_ADDR="203.0.113.66")
+    assert (
+        client.post(
+            "/accounts/login/", {"username": "root", "password": PASSWORD}, REMOTE_ADDR="203.0.113.66"
+        ).status_code
+        == 429
+    )
+    for user in (finance_user, admin):
+        response = client.post(
+            "/accounts/login/", {"username": user.username, "password": PASSWORD}, REMOTE_ADDR="10.0.0.2"
+        )
+        assert response.status_code == 302, user.username  # from their own machine: signed in
+        client.post("/accounts/logout/")
+
+
+def test_a_few_failures_from_one_address_lock_only_the_names_tried_but_spraying_locks_the_address(
+    client, django_user_model, settings
+):
     django_user_model.objects.create_user("other", password=PASSWORD)
     for name in ("a", "b", "c", "d", "e"):
         client.post("/accounts/login/", {"username": name, "password": "wrong"}, REMOTE_ADDR="10.0.0.9")
     response = client.post("/accounts/login/", {"username": "other", "password": PASSWORD}, REMOTE_ADDR="10.0.0.9")
-    assert response.status_code == 429
+    assert response.status_code == 302  # a shared office address is not locked by five typos
+    client.post("/accounts/logout/")
+    settings.SIGNIN_ADDRESS_FAILURE_LIMIT = 12
+    for index in range(12):
+        client.post("/accounts/login/", {"username": f"spray{index}", "password": "wrong"}, REMOTE_ADDR="10.0.0.9")
+    response = client.post("/accounts/login/", {"username": "other", "password": PASSWORD}, REMOTE_ADDR="10.0.0.9")
+    assert response.status_code == 429  # password spraying from one address
 
 
 def test_the_lock_out_counts_the_client_address_a_trusted_proxy_reports(client, settings, django_user_model):

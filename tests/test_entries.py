@@ -59,7 +59,7 @@ def test_the_10000_entry_job_shows_50_failed_entries_counts_from_total_and_pages
     from urllib.parse import unquote
 
     next_link = unquote(re.search(r'href="\?entries=1&amp;after=([^"#]+)#entries"', page).group(1))
-    assert re.fullmatch(r"[A-Z2-7=~]+", next_link)
+    assert not re.fullmatch(r"[A-Z2-7=~]+", next_link)  # Pleo's cursor travels signed by the desk
     second = desk.get(f"/jobs/{LARGE}/", {"entries": "1", "after": next_link}).content.decode()
     first_ids = set(re.findall(r"<td data-label=\"Accounting entry\"><code>([0-9a-f-]{36})</code>", page))
     second_ids = set(re.findall(r"<td data-label=\"Accounting entry\"><code>([0-9a-f-]{36})</code>", second))

@@ -20,7 +20,13 @@ PROBE = (
 
 def start(**env_vars: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PLEO_", "JOB_CACHE", "DATABASE_URL", "CACHE_URL"))}
-    env.update({"DJANGO_SETTINGS_MODULE": "dashboard.settings", "READ_DOT_ENV": "0", "SECRET_KEY": "x" * 50})
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+            "READ_DOT_ENV": "0",
+            "SECRET_KEY": "settings-test-" + "abcdefghij" * 5,
+        }
+    )
     for key, value in env_vars.items():
         if value is None:
             env.pop(key, None)

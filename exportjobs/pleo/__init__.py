@@ -3,6 +3,7 @@
 from .client import PleoClient, get_client
 from .errors import (
     JobNotFound,
+    OverBudget,
     PleoAuthError,
     PleoBadResponse,
     PleoBusy,
@@ -31,6 +32,7 @@ __all__ = [
     "ItemStatus",
     "JobNotFound",
     "JobStatus",
+    "OverBudget",
     "PleoAuthError",
     "PleoBadResponse",
     "PleoBusy",

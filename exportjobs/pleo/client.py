@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -35,6 +35,7 @@ from .errors import (
     PleoRateLimited,
     PleoTimeout,
     PleoUnavailable,
+    quoted,
 )
 from .models import ExportJob, ItemPage, parse_job_response
 
@@ -90,13 +91,13 @@ def interpret_answer(status: int, headers: Mapping[str, str], body: bytes) -> An
         try:
             return json.loads(body)
         except (ValueError, RecursionError):
-            content_type = headers.get("Content-Type", "unknown")
+            content_type = quoted(headers.get("Content-Type", "unknown"))
             raise PleoBadResponse(f"Pleo's answer is not JSON (content type {content_type}).", status=200) from None
     if status == 404:
         kind = _error_type(body)
         if kind in (None, "EXPORT_NOT_FOUND"):
             raise JobNotFound("Pleo has no export job with this ID.", status=404)
-        raise PleoBadResponse(f"Pleo answered 404 with error type {kind}.", status=404)
+        raise PleoBadResponse(f"Pleo answered 404 with error type {quoted(kind)}.", status=404)
     if status == 401:
         raise PleoAuthError(
             "Pleo rejected the dashboard's credentials (401): the token or API key is missing, wrong or expired.",
@@ -115,13 +116,25 @@ def interpret_answer(status: int, headers: Mapping[str, str], body: bytes) -> An
         raise _Retryable(PleoUnavailable(f"Pleo is unavailable ({status}).", status=status))
     if status >= 500:
         raise PleoUnavailable(f"Pleo had an internal error ({status}).", status=status)
+    if 300 <= status < 400:  # Pleo's API does not redirect: a redirect is not followed, it is a bad answer
+        target = quoted(headers.get("Location", ""))
+        raise PleoBadResponse(f"Pleo answered with a redirect ({status} to {target}), not followed.", status=status)
     raise PleoBadResponse(f"Pleo answered with unexpected status {status}.", status=status)
 
 
 class PleoClient:
     """Talks to one Pleo API base URL with one set of credentials."""
 
-    def __init__(self, base_url: str, *, token: str = "", api_key: str = "", timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str = "",
+        api_key: str = "",
+        timeout: float = 5.0,
+        before_call: Callable[[str], None] | None = None,
+    ) -> None:
+        """``before_call(endpoint)`` runs before each call and may refuse it by raising a ``PleoError``."""
         if not base_url:
             raise ValueError("PleoClient needs a base URL")
         if token and api_key:
@@ -142,6 +155,7 @@ class PleoClient:
         elif api_key:
             self.session.auth = requests.auth.HTTPBasicAuth(api_key, "")
         self.auth_kind = "bearer" if token else "basic" if api_key else "none"
+        self.before_call = before_call
 
     def __repr__(self) -> str:
         return f"<PleoClient {self.base_url} auth={self.auth_kind} timeout={self.timeout}>"
@@ -169,6 +183,8 @@ class PleoClient:
 
     def _get(self, path: str, *, endpoint: str, params: Mapping[str, Any] | None = None) -> Any:
         """The JSON of a GET, counted and timed as a call to ``endpoint`` (a name, not the URL)."""
+        if self.before_call is not None:
+            self.before_call(endpoint)
         with metrics.pleo_call(endpoint):
             return self._get_with_retries(path, params)
 
@@ -194,7 +210,9 @@ class PleoClient:
         started = time.monotonic()
         _watch.deadline, _watch.timers = deadline, []  # see _DeadlineAdapter
         try:
-            response = self.session.get(url, params=params, timeout=(per_try, per_try), stream=True)
+            response = self.session.get(
+                url, params=params, timeout=(per_try, per_try), stream=True, allow_redirects=False
+            )
             try:
                 body = _read_body(response, deadline)
             finally:
@@ -303,6 +321,8 @@ def get_client() -> PleoClient:
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
 
+    from ..budgets import charge
+
     if not settings.PLEO_API_BASE_URL:
         raise ImproperlyConfigured("PLEO_API_BASE_URL is not set: `make run` starts the sandbox when it is unset.")
     return PleoClient(
@@ -310,6 +330,7 @@ def get_client() -> PleoClient:
         token=settings.PLEO_API_TOKEN,
         api_key=settings.PLEO_API_KEY,
         timeout=settings.PLEO_API_TIMEOUT,
+        before_call=charge,
     )
 
 

@@ -9,6 +9,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+MAX_QUOTED = 120  # characters of Pleo's own text quoted in a message
+
+
+def quoted(text: object, limit: int = MAX_QUOTED) -> str:
+    """Pleo's text as it may appear in a message (and so in a log): one line, control characters visible, capped.
+
+    A newline or a terminal escape in an upstream header or body can never start a fake log line.
+    """
+    value = str(text)
+    shown = "".join(char if char.isprintable() else repr(char)[1:-1] for char in value[:limit])
+    return shown + ("…" if len(value) > limit else "")
+
 
 class PleoError(Exception):
     """Base of every failure to get an answer the desk can use from Pleo."""
@@ -74,6 +86,22 @@ class PleoBusy(PleoError):
     code = "busy"
 
 
+class OverBudget(PleoError):
+    """The desk did not ask Pleo: the user has made it ask too often lately (see ``exportjobs.budgets``).
+
+    About one user, never shared with others waiting for the same answer, never hidden by a stale copy.
+    """
+
+    code = "over_budget"
+
+    def __init__(self, message: str, *, status: int | None = 429, retry_after: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+    def to_mark(self) -> dict[str, object]:
+        return {**super().to_mark(), "retry_after": self.retry_after}
+
+
 ERRORS: dict[str, type[PleoError]] = {
     cls.code: cls
     for cls in (
@@ -85,6 +113,7 @@ ERRORS: dict[str, type[PleoError]] = {
         PleoTimeout,
         PleoBadResponse,
         PleoBusy,
+        OverBudget,
     )
 }
 
@@ -95,8 +124,8 @@ def error_from_mark(mark: dict[str, object]) -> PleoError:
     message = str(mark.get("message", ""))
     status = mark.get("status")
     status = status if isinstance(status, int) and not isinstance(status, bool) else None
-    if cls is PleoRateLimited:
+    if cls in (PleoRateLimited, OverBudget):
         retry_after = mark.get("retry_after")
         retry = retry_after if isinstance(retry_after, int) and not isinstance(retry_after, bool) else None
-        return PleoRateLimited(message, status=status, retry_after=retry)
+        return cls(message, status=status, retry_after=retry)  # type: ignore[call-arg] # both take retry_after
     return cls(message, status=status)

@@ -267,6 +267,9 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "html":
             self._send(200, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html; charset=utf-8")
             return True
+        if kind == "redirect":  # Pleo's API never redirects; the desk must not follow one
+            self._send(int(fault.get("status", 302)), b"", headers={"Location": str(fault.get("location", "/"))})
+            return True
         if kind == "body":
             self._send(int(fault.get("status", 200)), json.dumps(fault["payload"]).encode())
             return True

@@ -27,6 +27,32 @@ from django.core.management.base import BaseCommand, CommandError
 DEMO_USER = "demo"
 
 
+def sqlite_file() -> Path | None:
+    database = settings.DATABASES["default"]
+    return Path(str(database.get("NAME", ""))) if str(database.get("ENGINE", "")).endswith("sqlite3") else None
+
+
+def protect_files(var: Path | None = None, database: Path | None = None) -> list[Path]:
+    """Make what the desk keeps on disk private to its owner: ``var/`` 0700, a SQLite database 0600.
+
+    Files written from now on by this process and the server it starts are private too (umask 077).
+    Returns the paths whose mode was changed.
+    """
+    os.umask(0o077)
+    changed = []
+    var = var or Path(settings.BASE_DIR) / "var"
+    if var.is_dir() and var.stat().st_mode & 0o077:
+        var.chmod(0o700)
+        changed.append(var)
+    name = database or sqlite_file()
+    if name is not None:
+        for path in (name, name.with_name(name.name + "-wal"), name.with_name(name.name + "-shm")):
+            if path.is_file() and path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+                changed.append(path)
+    return changed
+
+
 def cache_sharing_note(workers: int, backend: str) -> str:
     """What start-up must say when several workers would each keep a private cache."""
     if workers > 1 and backend.endswith("LocMemCache"):
@@ -48,6 +74,7 @@ class Command(BaseCommand):
         parser.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", "0")))
 
     def handle(self, *args: Any, **options: Any) -> None:
+        protect_files()
         env = os.environ.copy()
         sandbox = None
         url = f"http://{options['host']}:{options['port']}"

@@ -1,0 +1,496 @@
+"""Hardening: every look audited, no user can make the desk hammer Pleo, and the gaps an attacker tries first.
+One test (or a few) per point of the review; each failed on the code before it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import re
+import secrets
+import stat
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timedelta, timezone
+from urllib.parse import unquote
+
+import pytest
+import requests
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.test import Client, override_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from exportjobs import cache as desk_cache
+from exportjobs.exports import csv_cell
+from exportjobs.models import AuditEvent
+from exportjobs.pleo import PleoBadResponse, PleoClient
+from exportjobs.sandbox import seed
+from tests.helpers import ROOT, SANDBOX_TOKEN, job_payload
+
+JOB = "5b0e7c1a-8d2f-4e6a-9b3c-1d2e3f4a5b6c"
+LARGE = seed.job_uuid("large")
+
+
+def rows(**filters) -> list[tuple[str, str]]:
+    return list(AuditEvent.objects.filter(**filters).order_by("id").values_list("action", "outcome"))
+
+
+# --- 1. no look without an audit row ------------------------------------------------------------
+
+
+def test_a_poll_of_a_job_never_opened_is_recorded_as_a_view(desk, sandbox):
+    sandbox.state.put_job(job_payload(JOB, status="failed", failureReason="The secret reason"))
+    response = desk.get(f"/jobs/{JOB}/", {"entries": "1"}, headers={"X-Requested-With": "fetch"})
+    assert response.status_code == 200
+    assert "The secret reason" in response.content.decode()
+    assert rows(job_id=JOB) == [("view", "found")]
+
+
+def test_an_open_pages_polls_are_recorded_once_every_ten_minutes(desk, sandbox, finance_user):
+    sandbox.state.put_job(job_payload(JOB, status="in_progress", completedAt=None))
+    desk.get(f"/jobs/{JOB}/")
+    for _ in range(5):
+        desk.get(f"/jobs/{JOB}/", headers={"X-Requested-With": "fetch"})
+    assert rows(job_id=JOB) == [("view", "found")]  # covered by the view a moment ago
+    AuditEvent.objects.filter(job_id=JOB).update(created_at=datetime.now(timezone.utc) - timedelta(minutes=11))
+    for _ in range(3):
+        desk.get(f"/jobs/{JOB}/", headers={"X-Requested-With": "fetch"})
+    assert rows(job_id=JOB) == [("view", "found"), ("poll", "found")]
+    AuditEvent.objects.filter(job_id=JOB).update(created_at=datetime.now(timezone.utc) - timedelta(hours=2))
+    desk.get(f"/jobs/{JOB}/", headers={"X-Requested-With": "fetch"})
+    assert rows(job_id=JOB)[-1] == ("view", "found")  # a tab that slept for hours: a new look
+
+
+# --- 2. budgets ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_budget(settings):
+    settings.PLEO_USER_BUDGET = 8
+    settings.PLEO_USER_BUDGET_WINDOW = 600
+
+
+def test_refreshes_beyond_the_budget_stop_reaching_pleo_and_get_the_429_page(desk, sandbox, small_budget):
+    sandbox.state.put_job(job_payload(JOB))
+    statuses = [desk.post(f"/jobs/{JOB}/refresh/").status_code for _ in range(12)]
+    assert sandbox.state.calls(JOB) == 8
+    assert statuses[:8] == [303] * 8
+    assert statuses[8:] == [429] * 4
+    page = desk.post(f"/jobs/{JOB}/refresh/")
+    text = page.content.decode()
+    assert page.status_code == 429
+    assert "You have asked Pleo for a lot in a short time" in text
+    assert "You can ask again from" in text
+    assert 0 < int(page["Retry-After"]) <= 601
+    assert "dashboard&#x27;s administrator" in text or "dashboard's administrator" in text
+
+
+def test_bulk_lookups_of_new_ids_stop_at_the_budget(desk, sandbox, small_budget):
+    ids = " ".join(str(uuid.uuid4()) for _ in range(20))
+    response = desk.post("/bulk/", {"ids": ids})
+    assert response.status_code == 429
+    assert sandbox.state.calls() == 8
+    assert "asked Pleo for a lot in a short time" in response.content.decode()
+
+
+def test_made_up_entry_cursors_never_reach_pleo(desk, sandbox):
+    desk.get(f"/jobs/{LARGE}/")
+    before = sandbox.state.item_calls(LARGE)
+    for cursor in ("MTAw", "GEZDGNBVGY3TQOJQ", "x" * 50, "GEZDG\n"):
+        assert desk.get(f"/jobs/{LARGE}/", {"entries": "1", "after": cursor}).status_code == 200
+    assert sandbox.state.item_calls(LARGE) == before  # the first page, from the cache
+
+
+def test_a_signed_cursor_of_another_job_is_not_accepted(desk, sandbox):
+    page = desk.get(f"/jobs/{LARGE}/").content.decode()
+    signed = unquote(re.search(r'after=([^"#&]+)', page).group(1))
+    other = seed.job_uuid("completed_with_errors")
+    desk.get(f"/jobs/{other}/")
+    before = sandbox.state.item_calls(other)
+    desk.get(f"/jobs/{other}/", {"entries": "1", "after": signed})
+    assert sandbox.state.item_calls(other) == before
+
+
+def test_one_users_spent_budget_leaves_another_user_unaffected(desk, sandbox, small_budget, django_user_model):
+    sandbox.state.put_job(job_payload(JOB))
+    for _ in range(10):
+        desk.post(f"/jobs/{JOB}/refresh/")
+    assert desk.post(f"/jobs/{JOB}/refresh/").status_code == 429
+    other = django_user_model.objects.create_user("oskar", password="another-long-password")
+    other.groups.add(Group.objects.get(name="Finance"))
+    colleague = Client()
+    colleague.force_login(other)
+    assert colleague.post(f"/jobs/{JOB}/refresh/").status_code == 303
+    assert colleague.get(f"/jobs/{uuid.uuid4()!s}/").status_code == 404  # still reaches Pleo
+
+
+def test_an_over_budget_leader_does_not_pass_its_refusal_to_others_waiting(sandbox, settings, small_budget):
+    from exportjobs import budgets, services
+    from exportjobs.pleo import OverBudget
+
+    sandbox.state.put_job(job_payload(JOB))
+    with budgets.spending_for("user:spent"):
+        for _ in range(8):
+            budgets.charge("job")
+        with pytest.raises(OverBudget):
+            services.job_get(job_id=uuid.UUID(JOB))
+    with budgets.spending_for("user:fresh"):
+        assert services.job_get(job_id=uuid.UUID(JOB)).source == "fresh"
+
+
+# --- 3. password reset -----------------------------------------------------------------------------
+
+
+def test_without_mail_settings_the_reset_pages_do_not_exist(client, settings, db):
+    settings.PASSWORD_RESET_ENABLED = False
+    for path in ("/accounts/password_reset/", "/accounts/password_reset/done/", "/accounts/reset/done/"):
+        assert client.get(path).status_code == 404
+    assert client.post("/accounts/password_reset/", {"email": "a@example.com"}).status_code == 404
+    assert "Forgot your password" not in client.get("/accounts/login/").content.decode()
+
+
+@pytest.fixture
+def mail_settings(settings):
+    settings.PASSWORD_RESET_ENABLED = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def wait_for_mail(count: int) -> None:
+    import time
+
+    deadline = time.monotonic() + 5
+    while len(mail.outbox) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_with_mail_a_reset_works_and_says_the_same_for_unknown_addresses(client, mail_settings, finance_user):
+    finance_user.email = "fiona@example.com"
+    finance_user.save()
+    known = client.post("/accounts/password_reset/", {"email": "fiona@example.com"})
+    unknown = client.post("/accounts/password_reset/", {"email": "nobody@example.com"}, REMOTE_ADDR="10.9.9.9")
+    assert known.status_code == unknown.status_code == 302
+    assert known["Location"] == unknown["Location"] == "/accounts/password_reset/done/"
+    wait_for_mail(1)
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://testserver(/accounts/reset/\S+)", mail.outbox[0].body).group(1)
+    form = client.get(link, follow=True)
+    assert form.status_code == 200
+    done = client.post(
+        form.redirect_chain[-1][0], {"new_password1": "a-new-long-password-1", "new_password2": "a-new-long-password-1"}
+    )
+    assert done.status_code == 302
+    finance_user.refresh_from_db()
+    assert finance_user.check_password("a-new-long-password-1")
+
+
+def test_reset_requests_are_rate_limited_without_saying_so(client, mail_settings, finance_user):
+    finance_user.email = "fiona@example.com"
+    finance_user.save()
+    answers = [client.post("/accounts/password_reset/", {"email": "fiona@example.com"}) for _ in range(6)]
+    assert {a["Location"] for a in answers} == {"/accounts/password_reset/done/"}
+    wait_for_mail(3)
+    import time
+
+    time.sleep(0.3)
+    assert len(mail.outbox) == 3  # three per e-mail address an hour
+
+
+def test_a_failing_mail_server_logs_no_address(client, settings, mail_settings, finance_user, caplog):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens: the send fails
+    finance_user.email = "fiona.secret@example.com"
+    finance_user.save()
+    client.post("/accounts/password_reset/", {"email": "fiona.secret@example.com"})
+    import time
+
+    deadline = time.monotonic() + 5
+    while not any("password reset mail" in r.getMessage() for r in caplog.records) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any("Could not send a password reset mail" in r.getMessage() for r in caplog.records)
+    assert "fiona.secret" not in caplog.text
+
+
+# --- 4. lock-out (tests/test_access.py: the colleague's own machine, spraying) -----------------------
+
+
+# --- 5. secrets on disk ---------------------------------------------------------------------------
+
+
+def test_the_env_file_is_private_and_an_existing_one_is_made_private(tmp_path, monkeypatch):
+    from exportjobs.envfile import ensure_secret
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+
+    fresh = tmp_path / ".env"
+    assert ensure_secret(fresh)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+    key = re.search(r"^SECRET_KEY=(\S+)$", fresh.read_text(), re.M).group(1)
+    assert len(key) >= 50
+
+    old = tmp_path / "old.env"
+    old.write_text("PLEO_API_TOKEN=abc\nSECRET_KEY=kept-" + "k" * 60 + "\n")
+    old.chmod(0o644)
+    assert not ensure_secret(old)
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+    assert "kept-" in old.read_text()
+    assert "PLEO_API_TOKEN=abc" in old.read_text()
+
+
+def test_make_run_keeps_var_and_the_database_private(tmp_path, settings):
+    from exportjobs.management.commands.rundesk import protect_files
+
+    var = tmp_path / "var"
+    var.mkdir(mode=0o755)
+    database = var / "db.sqlite3"
+    database.write_bytes(b"")
+    database.chmod(0o644)
+    old_umask = os.umask(0o022)
+    try:
+        changed = protect_files(var, database)
+        created = var / "new-file"
+        created.write_text("x")
+    finally:
+        os.umask(old_umask)
+    assert set(changed) == {var, database}
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    assert stat.S_IMODE(created.stat().st_mode) == 0o600  # umask 077 for what the server writes
+    makefile = (ROOT / "Makefile").read_text()
+    assert "umask 077 && $(PY) manage.py migrate" in makefile
+    assert "umask 077 && $(PY) manage.py rundesk" in makefile
+
+
+@pytest.mark.parametrize("key", ["short-key", "x" * 60, "abab" * 20, "django-insecure-" + secrets.token_urlsafe(50)])
+def test_a_weak_secret_key_stops_start_up_with_debug_off(key):
+    env = {
+        **os.environ,
+        "SECRET_KEY": key,
+        "DEBUG": "0",
+        "READ_DOT_ENV": "0",
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is too weak" in result.stderr
+
+
+# --- 6. dates at the calendar's edge ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("zone", ["Europe/Copenhagen", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+@pytest.mark.parametrize("edge", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"])
+def test_a_date_at_the_calendars_edge_renders_in_every_zone(desk, sandbox, settings, zone, edge):
+    settings.TIME_ZONE = zone
+    sandbox.state.put_job(
+        job_payload(JOB, status="pending", createdAt=edge, lastUpdatedAt=edge, startedAt=None, completedAt=None)
+    )
+    assert desk.get(f"/jobs/{JOB}/").status_code == 200
+
+
+def instants() -> st.SearchStrategy[str]:
+    return st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)).map(
+        lambda m: f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
+    )
+
+
+valid_jobs = st.fixed_dictionaries(
+    {
+        "status": st.sampled_from(["pending", "in_progress", "failed", "completed", "completed_with_errors"]),
+        "createdAt": instants(),
+        "startedAt": st.none() | instants(),
+        "lastUpdatedAt": st.none() | instants(),
+        "completedAt": st.none() | instants(),
+        "expiredAt": st.none() | instants(),
+        "expiresIn": st.integers(min_value=-(2**31), max_value=2**31 - 1),
+        "numberOfItems": st.integers(min_value=0, max_value=10**9),
+        "isInteractive": st.booleans(),
+        "vendorBasedBookkeeping": st.booleans(),
+        "createdBy": st.none() | st.uuids().map(str),
+        "failureReason": st.none() | st.text(max_size=200),
+        "failureReasonType": st.none() | st.sampled_from(["job_expired", "validation_failure", "canceled_by_user"]),
+    }
+)
+
+
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    fields=valid_jobs,
+    zone=st.sampled_from(["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Tokyo", "America/Los_Angeles"]),
+)
+def test_any_valid_job_renders_under_far_east_and_far_west_zones(desk, sandbox, fields, zone):
+    from django.core.cache import cache
+
+    cache.clear()
+    desk_cache.clear_local()
+    sandbox.state.put_job(job_payload(JOB, **fields))
+    with override_settings(TIME_ZONE=zone):
+        response = desk.get(f"/jobs/{JOB}/")
+    assert response.status_code == 200
+
+
+# --- 7. Pleo's text cannot forge log lines ---------------------------------------------------------
+
+
+def test_pleos_text_reaches_the_log_quoted_on_one_line(desk, sandbox, caplog):
+    forged = "EXPORT_GONE\n2026-11-29 12:00:00,000 ERROR exportjobs.views Admin password is hunter2"
+    sandbox.state.add_fault(JOB, "body", status=404, payload={"type": forged, "message": "x"})
+    with caplog.at_level(logging.WARNING):
+        assert desk.get(f"/jobs/{JOB}/").status_code == 502
+    lines = [r.getMessage() for r in caplog.records if "EXPORT_GONE" in r.getMessage()]
+    assert lines
+    assert all("\n" not in line for line in lines)
+    assert any("EXPORT_GONE\\n2026" in line for line in lines)
+
+
+def test_a_very_long_upstream_value_is_cut_in_messages(sandbox):
+    sandbox.state.add_fault(JOB, "body", status=404, payload={"type": "T" * 5000})
+    client = PleoClient(sandbox.url, token=SANDBOX_TOKEN, timeout=1)
+    with pytest.raises(PleoBadResponse) as caught:
+        client.get_export_job(uuid.UUID(JOB))
+    assert len(caught.value.message) < 300
+
+
+# --- 8. Cache-Control on every page ------------------------------------------------------------------
+
+
+def test_every_page_is_private_and_not_stored(desk, sandbox, client, django_user_model, settings):
+    pages = [
+        desk.get("/"),
+        desk.get("/lookup/", {"job_id": f"{JOB} and {LARGE}"}),  # 400: the ids found
+        desk.get("/no-such-page/"),  # 404
+        desk.get(f"/jobs/{seed.NOT_FOUND_EXAMPLE}/"),
+    ]
+    stranger = django_user_model.objects.create_user("stranger", password="a-long-test-password")
+    outsider = Client()
+    outsider.force_login(stranger)
+    pages.append(outsider.get("/"))  # 403
+    settings.PLEO_USER_BUDGET = 1
+    desk.post(f"/jobs/{JOB}/refresh/")
+    pages.append(desk.post(f"/jobs/{JOB}/refresh/"))  # 429
+    statuses = [page.status_code for page in pages]
+    assert statuses == [200, 400, 404, 404, 403, 429]
+    for page in pages:
+        assert "private" in page["Cache-Control"], page
+        assert "no-store" in page["Cache-Control"], page
+
+
+def test_the_500_page_is_private_and_not_stored(desk, sandbox, monkeypatch):
+    from exportjobs import services
+
+    monkeypatch.setattr(services, "job_get", lambda **kwargs: 1 / 0)
+    desk.raise_request_exception = False
+    response = desk.get(f"/jobs/{JOB}/")
+    assert response.status_code == 500
+    assert response["Cache-Control"] == "private, no-store"
+
+
+# --- 9. CSV cells ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", " =HYPERLINK(\"x\")", "\n=1", "\u3000=1",
+     "\uff1dSUM(A1)", "\uff0b1", "\uff0d1", "\uff20x"],
+)  # fmt: skip
+def test_every_formula_prefix_is_guarded(value):
+    assert csv_cell(value).startswith("'")
+
+
+def test_plain_cells_are_left_as_they_are():
+    assert csv_cell("fiona") == "fiona"
+    assert csv_cell(uuid.UUID(JOB)) == JOB
+    assert csv_cell(None) == ""
+
+
+def test_the_audit_export_guards_hostile_user_names(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password="a-long-test-password")
+    AuditEvent.objects.create(username=" =cmd|' /C calc'!A0", action="view", outcome="found")
+    client.force_login(admin)
+    response = client.post(
+        "/admin/exportjobs/auditevent/",
+        {"action": "export_csv", "_selected_action": list(AuditEvent.objects.values_list("pk", flat=True))},
+    )
+    content = b"".join(response.streaming_content).decode()
+    cells = [row[1] for row in csv.reader(io.StringIO(content))][1:]
+    assert cells == ["' =cmd|' /C calc'!A0"]
+
+
+# --- 10. cursors with a trailing newline, redirects ----------------------------------------------------
+
+
+def test_a_cursor_with_a_trailing_newline_is_refused():
+    from exportjobs.views import CURSOR
+
+    assert CURSOR.match("GEZDG")
+    assert not CURSOR.match("GEZDG\n")
+
+
+def test_the_client_does_not_follow_a_redirect(sandbox):
+    sandbox.state.add_fault(JOB, "redirect", location="http://169.254.169.254/latest/meta-data/")
+    client = PleoClient(sandbox.url, token=SANDBOX_TOKEN, timeout=1)
+    with pytest.raises(PleoBadResponse, match="redirect"):
+        client.get_export_job(uuid.UUID(JOB))
+    assert sandbox.state.calls(JOB) == 1
+
+
+# --- check --deploy (tests/test_headers.py runs it with HTTPS=1) ------------------------------------
+
+
+def test_readme_documents_audits_budgets_lockouts_and_redis_for_a_team():
+    readme = (ROOT / "README.md").read_text()
+    for words in ("poll", "PLEO_USER_BUDGET", "SIGNIN_ADDRESS_FAILURE_LIMIT", "rediss://", "redis://:password@"):
+        assert words in readme, words
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_the_budget_holds_across_two_workers_sharing_redis(tmp_path, own_redis):
+    from exportjobs.sandbox import SandboxServer, SandboxState
+    from tests.helpers import DeskServer
+
+    sandbox = SandboxServer(token=SANDBOX_TOKEN, state=SandboxState()).start()
+    desk = DeskServer(
+        tmp_path,
+        {
+            "CACHE_URL": own_redis.url,
+            "PLEO_API_BASE_URL": sandbox.url,
+            "PLEO_API_TOKEN": SANDBOX_TOKEN,
+            "PLEO_API_TIMEOUT": "2",
+            "PLEO_USER_BUDGET": "12",
+        },
+        workers=2,
+    )
+    try:
+        desk.add_user("fiona", "a-long-test-password")
+        desk.add_user("oskar", "another-long-password")
+        desk.start()
+        fiona = desk.sign_in("fiona", "a-long-test-password")
+        oskar = desk.sign_in("oskar", "another-long-password")
+        answers = []
+        for _ in range(10):  # new connections: the requests land on both workers
+            ids = " ".join(str(uuid.uuid4()) for _ in range(3))
+            answers.append(
+                requests.get(desk.url + "/bulk/", params={"ids": ids}, cookies=fiona, timeout=20,
+                             headers={"Connection": "close"}).status_code
+            )  # fmt: skip
+        assert sandbox.state.calls() == 12  # 30 made-up ids asked for, the budget's 12 called
+        assert 429 in answers
+        other = requests.get(desk.url + f"/jobs/{uuid.uuid4()}/", cookies=oskar, timeout=20)
+        assert other.status_code == 404  # a colleague still reaches Pleo
+        assert sandbox.state.calls() == 13
+    finally:
+        desk.stop()
+        sandbox.stop()
