@@ -239,6 +239,10 @@ PASSWORD_RESET_ENABLED = bool(EMAIL_URL)
 DEFAULT_FROM_EMAIL = _read("DEFAULT_FROM_EMAIL", env.str, "export-job-desk@localhost", "an e-mail address")
 PASSWORD_RESET_TIMEOUT = 3600  # a reset link works for an hour
 
+# Whom people should ask when the desk cannot help (no access, locked out, Pleo refused the desk):
+# "#finance-tools on Slack", an e-mail address (shown as a mailto link) or a web address.
+DESK_CONTACT = _read("DESK_CONTACT", env.str, "", "a contact (text, an e-mail address or a web address)").strip()
+
 # --- audit trail ----------------------------------------------------------------
 
 AUDIT_RETENTION_DAYS = _positive("AUDIT_RETENTION_DAYS", env.int, 365, "a whole number of days")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from .exports import csv_cell
 from .models import AuditEvent
@@ -28,14 +29,43 @@ else:
     _ModelAdmin = admin.ModelAdmin
 
 
+EMPTY = "—"
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(_ModelAdmin):
-    list_display = ("created_at", "username", "action", "job_id", "outcome", "source", "job_status")
+    """Read-only, readable on a laptop: times to the second, job ids on one line, one sign for "none"."""
+
+    list_display = ("when", "who", "action", "job", "outcome", "from_where", "status_seen")
+    empty_value_display = EMPTY
     list_filter = ("action", "outcome", "source", "created_at")
     search_fields = ("username", "job_id", "job_status", "error_code")
     date_hierarchy = "created_at"
     actions = ("export_csv",)
     list_per_page = 100
+
+    class Media:
+        css: ClassVar[dict[str, tuple[str, ...]]] = {"all": ("exportjobs/admin.css",)}
+
+    @admin.display(description="Time", ordering="created_at")
+    def when(self, event: AuditEvent) -> str:
+        return timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="User", ordering="username")
+    def who(self, event: AuditEvent) -> str:
+        return event.username or EMPTY
+
+    @admin.display(description="Export job", ordering="job_id")
+    def job(self, event: AuditEvent) -> str:
+        return format_html('<code class="job-id">{}</code>', event.job_id) if event.job_id else EMPTY
+
+    @admin.display(description="Data from", ordering="source")
+    def from_where(self, event: AuditEvent) -> str:
+        return str(event.get_source_display()) if event.source else EMPTY
+
+    @admin.display(description="Status seen", ordering="job_status")
+    def status_seen(self, event: AuditEvent) -> str:
+        return event.job_status or EMPTY
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

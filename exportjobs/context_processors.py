@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.http import HttpRequest
 from django.utils import timezone
+
+from . import wording
 
 
 def desk(request: HttpRequest) -> dict[str, Any]:
@@ -15,4 +19,20 @@ def desk(request: HttpRequest) -> dict[str, Any]:
         "sandbox": settings.PLEO_SANDBOX,
         "TIME_ZONE_NAME": timezone.get_current_timezone_name(),
         "password_reset_enabled": settings.PASSWORD_RESET_ENABLED,
+        "desk_contact": contact(),
     }
+
+
+def contact() -> dict[str, Any] | None:
+    """Whom to ask (``DESK_CONTACT``): an e-mail address becomes a mailto link, a web address a link."""
+    text = settings.DESK_CONTACT
+    if not text:
+        return None
+    href = ""
+    try:
+        validate_email(text)
+        href = "mailto:" + text
+    except ValidationError:
+        if text.startswith(("https://", "http://")):
+            href = text
+    return {"text": text, "href": href, "label": wording.CONTACT_LABEL}

@@ -68,6 +68,9 @@ ERROR_STATUS = {
     "timeout": 504,
     "bad_response": 502,
 }
+ERROR_KIND = {"not_found": "missing", "over_budget": "limit"}  # all others: the desk's connection to Pleo
+NO_RETRY = {"not_found", "auth"}  # trying again cannot help: no "Try again" button
+ASK_CONTACT = {"auth", "bad_response", "timeout", "over_budget"}  # pages that say whom to ask (DESK_CONTACT)
 RETRY_AFTER = {"busy": "5"}  # seconds; other 503/504 pages say 30 (a 429 passes on Pleo's own)
 FRESH_SINCE = "exportjobs:fresh-since"  # session key: after a refresh, no older copy of that job
 
@@ -90,6 +93,10 @@ def error_page(request: HttpRequest, error: PleoError, *, job_id: uuid.UUID | No
     context = {
         "page": wording.error_wording(error.code),
         "status": status,
+        "kind": ERROR_KIND.get(error.code, "connection"),
+        "words": wording.ERROR_PAGE,
+        "can_retry": error.code not in NO_RETRY,
+        "ask": error.code in ASK_CONTACT,
         "retry": _retry_text(error),
         "error": error,
         "job_id": job_id,
@@ -121,6 +128,10 @@ def audit_unavailable_page(request: HttpRequest, *, job_id: uuid.UUID | None) ->
     context = {
         "page": wording.AUDIT_UNAVAILABLE,
         "status": 503,
+        "kind": "desk",
+        "words": wording.ERROR_PAGE,
+        "can_retry": True,
+        "ask": True,
         "job_id": job_id,
         "form": LookupForm(initial={"job_id": str(job_id) if job_id else ""}),
     }

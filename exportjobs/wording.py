@@ -590,6 +590,19 @@ def error_wording(code: str) -> ErrorWording:
     return ERRORS.get(code, GENERIC_ERROR)
 
 
+# The parts of an error page around its own words.
+ERROR_PAGE = {
+    "connection_kicker": _("The desk's connection to Pleo"),
+    "connection_not_job": _(
+        "This is about the desk asking Pleo, not about the export job: the job's status is unknown until Pleo answers."
+    ),
+    "next_heading": _("What to do next"),
+    "try_again": _("Try again"),
+    "technical_detail": _("Technical detail for support"),
+    "look_up_another": _("Look up another job"),
+}
+CONTACT_LABEL = _("Whom to ask:")
+
 TRY_AGAIN_AT = _("You can ask again from %(time)s (in %(duration)s).")
 BULK_OVER_BUDGET = _("Some jobs were not looked up: you have asked Pleo for a lot in a short time. %(retry)s")
 
