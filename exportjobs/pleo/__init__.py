@@ -17,6 +17,7 @@ from .models import (
     ItemFailureType,
     ItemPage,
     ItemStatus,
+    JobPage,
     JobStatus,
     known_or_raw,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "ItemPage",
     "ItemStatus",
     "JobNotFound",
+    "JobPage",
     "JobStatus",
     "PleoAuthError",
     "PleoBadResponse",

@@ -1,4 +1,4 @@
-"""Pleo's export job, its items and their pages, as typed, frozen values (pydantic v2, strict).
+"""Pleo's export job, its items, and pages of either, as typed, frozen values (pydantic v2, strict).
 
 Field names follow Pleo's camelCase through aliases. Every time is an aware UTC datetime, every id a
 ``UUID``; ``expiresIn`` must fit Pleo's ``int32``. Pleo's enums grow between API versions, so an enum
@@ -323,6 +323,50 @@ class ItemPage(PleoModel):
     @property
     def items(self) -> tuple[ExportJobItem, ...]:
         return self.data
+
+    @property
+    def has_next_page(self) -> bool:
+        return self.pagination.has_next_page
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.pagination.end_cursor
+
+    @property
+    def total(self) -> int | None:
+        return self.pagination.total
+
+
+# --- pages of jobs (the list endpoint) -----------------------------------------------------
+
+
+class _JobListEnvelope(PleoModel):
+    data: Annotated[list[Any], Field(strict=False)]
+    pagination: CursorPageInfo
+
+
+class JobPage(PleoModel):
+    """One page of ``GET /v2/export-jobs``: the jobs that parsed, how many did not, and the cursor on.
+
+    A job in ``data`` that does not fit the contract is counted in ``skipped`` instead of spoiling
+    the page; a page whose envelope does not fit raises ``PleoBadResponse``.
+    """
+
+    jobs: tuple[ExportJob, ...]
+    skipped: int = 0
+    pagination: CursorPageInfo
+
+    @classmethod
+    def from_payload(cls, payload: object) -> JobPage:
+        envelope = validate(_JobListEnvelope, payload, what="page of export jobs")
+        jobs: list[ExportJob] = []
+        skipped = 0
+        for data in envelope.data:
+            try:
+                jobs.append(ExportJob.from_payload(data))
+            except PleoBadResponse:
+                skipped += 1
+        return cls(jobs=tuple(jobs), skipped=skipped, pagination=envelope.pagination)
 
     @property
     def has_next_page(self) -> bool:
