@@ -124,6 +124,17 @@ def cache_set(key: str, value: Any, ttl: float | None) -> None:
     _safely(cache.set, key, value, ttl)
 
 
+def cache_set_many(values: dict[str, Any], ttl: float | None) -> None:
+    if values:
+        _safely(cache.set_many, values, ttl)
+
+
+def cache_delete_many(keys: Iterable[str]) -> None:
+    keys = list(keys)
+    if keys:
+        _safely(cache.delete_many, keys)
+
+
 def cache_add(key: str, value: Any, ttl: float | None, *, when_down: bool) -> bool:
     """``cache.add``; ``when_down`` is the answer when the cache cannot be asked."""
     return bool(_safely(cache.add, key, value, ttl, default=when_down))
@@ -286,6 +297,36 @@ def _fetch(keys: Keys, fetch: Callable[[], V], codec: Codec[V], ttl: Callable[[V
     cache_set(keys.stale, entry, settings.JOB_CACHE_STALE_TTL)
     cache_delete(keys.error)
     return Answer(value, fetched_at, "fresh")
+
+
+def store(keys: Keys, value: V, *, codec: Codec[V], ttl: Callable[[V | None], int]) -> None:
+    """Keep ``value`` under ``keys`` exactly as a fetch through ``fetch_through`` would: entry and stale copy."""
+    store_many([(keys, value)], codec=codec, ttl=ttl)
+
+
+def store_many(pairs: Iterable[tuple[Keys, V]], *, codec: Codec[V], ttl: Callable[[V | None], int]) -> None:
+    """``store`` for many values at once: one ``set_many`` per lifetime (one round trip each with Redis)."""
+    fetched_at = _now()
+    by_ttl: dict[int, dict[str, Any]] = {}
+    stale: dict[str, Any] = {}
+    errors: list[str] = []
+    for keys, value in pairs:
+        entry = _encode(value, codec, fetched_at)
+        by_ttl.setdefault(ttl(value), {})[keys.value] = entry
+        stale[keys.stale] = entry
+        errors.append(keys.error)
+    for lifetime, entries in by_ttl.items():
+        cache_set_many(entries, lifetime)
+    cache_set_many(stale, settings.JOB_CACHE_STALE_TTL)
+    cache_delete_many(errors)
+
+
+def peek(keys: Keys, *, codec: Codec[V]) -> Answer[V] | None:
+    """The cached answer if there is one (never a stale copy, never a fetch); None otherwise."""
+    cached = _decode(cache_get(keys.value), codec, keys.value)
+    if cached is None or cached[0] is None:
+        return None
+    return Answer(cached[0], cached[1], "cache")
 
 
 def _stale_or_raise(keys: Keys, codec: Codec[V], error: PleoError) -> Answer[V]:

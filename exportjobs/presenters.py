@@ -24,8 +24,6 @@ from .wording import duration_words, failure_wording, item_failure_wording, stat
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise as Text
 
-STUCK_FRACTION = 0.5  # an active job untouched for half its expiry window may be stuck
-
 
 def relative_text(moment: datetime, now: datetime) -> str:
     delta = (now - moment).total_seconds()
@@ -173,12 +171,9 @@ def _expiry(job: ExportJob, now: datetime) -> Expiry | None:
 
 
 def _stuck(job: ExportJob, now: datetime) -> str:
-    if not job.is_active:
+    if not job.may_be_stuck(now):
         return ""
-    quiet = (now - job.expiry_base).total_seconds()
-    if quiet < max(60, job.expires_in * STUCK_FRACTION):
-        return ""
-    return str(wording.STUCK) % {"duration": duration_words(quiet)}
+    return str(wording.STUCK) % {"duration": duration_words((now - job.expiry_base).total_seconds())}
 
 
 def _permalink(request: HttpRequest, job: ExportJob) -> str:

@@ -33,6 +33,7 @@ class JobStatus(str, enum.Enum):
 
 ACTIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.IN_PROGRESS})
 FINAL_STATUSES = frozenset({JobStatus.FAILED, JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_ERRORS})
+STUCK_FRACTION = 0.5  # an active job untouched for half its expiry window may be stuck
 
 
 class FailureType(str, enum.Enum):
@@ -260,6 +261,15 @@ class ExportJob(PleoModel):
             return self.expiry_base + timedelta(seconds=self.expires_in)
         except OverflowError:
             return None
+
+    def may_be_stuck(self, now: datetime) -> bool:
+        """An active job past its expiry, or quiet for half its ``expiresIn`` (at least a minute), may be stuck."""
+        if not self.is_active:
+            return False
+        deadline = self.expires_at
+        if deadline is not None and deadline <= now:
+            return True
+        return (now - self.expiry_base).total_seconds() >= max(60, self.expires_in * STUCK_FRACTION)
 
 
 class _JobEnvelope(PleoModel):
