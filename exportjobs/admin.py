@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+import json
+from typing import TYPE_CHECKING
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
+from .downloads import csv_download
 from .models import AuditEvent
 
-CSV_FIELDS = ("created_at", "username", "action", "job_id", "outcome", "source", "job_status", "error_code")
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_safe(value: object) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+CSV_FIELDS = (
+    "created_at",
+    "username",
+    "action",
+    "job_id",
+    "outcome",
+    "source",
+    "job_status",
+    "error_code",
+    "filters",
+    "job_count",
+)
 
 
 if TYPE_CHECKING:  # ModelAdmin is generic only in django-stubs
@@ -35,7 +35,7 @@ else:
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(_ModelAdmin):
-    list_display = ("created_at", "username", "action", "job_id", "outcome", "source", "job_status")
+    list_display = ("created_at", "username", "action", "job_id", "outcome", "source", "job_status", "job_count")
     list_filter = ("action", "outcome", "source", "created_at")
     search_fields = ("username", "job_id", "job_status", "error_code")
     date_hierarchy = "created_at"
@@ -53,15 +53,7 @@ class AuditEventAdmin(_ModelAdmin):
 
     @admin.action(description="Export selected events as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> StreamingHttpResponse:
-        writer = csv.writer(_Echo())
-        rows = queryset.order_by("created_at", "id").values_list(*CSV_FIELDS).iterator(chunk_size=2000)
-
-        def stream() -> Iterator[Any]:
-            yield writer.writerow(CSV_FIELDS)
-            for row in rows:
-                yield writer.writerow([_csv_safe(value) for value in row])
-
+        events = queryset.order_by("created_at", "id").values_list(*CSV_FIELDS).iterator(chunk_size=2000)
+        rows = ([json.dumps(v) if isinstance(v, (dict, list)) else v for v in event] for event in events)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="export-job-desk-audit-{stamp}.csv"'
-        return response
+        return csv_download(filename=f"export-job-desk-audit-{stamp}.csv", header=CSV_FIELDS, rows=rows)
