@@ -7,6 +7,7 @@ stops start-up with a message that names the variable.
 from __future__ import annotations
 
 import os
+import uuid
 import zoneinfo
 from collections.abc import Callable
 from datetime import timedelta
@@ -275,6 +276,34 @@ JOB_CACHE_TTL_ACTIVE = _positive("JOB_CACHE_TTL_ACTIVE", env.int, 10, "a whole n
 JOB_CACHE_TTL_FINAL = _positive("JOB_CACHE_TTL_FINAL", env.int, 86400, "a whole number of seconds")
 JOB_CACHE_TTL_NOT_FOUND = _positive("JOB_CACHE_TTL_NOT_FOUND", env.int, 30, "a whole number of seconds")
 JOB_CACHE_STALE_TTL = _positive("JOB_CACHE_STALE_TTL", env.int, 7 * 86400, "a whole number of seconds")
+
+# --- companies ------------------------------------------------------------------
+
+
+def _company_labels(raw: str) -> dict[str, str]:
+    """``"<uuid>=Acme ApS,<uuid>=Acme AB"`` as ``{uuid: label}``; anything else stops start-up."""
+    labels: dict[str, str] = {}
+    for part in (piece.strip() for piece in raw.split(",")):
+        if not part:
+            continue
+        company, sep, label = part.partition("=")
+        try:
+            key = str(uuid.UUID(company.strip()))
+        except ValueError:
+            key = ""
+        if not sep or not key or not label.strip():
+            raise ImproperlyConfigured(
+                f"PLEO_COMPANY_LABELS has {part!r}: each entry must be <company uuid>=<label>, "
+                "entries separated by commas (e.g. 2f6c…=Acme ApS,9a1d…=Acme AB)"
+            )
+        if key in labels:
+            raise ImproperlyConfigured(f"PLEO_COMPANY_LABELS names company {key} twice")
+        labels[key] = label.strip()
+    return labels
+
+
+# Names shown instead of bare Pleo company ids, wherever a company appears.
+PLEO_COMPANY_LABELS = _company_labels(_read("PLEO_COMPANY_LABELS", env.str, "", "a list of <uuid>=<label>"))
 
 # --- logging -------------------------------------------------------------------
 

@@ -6,11 +6,13 @@ made here, where it can be tested without HTML. The words themselves come from `
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone as dj_timezone
@@ -263,6 +265,7 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
         "expiry": _expiry(job, now),
         "stuck": _stuck(job, now),
         "started_by": _started_by(job),
+        "company_name": company_name(job.company_id),
         "fetched": fetched,
         "fetched_time": fetched_time,
         "stale_banner": str(wording.STALE_BANNER) % {"time": fetched_time, "relative": fetched.relative},
@@ -271,6 +274,8 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
             "entries_failed_more": wording.ENTRIES_FAILED_MORE,
             "none_failed": wording.ENTRIES_NONE_FAILED,
             "unknown_count": wording.ENTRIES_UNKNOWN_COUNT,
+            "company": wording.JOB_COMPANY["label"],
+            "company_hint": wording.JOB_COMPANY["hint"],
         },
         "permalink": permalink,
         "seen_link": seen_link(permalink, result),
@@ -385,3 +390,12 @@ def bulk_row(row: BulkRow) -> dict[str, Any]:
 def recent_wording(status: str) -> wording.StatusWording:
     """The badge for a status as the audit trail recorded it."""
     return status_wording(known_or_raw(JobStatus, status))
+
+
+# --- companies ----------------------------------------------------------------------------
+
+
+def company_name(company_id: uuid.UUID | str) -> str:
+    """The name ``PLEO_COMPANY_LABELS`` gives a company; "" when it has none."""
+    labels: dict[str, str] = settings.PLEO_COMPANY_LABELS
+    return labels.get(str(company_id).lower(), "")

@@ -494,6 +494,7 @@ STUCK = _(
     "Nothing has happened to this job for %(duration)s. It may be stuck: if it does not move soon it will expire. "
     "Ask the Pleo admin who owns the accounting integration to check it."
 )
+JOB_COMPANY: dict[str, Text] = {"label": _("Company"), "hint": _("and its Pleo ID, for Pleo support")}
 STARTED_AUTOMATICALLY = _("Started automatically by Pleo")
 STARTED_BY_USER = _("A person pressed Export (Pleo user ID %(user)s)")
 STARTED_BY_UNKNOWN = _("A person pressed Export (user not recorded)")

@@ -109,6 +109,7 @@ def test_the_served_dashboard_answers_health_and_shows_the_samples_after_sign_in
         job = browser.get(f"{base}/jobs/{seed.DOC_SAMPLE_ID}/", timeout=10)
         assert job.status_code == 200
         assert "The accounting system rejected the login" in job.text
+        assert "Nordlys ApS" in job.text  # the sandbox's companies are named
         css = browser.get(f"{base}/static/exportjobs/desk.css", timeout=5)
         assert css.status_code == 200  # whitenoise serves static files under gunicorn
     finally:
