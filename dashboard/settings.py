@@ -305,6 +305,13 @@ def _company_labels(raw: str) -> dict[str, str]:
 # Names shown instead of bare Pleo company ids, wherever a company appears.
 PLEO_COMPANY_LABELS = _company_labels(_read("PLEO_COMPANY_LABELS", env.str, "", "a list of <uuid>=<label>"))
 
+# --- needs attention: the list across jobs ------------------------------------------
+
+# At most this many jobs per view of /attention/, fetched from Pleo in pages of 100.
+ATTENTION_MAX_JOBS = _positive("ATTENTION_MAX_JOBS", env.int, 500, "a whole number of jobs")
+# Seconds one list answer (per filter set) is served from the cache.
+ATTENTION_CACHE_TTL = _positive("ATTENTION_CACHE_TTL", env.int, 30, "a whole number of seconds")
+
 # --- logging -------------------------------------------------------------------
 
 LOG_LEVEL = _read("LOG_LEVEL", env.str, "INFO", "a log level").upper()

@@ -1,4 +1,4 @@
-"""Turns a ``JobResult`` into what the job page shows: times, durations and which words apply.
+"""Turns answers into what the pages show: times, durations and which words apply (job page, list).
 
 Templates only lay this out; every decision (which sentence, which warning, which time zone) is
 made here, where it can be tested without HTML. The words themselves come from ``wording``.
@@ -7,7 +7,8 @@ made here, where it can be tested without HTML. The words themselves come from `
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -18,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone as dj_timezone
 
 from . import wording
+from .attention import Filters, ListResult
 from .pleo.errors import PleoError
 from .pleo.models import ExportJob, ItemStatus, JobStatus, known_or_raw, parse_instant
 from .services import ITEM_STATUSES, BulkRow, ItemsSummary, JobResult
@@ -399,3 +401,185 @@ def company_name(company_id: uuid.UUID | str) -> str:
     """The name ``PLEO_COMPANY_LABELS`` gives a company; "" when it has none."""
     labels: dict[str, str] = settings.PLEO_COMPANY_LABELS
     return labels.get(str(company_id).lower(), "")
+
+
+# --- the needs-attention list ------------------------------------------------------------------
+
+
+def short_id(value: uuid.UUID | str) -> str:
+    return str(value)[:8]
+
+
+@dataclass(frozen=True)
+class AttentionRow:
+    """One job of the list, as the page and the CSV show it."""
+
+    section: str
+    job: ExportJob
+    status: wording.StatusWording
+    what: str  # the failure in plain words, or how an active job is doing
+    actor: str  # who must act; "" when nobody needs to
+    stuck: bool
+    created: Timestamp
+    company: str  # the company's name, else its short id
+    company_known: bool
+    url: str
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.job.id)
+
+    @property
+    def who_acts(self) -> str:
+        return str(wording.ATTENTION_ROW["who_acts"]) % {"actor": self.actor}
+
+    @property
+    def link_label(self) -> str:
+        return str(wording.ATTENTION["open_job"]) % {"id": self.job.id}
+
+
+@dataclass(frozen=True)
+class AttentionSection:
+    key: str
+    words: wording.SectionWording
+    intro: str
+    empty: str
+    rows: list[AttentionRow]
+    shown: bool  # False: the status filter leaves this section out
+
+
+SECTION_OF = {"failed": "failed", "completed_with_errors": "partly", "pending": "active", "in_progress": "active"}
+
+
+def _attention_what(job: ExportJob, now: datetime) -> tuple[str, str, bool]:
+    """What happened to ``job`` and who must act, in the list's words; and whether it may be stuck."""
+    words = wording.ATTENTION_ROW
+    if job.is_active:
+        if job.may_be_stuck(now):
+            deadline = job.expires_at
+            if deadline is not None and deadline <= now:
+                what = str(words["stuck_overdue"]) % {"duration": duration_words((now - deadline).total_seconds())}
+            else:
+                quiet = (now - job.expiry_base).total_seconds()
+                what = str(words["stuck_quiet"]) % {"duration": duration_words(quiet)}
+            return what, str(wording.ACTORS["integration_owner"]), True
+        expiry = _expiry(job, now)
+        return (
+            str(words["active_ok"])
+            % {"relative": relative_text(job.expiry_base, now), "expiry": expiry.text if expiry else ""},
+            "",
+            False,
+        )
+    if job.status == JobStatus.COMPLETED_WITH_ERRORS and not job.has_failure:
+        return str(words["no_reason"]), "", False
+    failure = failure_wording(job.failure_reason_type)
+    return str(failure.label), str(failure.actor_label), False
+
+
+def _local_minutes(moment: datetime) -> str:
+    """``3 Nov 2026, 14:02 CET``: a list's times, to the minute."""
+    local = dj_timezone.localtime(moment)
+    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname() or zone_name()}"
+
+
+def attention_row(job: ExportJob, now: datetime) -> AttentionRow:
+    what, actor, stuck = _attention_what(job, now)
+    name = company_name(job.company_id)
+    return AttentionRow(
+        section=SECTION_OF.get(job.status_value, ""),
+        job=job,
+        status=status_wording(job.status),
+        what=what,
+        actor=actor,
+        stuck=stuck,
+        created=replace(
+            Timestamp.of(wording.TIME_LABELS["created"], job.created_at, now), display=_local_minutes(job.created_at)
+        ),
+        company=name or short_id(job.company_id),
+        company_known=bool(name),
+        url=reverse("job_detail", args=[str(job.id)]),
+    )
+
+
+def attention_sections(jobs: Iterable[ExportJob], filters: Filters, *, now: datetime) -> list[AttentionSection]:
+    """The three sections in order, each with its rows: failed and partly exported newest first; active
+    jobs that may be stuck first, then the others (the answer is already newest first)."""
+    rows: dict[str, list[AttentionRow]] = {"failed": [], "partly": [], "active": []}
+    for job in jobs:
+        row = attention_row(job, now)
+        if row.section:
+            rows[row.section].append(row)
+    rows["active"].sort(key=lambda row: not row.stuck)  # stable: newest first within each group
+    period = str(wording.PERIOD_PHRASES[filters.period])
+    wanted = {SECTION_OF[status] for status in filters.statuses}
+    return [
+        AttentionSection(
+            key=key,
+            words=words,
+            intro=str(words.intro) % {"period": period},
+            empty=str(words.empty) % {"period": period},
+            rows=rows[key],
+            shown=key in wanted,
+        )
+        for key, words in wording.SECTIONS.items()
+    ]
+
+
+def attention_companies(jobs: Iterable[ExportJob], selected: uuid.UUID | None) -> list[tuple[str, str]]:
+    """The company filter's choices: every labelled company, every company seen in the answer and the
+    one selected, by name (unnamed ones by id, after the named)."""
+    found: dict[str, str] = dict(settings.PLEO_COMPANY_LABELS)
+    for company in [job.company_id for job in jobs] + ([selected] if selected else []):
+        found.setdefault(str(company), "")
+    named = sorted(((key, name) for key, name in found.items() if name), key=lambda choice: choice[1].lower())
+    unknown = str(wording.ATTENTION_ROW["unknown_company"])
+    return named + [(key, unknown % {"id": key}) for key in sorted(key for key, name in found.items() if not name)]
+
+
+def attention_notices(result: ListResult) -> list[str]:
+    """What the page must say about how complete the list is."""
+    jobs = result.jobs
+    notices = []
+    if jobs.capped:
+        notices.append(wording.attention_capped(len(jobs.jobs), sorted_by_pleo=jobs.sorted_by_pleo))
+    if jobs.cut_short:
+        notices.append(wording.attention_cut_short(jobs.cut_short, jobs.pages))
+    if jobs.skipped:
+        notices.append(wording.attention_skipped(jobs.skipped))
+    return notices
+
+
+def attention_freshness(result: ListResult, now: datetime) -> dict[str, str]:
+    fetched = Timestamp.of(wording.TIME_LABELS["fetched"], result.fetched_at, now)
+    time_text = local_text(result.fetched_at, with_date=False)
+    return {
+        "iso": fetched.iso,
+        "text": str(wording.ATTENTION_FRESHNESS[result.source]) % {"time": time_text, "relative": fetched.relative},
+        "stale_banner": str(wording.STALE_BANNER) % {"time": time_text, "relative": fetched.relative},
+    }
+
+
+def attention_csv_rows(sections: Iterable[AttentionSection], base_url: str) -> Iterator[list[object]]:
+    """One row per job the page shows, in the page's order; times in UTC ISO 8601."""
+    yes, no = str(wording.ATTENTION_ROW["yes"]), str(wording.ATTENTION_ROW["no"])
+    for section in sections:
+        if not section.shown:
+            continue
+        for row in section.rows:
+            job = row.job
+            yield [
+                str(section.words.title),
+                str(job.id),
+                str(row.status.label),
+                job.status_value,
+                row.what,
+                job.failure_type_value or "",
+                row.actor,
+                yes if row.stuck else no,
+                iso_utc(job.created_at),
+                iso_utc(job.last_updated_at) if job.last_updated_at else "",
+                job.number_of_items,
+                company_name(job.company_id),
+                str(job.company_id),
+                base_url + row.url,
+            ]

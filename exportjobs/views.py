@@ -25,10 +25,18 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services, wording
 from .access import desk_view
-from .forms import MAX_INPUT, LookupForm, find_job_ids
+from .attention import Filters, ListResult, attention_get, attention_summary_cached
+from .downloads import csv_download
+from .forms import MAX_INPUT, AttentionForm, LookupForm, find_job_ids
 from .models import AuditEvent
 from .pleo import ExportJob, JobNotFound, JobStatus, PleoError, PleoRateLimited
 from .presenters import (
+    AttentionSection,
+    attention_companies,
+    attention_csv_rows,
+    attention_freshness,
+    attention_notices,
+    attention_sections,
     bulk_row,
     entries_error_notice,
     items_context,
@@ -106,6 +114,33 @@ def _audit(
         logger.exception("Could not write audit event for %s %s", action, job_id)
 
 
+def _audit_list(
+    request: HttpRequest,
+    action: str,
+    *,
+    filters: dict[str, Any],
+    outcome: str,
+    result: ListResult | None = None,
+    error: PleoError | None = None,
+    shown: int | None = None,
+) -> None:
+    """One audit row for a view (or refresh) of the needs-attention list."""
+    user = request.user if request.user.is_authenticated else None
+    try:
+        AuditEvent.objects.create(
+            user=user,
+            username=user.get_username() if user else "",
+            action=action,
+            outcome=outcome,
+            source=result.source if result else "",
+            error_code=error.code if error else "",
+            filters=filters,
+            job_count=shown,
+        )
+    except DatabaseError:
+        logger.exception("Could not write audit event for %s", action)
+
+
 def _outcome(error: PleoError) -> str:
     return AuditEvent.Outcome.NOT_FOUND if isinstance(error, JobNotFound) else AuditEvent.Outcome.ERROR
 
@@ -125,8 +160,23 @@ def _samples() -> list[tuple[str, list[tuple[str, str]]]]:
 @require_GET
 @desk_view
 def home(request: HttpRequest) -> HttpResponse:
-    context = {"form": LookupForm(), "sample_groups": _samples(), "recent": _recent(request)}
+    context = {
+        "form": LookupForm(),
+        "sample_groups": _samples(),
+        "recent": _recent(request),
+        "attention_line": _attention_line(),
+    }
     return render(request, "exportjobs/home.html", context)
+
+
+def _attention_line() -> str:
+    """The line about the list for the default filters, when it is cached; "" otherwise. Never calls Pleo."""
+    summary = attention_summary_cached()
+    if summary is None:
+        return ""
+    return wording.attention_home_line(
+        failed=summary.failed, partly=summary.partly, stuck=summary.stuck, period=summary.period
+    )
 
 
 def _recent(request: HttpRequest, limit: int = 10) -> list[dict[str, Any]]:
@@ -283,6 +333,97 @@ def job_refresh(request: HttpRequest, job_id: str) -> HttpResponseBase:
         if result.source == "stale":
             messages.warning(request, str(wording.REFRESH_STALE))
     return HttpResponseSeeOther(reverse("job_detail", args=[str(parsed)]))
+
+
+@require_GET
+@never_cache
+@desk_view
+def attention(request: HttpRequest) -> HttpResponseBase:
+    """Needs attention: failed, partly exported and active jobs across companies; ``format=csv`` downloads it."""
+    form = AttentionForm(request.GET)
+    if not form.is_valid():
+        raw = {key: request.GET.getlist(key)[:10] for key in ("period", "status", "company", "format")}
+        _audit_list(request, AuditEvent.Action.ATTENTION, filters={"invalid": raw}, outcome=AuditEvent.Outcome.INVALID)
+        context = _attention_context(request, form=form, filters=Filters())
+        return render(request, "exportjobs/attention.html", context, status=400)
+    filters = form.filters()
+    as_csv = form.cleaned_data["format"] == "csv"
+    audit = {**filters.for_audit(), "format": "csv" if as_csv else "html"}
+    try:
+        result = attention_get(filters=filters)
+    except PleoError as error:
+        _audit_list(request, AuditEvent.Action.ATTENTION, filters=audit, outcome=_outcome(error), error=error)
+        return error_page(request, error, job_id=None)
+    context = _attention_context(request, form=form, filters=filters, result=result)
+    if not _is_poll(request):
+        outcome = AuditEvent.Outcome.FOUND
+        shown = context["shown"]
+        _audit_list(request, AuditEvent.Action.ATTENTION, filters=audit, outcome=outcome, result=result, shown=shown)
+    if as_csv:
+        return _attention_csv(request, filters, result, context["sections"])
+    return render(request, "exportjobs/attention.html", context)
+
+
+def _attention_context(
+    request: HttpRequest, *, form: AttentionForm, filters: Filters, result: ListResult | None = None
+) -> dict[str, Any]:
+    now = datetime.now(timezone.utc)
+    jobs = result.jobs.jobs if result else ()
+    sections = attention_sections(jobs, filters, now=now) if result else []
+    query = urlencode(filters.query())
+    return {
+        "form": form,
+        "filters": filters,
+        "result": result,
+        "sections": sections,
+        "shown": sum(len(section.rows) for section in sections if section.shown),
+        "notices": attention_notices(result) if result else [],
+        "freshness": attention_freshness(result, now) if result else None,
+        "companies": attention_companies(jobs, filters.company),
+        "selected_company": str(filters.company or ""),
+        "statuses": list(filters.statuses),
+        "query": query,
+        "csv_query": urlencode([*filters.query(), ("format", "csv")]),
+        "words": wording.ATTENTION,
+        "stale_more": wording.ATTENTION_STALE_MORE,
+    }
+
+
+def _attention_csv(
+    request: HttpRequest, filters: Filters, result: ListResult, sections: list[AttentionSection]
+) -> HttpResponseBase:
+    stamp = result.fetched_at.strftime("%Y%m%d-%H%M%S")
+    company = f"-{str(filters.company)[:8]}" if filters.company else ""
+    return csv_download(
+        filename=f"needs-attention-{filters.period}{company}-{stamp}.csv",
+        header=[str(title) for title in wording.ATTENTION_CSV_HEADER],
+        rows=attention_csv_rows(sections, request.build_absolute_uri("/")[:-1]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@desk_view
+def attention_refresh(request: HttpRequest) -> HttpResponseBase:
+    """The Refresh button: ask Pleo again for these filters, then back to the list (303)."""
+    if request.method == "GET":
+        return redirect("attention")
+    form = AttentionForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseSeeOther(reverse("attention"))
+    filters = form.filters()
+    back = HttpResponseSeeOther(f"{reverse('attention')}?{urlencode(filters.query())}")
+    action = AuditEvent.Action.ATTENTION_REFRESH
+    try:
+        result = attention_get(filters=filters, refresh=True)
+    except PleoError as error:
+        _audit_list(request, action, filters=filters.for_audit(), outcome=_outcome(error), error=error)
+        title = wording.error_wording(error.code).title
+        messages.warning(request, str(wording.REFRESH_FAILED) % {"title": title})
+        return back
+    _audit_list(request, action, filters=filters.for_audit(), outcome=AuditEvent.Outcome.FOUND, result=result)
+    if result.source == "stale":
+        messages.warning(request, str(wording.REFRESH_STALE))
+    return back
 
 
 @require_GET
