@@ -380,9 +380,9 @@ def test_pleo_down_slow_or_limiting_without_a_stale_copy_gives_the_job_pages_err
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_pleo_down_slow_or_limiting_with_a_stale_copy_shows_it_with_the_banner(desk, sandbox, settings, fault):
-    settings.PLEO_API_TIMEOUT = 0.3
     first = show(desk)
     expire(Filters())
+    settings.PLEO_API_TIMEOUT = 0.3
     options, _status, _title = FAULTS[fault]
     sandbox.state.add_list_fault(**options)
 
@@ -429,7 +429,7 @@ def test_a_walk_ends_within_the_pages_time_budget(desk, sandbox, settings, monke
 
     page = show(desk, "?period=30d&status=failed")
 
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 2.5  # the walk's 1 s, the page and a busy machine's delays
     shown = ids_in(page)
     assert 0 < len(shown) < len(expected(sandbox, ["failed"], period="30d"))
     assert "Pleo took too long to send the whole list" in text_of(page)
@@ -624,10 +624,10 @@ def test_the_home_line_is_only_about_the_default_view(desk, sandbox):
 
 
 def test_the_home_line_goes_when_the_cached_answer_does(desk, sandbox, settings):
-    settings.ATTENTION_CACHE_TTL = 1
+    settings.ATTENTION_CACHE_TTL = 2
     show(desk)
     assert "may be stuck" in text_of(desk.get("/").content.decode())
-    time.sleep(1.1)
+    time.sleep(2.1)
     assert "may be stuck" not in text_of(desk.get("/").content.decode())
 
 
