@@ -15,18 +15,27 @@ Pleo ignores it the desk sorts what it got. A walk ends at ``ATTENTION_MAX_JOBS`
 ``MAX_PAGES`` pages, and always within ``2 × PLEO_API_TIMEOUT`` (inside ``page_budget()``, so the
 callers waiting on it get its answer). A page that fails after the first ends the walk: the jobs so far
 are shown, saying why the list is shorter.
+
+An answer of 500 jobs takes far longer to parse (and to lay out) than a page takes to serve from the
+cache, and every viewer of the same filters reads the same answer. So each walk gets a random id, kept in
+its cache entry, and a worker parses a given walk once (``Recent``): the entry is still the one source of
+truth, read on every request, and a new walk (or a refresh) is a new id.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
+import threading
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict
@@ -57,6 +66,39 @@ SORT_KEY, SORT_ORDER = "createdAt", "DESC"
 TRANSIENT = (PleoUnavailable, PleoTimeout, PleoRateLimited, PleoBadResponse)
 
 _WALKS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pleo-list")
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+
+
+class Recent(Generic[K, T]):
+    """The last ``size`` values made from walks, by a key that names the walk: a worker makes each once.
+
+    For values that only depend on their key (a walk's parsed jobs, its laid-out rows at a given moment);
+    thread-safe; the least recently used goes first.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[K, T] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_make(self, key: K, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = make()  # outside the lock: two threads may both make it; the same value either way
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
 
 
 @dataclass(frozen=True)
@@ -107,6 +149,7 @@ class JobList:
     sorted_by_pleo: bool = True  # False: Pleo refused or ignored the sort, the desk sorted what it got
     cut_short: str = ""  # the PleoError code that ended the walk part-way; "" when complete
     pages: int = 0
+    walk: str = ""  # a random id of the walk that fetched this answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +172,17 @@ class _Entry(BaseModel):
     sorted_by_pleo: bool
     cut_short: str
     pages: int
+    walk: str
+
+
+_PARSED: Recent[str, JobList] = Recent(16)
 
 
 class _ListCodec:
-    """A list answer is cached as Pleo's own job objects and the facts of the walk."""
+    """A list answer is cached as Pleo's own job objects and the facts of the walk (with its id).
+
+    A worker parses each walk once: an entry whose walk it has parsed before is that walk's answer.
+    """
 
     def dump(self, value: JobList) -> dict[str, Any]:
         return {
@@ -143,9 +193,17 @@ class _ListCodec:
             "sorted_by_pleo": value.sorted_by_pleo,
             "cut_short": value.cut_short,
             "pages": value.pages,
+            "walk": value.walk,
         }
 
     def load(self, data: Any) -> JobList:
+        walk = data.get("walk") if isinstance(data, dict) else None
+        if not isinstance(walk, str) or len(walk) < 16:
+            raise ValueError("no walk id")
+        return _PARSED.get_or_make(walk, lambda: self._parse(data))
+
+    @staticmethod
+    def _parse(data: Any) -> JobList:
         entry = _Entry.model_validate(data)
         return JobList(
             jobs=tuple(ExportJob.from_payload(job) for job in entry.jobs),
@@ -155,6 +213,7 @@ class _ListCodec:
             sorted_by_pleo=entry.sorted_by_pleo,
             cut_short=entry.cut_short,
             pages=entry.pages,
+            walk=entry.walk,
         )
 
 
@@ -217,6 +276,7 @@ def attention_get(*, filters: Filters, refresh: bool = False) -> ListResult:
         now = datetime.now(timezone.utc).replace(microsecond=0)
         jobs = _walk_all(filters, now=now, deadline=time.monotonic() + 2 * float(settings.PLEO_API_TIMEOUT))
         services.jobs_store(jobs=jobs.jobs)
+        _PARSED.get_or_make(jobs.walk, lambda: jobs)  # this worker need not parse what it just fetched
         store(_summary_keys(filters), summarise(jobs, period=filters.period, now=now), codec=_SummaryCodec(), ttl=_ttl)
         return jobs
 
@@ -281,6 +341,7 @@ def _walk_all(filters: Filters, *, now: datetime, deadline: float) -> JobList:
         sorted_by_pleo=all(walk.sorted_by_pleo for walk in walks),
         cut_short=next((walk.cut_short for walk in walks if walk.cut_short), ""),
         pages=sum(walk.pages for walk in walks),
+        walk=secrets.token_hex(8),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +19,7 @@ from django.contrib import messages
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
@@ -25,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services, wording
 from .access import desk_view
-from .attention import Filters, ListResult, attention_get, attention_summary_cached
+from .attention import Filters, ListResult, Recent, attention_get, attention_summary_cached
 from .downloads import csv_download
 from .forms import MAX_INPUT, AttentionForm, LookupForm, find_job_ids
 from .models import AuditEvent
@@ -44,6 +46,7 @@ from .presenters import (
     recent_wording,
     relative_text,
     seen_change,
+    zone_name,
 )
 from .services import JobResult
 
@@ -354,32 +357,74 @@ def attention(request: HttpRequest) -> HttpResponseBase:
     except PleoError as error:
         _audit_list(request, AuditEvent.Action.ATTENTION, filters=audit, outcome=_outcome(error), error=error)
         return error_page(request, error, job_id=None)
-    context = _attention_context(request, form=form, filters=filters, result=result)
-    if not _is_poll(request):
-        outcome = AuditEvent.Outcome.FOUND
-        shown = context["shown"]
-        _audit_list(request, AuditEvent.Action.ATTENTION, filters=audit, outcome=outcome, result=result, shown=shown)
+    now = datetime.now(timezone.utc)
     if as_csv:
-        return _attention_csv(request, filters, result, context["sections"])
+        sections = attention_sections(result.jobs.jobs, filters, now=now)
+        shown = sum(len(section.rows) for section in sections if section.shown)
+        _audit_attention(request, filters=audit, result=result, shown=shown)
+        return _attention_csv(request, filters, result, sections)
+    layout = _attention_layout(result, filters, now)
+    if not _is_poll(request):
+        _audit_attention(request, filters=audit, result=result, shown=layout.shown)
+    context = _attention_context(request, form=form, filters=filters, result=result)
+    context.update(sections_html=layout.sections_html, shown=layout.shown, companies=layout.companies)
     return render(request, "exportjobs/attention.html", context)
+
+
+def _audit_attention(request: HttpRequest, *, filters: dict[str, Any], result: ListResult, shown: int) -> None:
+    outcome = AuditEvent.Outcome.FOUND
+    _audit_list(request, AuditEvent.Action.ATTENTION, filters=filters, outcome=outcome, result=result, shown=shown)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    sections_html: str
+    shown: int  # jobs the sections show
+    companies: list[tuple[str, str]]  # the company filter's choices
+
+
+LAYOUT_STEP = 10  # seconds a laid-out list is reused for (its relative times move on by then)
+_LAID_OUT: Recent[tuple[object, ...], _Layout] = Recent(16)
+
+
+def _attention_layout(result: ListResult, filters: Filters, now: datetime) -> _Layout:
+    """The list's sections as HTML, how many jobs they show, and the company choices.
+
+    Laying out 500 rows costs far more than serving the rest of the page, and every viewer of one answer
+    sees the same rows: a worker lays out each answer once per ``LAYOUT_STEP`` (per time zone and company
+    names) and reuses it. Nothing in the layout depends on the viewer.
+    """
+    labels = tuple(sorted(settings.PLEO_COMPANY_LABELS.items()))
+    key = (result.jobs.walk, filters.ident, int(now.timestamp()) // LAYOUT_STEP, zone_name(), labels)
+
+    def lay_out() -> _Layout:
+        sections = attention_sections(result.jobs.jobs, filters, now=now)
+        html = render_to_string(
+            "exportjobs/_attention_sections.html", {"sections": sections, "words": wording.ATTENTION}
+        )
+        return _Layout(
+            sections_html=html,
+            shown=sum(len(section.rows) for section in sections if section.shown),
+            companies=attention_companies(result.jobs.jobs, filters.company),
+        )
+
+    return _LAID_OUT.get_or_make(key, lay_out)
 
 
 def _attention_context(
     request: HttpRequest, *, form: AttentionForm, filters: Filters, result: ListResult | None = None
 ) -> dict[str, Any]:
     now = datetime.now(timezone.utc)
-    jobs = result.jobs.jobs if result else ()
-    sections = attention_sections(jobs, filters, now=now) if result else []
     query = urlencode(filters.query())
     return {
         "form": form,
         "filters": filters,
         "result": result,
-        "sections": sections,
-        "shown": sum(len(section.rows) for section in sections if section.shown),
+        "sections_html": "",
+        "shown": 0,
         "notices": attention_notices(result) if result else [],
         "freshness": attention_freshness(result, now) if result else None,
-        "companies": attention_companies(jobs, filters.company),
+        "companies": attention_companies((), filters.company),
         "selected_company": str(filters.company or ""),
         "statuses": list(filters.statuses),
         "query": query,

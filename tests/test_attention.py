@@ -534,6 +534,48 @@ def test_a_refresh_that_fails_says_so_and_keeps_the_list(desk, sandbox):
     assert ids_in(response.content.decode())
 
 
+def test_a_refreshed_answer_shows_its_new_jobs_at_once(desk, sandbox):
+    show(desk, "?status=failed")
+    new = "7c3e8a1f-2b4d-4e6f-8a0b-1c2d3e4f5a6b"
+    sandbox.state.put_job(job_payload(new, status="failed", createdAt=seed.ts(sandbox.state.now)))
+    assert new not in ids_in(show(desk, "?status=failed"))  # still the cached answer
+
+    desk.post(f"{URL}refresh/", {"period": "7d", "status": ["failed"]})
+
+    assert ids_in(show(desk, "?status=failed"))[0] == new
+
+
+def test_a_cached_answer_is_parsed_once_and_new_company_names_show_on_it(desk, sandbox, settings, monkeypatch):
+    from exportjobs.pleo import ExportJob
+
+    show(desk)
+    parsed = []
+    original = ExportJob.from_payload.__func__
+
+    def counted(cls, data):
+        parsed.append(1)
+        return original(cls, data)
+
+    monkeypatch.setattr(ExportJob, "from_payload", classmethod(counted))
+    settings.PLEO_COMPANY_LABELS = {seed.COMPANY_SE: "Nordlys AB"}
+
+    page = show(desk)
+
+    assert "shown from the dashboard's cache" in text_of(page)
+    assert parsed == []
+    assert "Nordlys AB" in text_of(section(page, "failed"))
+    assert sandbox.state.list_calls() == 2
+
+
+def test_a_cached_list_another_release_wrote_is_fetched_again(desk, sandbox):
+    show(desk)
+    entry = cache.get(attention_keys(Filters()).value)
+    cache.set(attention_keys(Filters()).value, {**entry, "data": {**entry["data"], "walk": ""}}, 60)
+
+    assert "Fetched from Pleo just now" in text_of(show(desk))
+    assert sandbox.state.list_calls() == 4
+
+
 def test_the_page_asks_to_be_refreshed_every_minute(desk, sandbox):
     page = show(desk)
     assert 'id="attention" class="attention" data-auto-refresh="true" data-refresh-seconds="60"' in page

@@ -425,7 +425,7 @@ def test_the_list_changes_with_a_filter_leads_to_a_job_without_a_call_and_downlo
     assert download.value.suggested_filename.startswith("needs-attention-30d-")
 
     first = page.locator("#failed table.attention-table tbody tr").first.get_by_role("link")
-    job_id = first.get_attribute("title")
+    job_id = first.get_attribute("href").split("/")[-2]
     first.click()
     page.wait_for_url(f"**{job_path(job_id)}")
     expect(badge(page)).to_contain_text("Failed")
@@ -454,7 +454,7 @@ def test_the_list_updates_itself_in_place(signed_in_page, sandbox, settings):
 
     expect(attention_rows(page)).to_have_count(before + 1, timeout=10_000)
     assert page.evaluate("window.sameDocument") is True, "the page reloaded instead of updating in place"
-    expect(page.locator(f'a[title="{JOB}"]')).to_be_visible()
+    expect(page.locator(f'a[href="/jobs/{JOB}/"]')).to_be_visible()
 
 
 @pytest.mark.browser
