@@ -31,8 +31,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Generic, TypeVar
@@ -316,15 +315,18 @@ def _walk_all(filters: Filters, *, now: datetime, deadline: float) -> JobList:
         else None
     )
     walks: list[_Walk] = []
-    if final:
-        walks.append(_walk(statuses=final, company=filters.company, since=since, limit=limit, deadline=deadline))
-    elif active:
-        walks.append(_walk(statuses=active, company=filters.company, since=None, limit=limit, deadline=deadline))
-    if pending_active is not None:  # (when the walk above failed, this one ends by its own deadline)
-        try:
-            walks.append(pending_active.result(timeout=max(0.0, deadline - time.monotonic()) + 1))
-        except FutureTimeout:
-            raise PleoTimeout("Pleo did not answer the list of active jobs in time.") from None
+    try:
+        if final:
+            walks.append(_walk(statuses=final, company=filters.company, since=since, limit=limit, deadline=deadline))
+        elif active:
+            walks.append(_walk(statuses=active, company=filters.company, since=None, limit=limit, deadline=deadline))
+    finally:
+        if pending_active is not None:  # no call outlives this fetch, even when the walk above failed
+            wait([pending_active], timeout=max(0.0, deadline - time.monotonic()) + 1)
+    if pending_active is not None:
+        if not pending_active.done():
+            raise PleoTimeout("Pleo did not answer the list of active jobs in time.")
+        walks.append(pending_active.result())
     seen: set[uuid.UUID] = set()
     jobs: list[ExportJob] = []
     for walk in walks:

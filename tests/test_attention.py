@@ -404,6 +404,14 @@ def test_a_slow_pleo_within_the_time_limit_is_only_slow(desk, sandbox, settings)
     assert ids_in(page) == expected(sandbox, ["failed"])
 
 
+def test_a_failed_list_leaves_no_call_to_pleo_behind(desk, sandbox):
+    sandbox.state.add_list_fault("503")  # both walks fail, each after its retries
+    assert desk.get(URL).status_code == 503
+    calls = sandbox.state.list_calls()
+    time.sleep(1.0)
+    assert sandbox.state.list_calls() == calls
+
+
 def test_refused_credentials_are_never_hidden_behind_a_stale_copy(desk, sandbox):
     show(desk)
     expire(Filters())
