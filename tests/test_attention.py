@@ -142,6 +142,28 @@ def test_active_jobs_that_may_be_stuck_come_first_saying_why(desk, sandbox):
     assert html.count('<tr class="stuck">') == len(STUCK)
 
 
+def test_every_string_in_a_row_is_escaped(desk, sandbox, settings):
+    hostile = "7c3e8a1f-2b4d-4e6f-8a0b-1c2d3e4f5a6b"
+    settings.PLEO_COMPANY_LABELS = {seed.COMPANY_SE: '<b onmouseover="x">Nordlys</b>'}
+    sandbox.state.put_job(
+        job_payload(
+            hostile,
+            companyId=seed.COMPANY_SE,
+            status="failed",
+            createdAt=seed.ts(sandbox.state.now - timedelta(minutes=3)),
+            failureReasonType='<img src=x onerror="alert(1)">',
+        )
+    )
+
+    page = show(desk, "?status=failed")
+
+    assert "<img src=x" not in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+    assert '<b onmouseover="x">' not in page
+    assert "&lt;b onmouseover=&quot;x&quot;&gt;Nordlys&lt;/b&gt;" in page
+    assert hostile in ids_in(section(page, "failed"))
+
+
 def test_empty_sections_say_so_in_words(desk, sandbox):
     words = text_of(show(desk, f"?period=24h&company={NOBODY}"))
 
