@@ -315,9 +315,11 @@ def _attention_lines(att: dict) -> list[str]:
         "- **Cold**: each view a filter set not asked before, failed (and partly exported) jobs only, so the answer is "
         f"one walk of {cold['calls']:.0f} pages of {att['page_size']}. The pages are fetched **one after another**: "
         "each needs the previous page's `endCursor`, so they cannot be asked for at once. (A view that includes "
-        "active jobs walks them concurrently, one more call beside the pages.) Overhead above the upstream calls: "
-        f"median {cold['overhead_ms']:.1f} ms, for parsing {_n(att['jobs'])} jobs, storing each in its own cache "
-        "entry, the audit row and the page.",
+        "active jobs walks them concurrently, one more call beside the pages.) The sum of the upstream calls is "
+        "measured: the same pages asked straight from the sandbox right after, one after another "
+        f"({att['latency_ms']:.0f} ms of latency each plus the sandbox's own work). Overhead above them: median "
+        f"{cold['overhead_ms']:.1f} ms, for parsing {_n(att['jobs'])} jobs, storing each in its own cache entry, "
+        "the audit row and the page.",
         "",
         "| view | answer | time | list calls | their sum | overhead |",
         "| --- | --- | --- | --- | --- | --- |",

@@ -116,6 +116,26 @@ class Sandbox:
     def calls(self, job_id: str) -> int:
         return int(self.stats()["jobs"].get(job_id, 0))
 
+    def walk_list(self, statuses: list[str], pages: int, *, limit: int = 100) -> float:
+        """Seconds ``pages`` pages of the list take, asked one after another as the desk asks them
+        (repeated statuses, newest first, following ``endCursor``): the upstream part of a cold list."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        total = 0.0
+        after = None
+        with requests.Session() as session:
+            for _ in range(pages):
+                params = [("statuses", status) for status in statuses] + [("limit", str(limit))]
+                params += [("sorting_keys", "createdAt"), ("sorting_order", "DESC")]
+                params += [("after", after)] if after else []
+                started = time.perf_counter()
+                answer = session.get(self.url + "/v2/export-jobs", params=params, headers=headers, timeout=30)
+                body = answer.json()
+                total += time.perf_counter() - started
+                after = body["pagination"].get("endCursor")
+                if not body["pagination"]["hasNextPage"] or not after:
+                    break
+        return total
+
     def reset(self) -> None:
         requests.post(self.url + "/_sandbox/reset", timeout=5).raise_for_status()
 

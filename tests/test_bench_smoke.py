@@ -237,3 +237,15 @@ def test_the_jobs_listed_for_the_benchmark_fill_five_pages_of_the_default_view()
         ).raise_for_status()
     finally:
         server.stop()
+
+
+def test_the_benchmark_times_a_walk_of_the_list_straight_from_the_sandbox(tmp_path):
+    from bench import servers
+
+    sandbox = servers.Sandbox(latency=0.05, generated=0, listed=250, log_dir=tmp_path, name="smoke").start()
+    try:
+        seconds = sandbox.walk_list(["failed"], 3)
+        assert 0.15 <= seconds < 3
+        assert sandbox.stats()["listCalls"] == 3
+    finally:
+        sandbox.stop()
