@@ -62,7 +62,8 @@ STATUSES = FINAL + ACTIVE
 PAGE_SIZE = 100
 MAX_PAGES = 50  # a safety net for a Pleo that ignores the sort and the filters
 SORT_KEY, SORT_ORDER = "createdAt", "DESC"
-TRANSIENT = (PleoUnavailable, PleoTimeout, PleoRateLimited, PleoBadResponse)
+# After the first page these end a walk with the jobs so far (before it, they are the answer's failure).
+ENDS_A_WALK = (PleoUnavailable, PleoTimeout, PleoRateLimited, PleoBadResponse)
 
 _WALKS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pleo-list")
 
@@ -95,10 +96,6 @@ class Recent(Generic[K, T]):
                 self._values.popitem(last=False)
         return value
 
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-
 
 @dataclass(frozen=True)
 class Filters:
@@ -111,10 +108,6 @@ class Filters:
     @property
     def ident(self) -> str:
         return f"{self.period}:{'+'.join(self.statuses)}:{self.company or 'all'}"
-
-    @property
-    def is_default(self) -> bool:
-        return self == Filters()
 
     def query(self) -> list[tuple[str, str]]:
         """The URL parameters of this view: period always, status and company when they narrow it."""
@@ -174,7 +167,7 @@ class _Entry(BaseModel):
     walk: str
 
 
-_PARSED: Recent[str, JobList] = Recent(16)
+_PARSED: Recent[str, JobList] = Recent(8)  # about 1.5 MB each at 500 jobs
 
 
 class _ListCodec:
@@ -218,7 +211,7 @@ class _ListCodec:
 
 @dataclass(frozen=True)
 class Summary:
-    """The counts the home page's one line needs, kept beside the answer for the default filters."""
+    """An answer's counts, kept beside it: the home page's one line reads those of the default view."""
 
     period: str
     failed: int
@@ -375,7 +368,7 @@ def _walk(
             )
         except JobNotFound:
             raise PleoBadResponse("Pleo has no list of export jobs at this address (404).", status=404) from None
-        except TRANSIENT as error:
+        except ENDS_A_WALK as error:
             if sort and walk.pages == 0 and error.status == 400:
                 logger.info("Pleo refused sorting the list by %s; asking again without a sort", SORT_KEY)
                 sort = walk.sorted_by_pleo = False

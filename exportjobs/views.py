@@ -415,7 +415,6 @@ def _attention_context(
     request: HttpRequest, *, form: AttentionForm, filters: Filters, result: ListResult | None = None
 ) -> dict[str, Any]:
     now = datetime.now(timezone.utc)
-    query = urlencode(filters.query())
     return {
         "form": form,
         "filters": filters,
@@ -427,7 +426,6 @@ def _attention_context(
         "companies": attention_companies((), filters.company),
         "selected_company": str(filters.company or ""),
         "statuses": list(filters.statuses),
-        "query": query,
         "csv_query": urlencode([*filters.query(), ("format", "csv")]),
         "words": wording.ATTENTION,
         "stale_more": wording.ATTENTION_STALE_MORE,

@@ -662,7 +662,6 @@ ATTENTION: dict[str, Text] = {
     "refresh": _("Refresh from Pleo"),
     "csv": _("Download as CSV"),
     "link_hint": _("The address of this page keeps the filters: paste it into a ticket or a chat."),
-    "jobs_shown": _("Jobs shown"),
     "col_status": _("Status"),
     "col_what": _("What happened · who acts"),
     "col_created": _("Created"),
@@ -670,7 +669,6 @@ ATTENTION: dict[str, Text] = {
     "col_company": _("Company"),
     "col_job": _("Export job"),
     "open_job": _("Open export job %(id)s"),
-    "filtered_out": _("Not shown: excluded by the status filter."),
     "auto_refresh": _("Updates itself every minute while this tab is open."),
     "bad_filters": _("These filters could not be used, so nothing was asked from Pleo:"),
     "bad_filters_title": _("Filters not understood"),
@@ -754,10 +752,6 @@ def attention_cut_short(code: str, pages: int) -> str:
             pages,
         )
     return f"{text % {'pages': pages}} {gettext('Try Refresh in a minute.')}"
-
-
-def attention_count(count: int) -> str:
-    return ngettext("%(count)d job", "%(count)d jobs", count) % {"count": count}
 
 
 def attention_home_line(*, failed: int, partly: int, stuck: int, period: str) -> str:
