@@ -345,7 +345,11 @@ def attention(request: HttpRequest) -> HttpResponseBase:
     """Needs attention: failed, partly exported and active jobs across companies; ``format=csv`` downloads it."""
     form = AttentionForm(request.GET)
     if not form.is_valid():
-        raw = {key: request.GET.getlist(key)[:10] for key in ("period", "status", "company", "format")}
+        # What was asked, kept short and without NUL characters (PostgreSQL's JSON refuses them).
+        raw = {
+            key: [value.replace("\x00", "\ufffd")[:60] for value in request.GET.getlist(key)[:10]]
+            for key in ("period", "status", "company", "format")
+        }
         _audit_list(request, AuditEvent.Action.ATTENTION, filters={"invalid": raw}, outcome=AuditEvent.Outcome.INVALID)
         context = _attention_context(request, form=form, filters=Filters())
         return render(request, "exportjobs/attention.html", context, status=400)

@@ -731,6 +731,14 @@ def test_each_view_is_recorded_with_its_filters_outcome_source_and_number_of_job
     )
 
 
+def test_a_bad_filter_is_recorded_short_and_without_nul_characters(desk, sandbox):
+    assert desk.get(URL, {"period": "\x00" + "x" * 500, "company": ["a", "b"]}).status_code == 400
+    [row] = events()
+    assert row["outcome"] == "invalid"
+    assert row["filters"]["invalid"]["period"] == ["\ufffd" + "x" * 59]
+    assert row["filters"]["invalid"]["company"] == ["a", "b"]
+
+
 def test_errors_and_refreshes_are_recorded(desk, sandbox):
     sandbox.state.add_list_fault("503", times=10)
     desk.get(URL)
