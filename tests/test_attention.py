@@ -597,10 +597,16 @@ def test_a_cached_answer_is_parsed_once_and_new_company_names_show_on_it(desk, s
     assert sandbox.state.list_calls() == 2
 
 
-def test_a_cached_list_another_release_wrote_is_fetched_again(desk, sandbox):
+@pytest.mark.parametrize(
+    "change",
+    [{"walk": ""}, {"jobs": "not json"}, {"jobs": "[" * 100_000}, {"jobs": '[{"id": 1}]'}, {"jobs": []}],
+    ids=["no walk id", "jobs not json", "jobs nested too deep", "a job that does not parse", "jobs as a list"],
+)
+def test_a_cached_list_another_release_wrote_is_fetched_again(desk, sandbox, change):
     show(desk)
     entry = cache.get(attention_keys(Filters()).value)
-    cache.set(attention_keys(Filters()).value, {**entry, "data": {**entry["data"], "walk": ""}}, 60)
+    walk = {"walk": uuid.uuid4().hex}  # a walk this worker has not parsed
+    cache.set(attention_keys(Filters()).value, {**entry, "data": {**entry["data"], **walk, **change}}, 60)
 
     assert "Fetched from Pleo just now" in text_of(show(desk))
     assert sandbox.state.list_calls() == 4
