@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -426,10 +426,12 @@ class AttentionRow:
     company: str  # the company's name, else its short id
     company_known: bool
     url: str
+    job_id: str
+    company_id: str
 
     @property
     def short_id(self) -> str:
-        return short_id(self.job.id)
+        return short_id(self.job_id)
 
     @property
     def who_acts(self) -> str:
@@ -437,7 +439,7 @@ class AttentionRow:
 
     @property
     def link_label(self) -> str:
-        return str(wording.ATTENTION["open_job"]) % {"id": self.job.id}
+        return str(wording.ATTENTION["open_job"]) % {"id": self.job_id}
 
 
 @dataclass(frozen=True)
@@ -488,9 +490,16 @@ def _local_minutes(moment: datetime) -> str:
     return f"{local.day} {local:%b %Y, %H:%M} {local.tzname() or zone_name()}"
 
 
-def attention_row(job: ExportJob, now: datetime) -> AttentionRow:
+_SOME_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def attention_row(job: ExportJob, now: datetime, *, job_url: str | None = None) -> AttentionRow:
+    """One job as the list shows it; ``job_url`` is the job page's URL with ``{}`` for the id (from
+    ``attention_sections``, which reverses it once for all rows)."""
     what, actor, stuck = _attention_what(job, now)
-    name = company_name(job.company_id)
+    job_id, company_id = str(job.id), str(job.company_id)
+    name = company_name(company_id)
+    created = job.created_at
     return AttentionRow(
         section=SECTION_OF.get(job.status_value, ""),
         job=job,
@@ -498,12 +507,18 @@ def attention_row(job: ExportJob, now: datetime) -> AttentionRow:
         what=what,
         actor=actor,
         stuck=stuck,
-        created=replace(
-            Timestamp.of(wording.TIME_LABELS["created"], job.created_at, now), display=_local_minutes(job.created_at)
+        created=Timestamp(
+            label=wording.TIME_LABELS["created"],
+            iso=iso_utc(created),
+            display=_local_minutes(created),
+            utc=utc_text(created),
+            relative=relative_text(created, now),
         ),
-        company=name or short_id(job.company_id),
+        company=name or short_id(company_id),
         company_known=bool(name),
-        url=reverse("job_detail", args=[str(job.id)]),
+        url=(job_url or reverse("job_detail", args=[_SOME_ID]).replace(_SOME_ID, "{}")).format(job_id),
+        job_id=job_id,
+        company_id=company_id,
     )
 
 
@@ -522,7 +537,7 @@ def attention_rows_html(rows: Iterable[AttentionRow]) -> SafeString:
         what = f"<strong>{escape(row.what)}</strong>" if row.stuck else escape(row.what)
         if row.actor:
             what += f'<br><span class="hint">{escape(row.who_acts)}</span>'
-        company_id = escape(str(job.company_id))
+        company_id = escape(row.company_id)
         company = (
             f'<span title="{company_id}">{escape(row.company)}</span>'
             if row.company_known
@@ -551,8 +566,9 @@ def attention_sections(jobs: Iterable[ExportJob], filters: Filters, *, now: date
     """The three sections in order, each with its rows: failed and partly exported newest first; active
     jobs that may be stuck first, then the others (the answer is already newest first)."""
     rows: dict[str, list[AttentionRow]] = {"failed": [], "partly": [], "active": []}
+    job_url = reverse("job_detail", args=[_SOME_ID]).replace(_SOME_ID, "{}")
     for job in jobs:
-        row = attention_row(job, now)
+        row = attention_row(job, now, job_url=job_url)
         if row.section:
             rows[row.section].append(row)
     rows["active"].sort(key=lambda row: not row.stuck)  # stable: newest first within each group
@@ -615,7 +631,7 @@ def attention_csv_rows(sections: Iterable[AttentionSection], base_url: str) -> I
             job = row.job
             yield [
                 str(section.words.title),
-                str(job.id),
+                row.job_id,
                 str(row.status.label),
                 job.status_value,
                 row.what,
@@ -625,7 +641,7 @@ def attention_csv_rows(sections: Iterable[AttentionSection], base_url: str) -> I
                 iso_utc(job.created_at),
                 iso_utc(job.last_updated_at) if job.last_updated_at else "",
                 job.number_of_items,
-                company_name(job.company_id),
-                str(job.company_id),
+                company_name(row.company_id),
+                row.company_id,
                 base_url + row.url,
             ]
