@@ -17,6 +17,8 @@ GOAL_SCALE_RATIO = 1.2  # cached latency with N jobs / with 1,000 jobs
 GOAL_STAMPEDE_RATIO = 1.3  # p95 of a stampede against the upstream latency
 GOAL_HUNG_REDIS_MS = 500.0  # home and cached job pages with Redis hung, p95
 GOAL_SLOW_PLEO_MS = 100.0  # /healthz and cached job pages with Pleo slow, p95
+GOAL_ATTENTION_RATIO = 1.5  # cached /attention/ with 500 jobs / home page, median
+GOAL_ATTENTION_COLD_OVERHEAD_MS = 60.0  # cold /attention/ minus the sum of its upstream calls, median
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,57 @@ def _mib(kib: float) -> str:
 
 def _n(value: int | float) -> str:
     return f"{value:,.0f}"
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def attention_cold(att: dict) -> dict:
+    """The cold /attention/ samples summed up: medians of the page, of its upstream calls and of the difference."""
+    cold = att["cold"]
+    return {
+        "ms": _median([c["ms"] for c in cold]),
+        "upstream_ms": _median([c["upstream_ms"] for c in cold]),
+        "calls": _median([c["upstream_calls"] for c in cold]),
+        "overhead_ms": _median([c["ms"] - c["upstream_ms"] for c in cold]),
+    }
+
+
+def _attention_goals(att: dict) -> list[Goal]:
+    jobs = att["jobs"]
+    home, cached = att["home"], att["cached"]
+    ratio = _ratio(cached["p50_ms"], home["p50_ms"])
+    cold = attention_cold(att)
+    stampede = att["stampede"]
+    return [
+        Goal(
+            "7",
+            f"Cached /attention/ ({_n(jobs)} jobs) / home page, median latency (1 connection)",
+            f"{_ms(cached['p50_ms'])} / {_ms(home['p50_ms'])} = **{ratio:.2f}**",
+            f"≤ {GOAL_ATTENTION_RATIO}",
+            ratio <= GOAL_ATTENTION_RATIO,
+        ),
+        Goal(
+            "8",
+            f"Cold /attention/ ({_n(jobs)} jobs in {cold['calls']:.0f} pages of {att['page_size']}, fetched one "
+            f"after another by cursor, {att['latency_ms']:.0f} ms each) minus the sum of its upstream calls, median",
+            f"{_ms(cold['ms'])} − {_ms(cold['upstream_ms'])} = **{cold['overhead_ms']:.1f} ms**",
+            f"≤ {GOAL_ATTENTION_COLD_OVERHEAD_MS:.0f} ms",
+            cold["overhead_ms"] <= GOAL_ATTENTION_COLD_OVERHEAD_MS,
+        ),
+        Goal(
+            "9",
+            f"{stampede['requests']} simultaneous cold requests for one filter set: calls to Pleo's list",
+            f"**{stampede['upstream_calls']}** (one walk of that view: {stampede['walk_calls']})",
+            f"= {stampede['walk_calls']}",
+            stampede["upstream_calls"] == stampede["walk_calls"],
+        ),
+    ]
 
 
 def goals(r: dict) -> list[Goal]:
@@ -179,6 +232,8 @@ def goals(r: dict) -> list[Goal]:
                 ratio <= GOAL_SCALE_RATIO,
             )
         )
+    if r.get("attention"):
+        out += _attention_goals(r["attention"])
     workers = r.get("workers")
     if workers:
         one, three = workers["1"], workers["3"]
@@ -256,6 +311,8 @@ def _runs(r: dict) -> list[dict]:
             runs.append(cold["cached_after_pause"])
         if cold.get("no_latency"):
             runs += [cold["no_latency"]["job"], cold["no_latency"]["direct"]]
+    if r.get("attention"):
+        runs += [r["attention"]["home"], r["attention"]["cached"]]
     for section in ("scale_locmem", "scale_redis"):
         if r.get(section):
             runs += [r[section]["latency_1000"], r[section]["latency_n"]]
@@ -289,6 +346,45 @@ def _cold_lines(r: dict) -> list[str]:
             f"{_ms(quick['direct']['p50_ms'])} = {quick['job']['p50_ms'] - quick['direct']['p50_ms']:.1f} ms: "
             "what the dashboard itself adds to a miss (HTTP client, parsing, cache writes, audit row, page)."
         )
+    return lines
+
+
+def _attention_lines(att: dict) -> list[str]:
+    cold = attention_cold(att)
+    stampede = att["stampede"]
+    lines = [
+        f"The slow sandbox lists {_n(att['jobs'])} failed jobs of the last day besides its own; the desk shows at most "
+        f"{_n(att['jobs'])} (`ATTENTION_MAX_JOBS`), with its list cache lifetime raised to 10 minutes so that no "
+        "measurement straddles an expiry.",
+        "",
+        "- **Cached**: the default view (7 days, every status) from the cache, side by side with the home page of the "
+        f"same server: {_ms(att['cached']['p50_ms'])} against {_ms(att['home']['p50_ms'])} "
+        f"({_n(att['page_bytes'])} bytes a page).",
+        "- **Cold**: each view a filter set not asked before, failed (and partly exported) jobs only, so the answer is "
+        f"one walk of {cold['calls']:.0f} pages of {att['page_size']}. The pages are fetched **one after another**: "
+        "each needs the previous page's `endCursor`, so they cannot be asked for at once. (A view that includes "
+        "active jobs walks them concurrently, one more call beside the pages.) The sum of the upstream calls is "
+        "measured: the same pages asked straight from the sandbox right after, one after another "
+        f"({att['latency_ms']:.0f} ms of latency each plus the sandbox's own work). Overhead above them: median "
+        f"{cold['overhead_ms']:.1f} ms, for parsing {_n(att['jobs'])} jobs, storing each in its own cache entry, "
+        "the audit row and the page.",
+        "",
+        "| view | answer | time | list calls | their sum | overhead |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in att["cold"]:
+        lines.append(
+            f"| `{c['path']}` | {c['status']}{'' if c['full'] else ' (not a full page)'} | {_ms(c['ms'])} | "
+            f"{c['upstream_calls']} | {_ms(c['upstream_ms'])} | {c['ms'] - c['upstream_ms']:.1f} ms |"
+        )
+    answers = ", ".join(f"{k}: {v}" for k, v in sorted(stampede["statuses"].items()))
+    lines += [
+        "",
+        f"- **Stampede**: {stampede['requests']} requests for `{stampede['path']}` at the same instant: "
+        f"{stampede['upstream_calls']} calls to Pleo's list (one walk of a view with every status is "
+        f"{stampede['walk_calls']}: its pages plus the active jobs' page); answers {answers}; median "
+        f"{_ms(stampede['p50_ms'])}, p95 {_ms(stampede['p95_ms'])}, max {_ms(stampede['max_ms'])}.",
+    ]
     return lines
 
 
@@ -418,6 +514,9 @@ def render(r: dict) -> str:
         "- Cached job page: a finished job, already in the cache. Cold job page: a different job on every request. "
         f"Stampede: {c['stampede']} requests sent at the same instant from Python threads (connections opened first), "
         "upstream calls read from the sandbox's `/_sandbox/stats`.",
+        "- Needs attention: the slow sandbox also lists 500 failed jobs of the last day (`--listed 500`); cold views "
+        "are timed from Python one at a time, each on a fresh connection, and the calls to Pleo's list are read "
+        "from the sandbox's `/_sandbox/stats` (`listCalls`).",
         f"- Scale: {c['jobs']:,} distinct jobs looked up once each from Python"
         f" (local memory: through 1 worker, 4 connections; "
         "Redis: through 3 workers, 8 connections);"
@@ -455,6 +554,8 @@ def render(r: dict) -> str:
     ]
     if r.get("cold"):
         lines += ["", "## Where the cold overhead comes from", "", *_cold_lines(r)]
+    if r.get("attention"):
+        lines += ["", "## Needs attention (`/attention/`)", "", *_attention_lines(r["attention"])]
     if r.get("stampede"):
         lines += [
             "",

@@ -25,6 +25,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -39,6 +40,17 @@ RESULTS = ROOT / "bench" / "results"
 HOT_JOB = seed.job_uuid("completed")  # a finished sample job: cached for a day once fetched
 HOME_MARK = "Look up an export job"
 BEFORE_FAULTS = "0a0f9e5"  # the release before the cache breaker, local cache, bulkhead and waking waiters
+ATTENTION_JOBS = 500  # failed jobs of the last day the slow sandbox lists (seed.bench_listed_job), = ATTENTION_MAX_JOBS
+ATTENTION_MARK = f"Showing the {ATTENTION_JOBS} most recent jobs"
+# Six cold views of the list, each a filter set not asked before, each ATTENTION_JOBS jobs in 5 pages of 100
+# with no concurrent walk of active jobs (statuses without pending/in_progress).
+ATTENTION_COLD = [
+    f"/attention/?period={period}&status=failed" + ("&status=completed_with_errors" if partly else "")
+    for period in ("24h", "7d", "30d")
+    for partly in (False, True)
+]
+ATTENTION_STAMPEDE = "/attention/"  # the default view: the failed and partly exported walk and the active one
+ATTENTION_WALK = "/attention/?period=30d"  # every status: one walk for comparison with the stampede
 NOISY = 0.10  # a measurement during which other programs used more than this share of the CPUs is flagged
 
 _t0 = time.monotonic()
@@ -175,14 +187,20 @@ class Bench:
             secret_key=self.secret_key, database_url=self.database_url, cache_url=cache_url, sandbox=sandbox
         )
 
-    def desk(self, name: str, cache_url: str, sandbox: servers.Sandbox, workers: int = 1) -> servers.Desk:
+    def desk(
+        self,
+        name: str,
+        cache_url: str,
+        sandbox: servers.Sandbox,
+        workers: int = 1,
+        extra_env: dict[str, str] | None = None,
+    ) -> servers.Desk:
         log(
             f"starting gunicorn '{name}': {workers} worker(s) x {self.args.threads} threads, "
             f"cache {cache_url.split(':')[0]}"
         )
-        desk = servers.Desk(
-            self.env(cache_url, sandbox), workers=workers, threads=self.args.threads, log_dir=VAR, name=name
-        )
+        env = {**self.env(cache_url, sandbox), **(extra_env or {})}
+        desk = servers.Desk(env, workers=workers, threads=self.args.threads, log_dir=VAR, name=name)
         self.to_stop.append(desk)
         desk.start()
         return desk
@@ -290,7 +308,7 @@ class Bench:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 (VAR / f"bench.sqlite3{suffix}").unlink(missing_ok=True)
         self.slow = servers.Sandbox(
-            latency=self.args.latency, generated=self.generated, log_dir=VAR, name="sandbox-slow"
+            latency=self.args.latency, generated=self.generated, listed=ATTENTION_JOBS, log_dir=VAR, name="sandbox-slow"
         ).start()
         self.to_stop.append(self.slow)
         self.fast = servers.Sandbox(
@@ -383,6 +401,88 @@ class Bench:
         }
         log(f"4. stampede: {args.stampede} simultaneous requests for one uncached job")
         self.results["stampede"] = [self.stampede(desk, self.slow, self.stampede_base, "1 worker, local-memory cache")]
+        desk.stop()
+
+    def phase_attention(self) -> None:
+        """7-9: /attention/ with 500 jobs: cached against the home page, cold against its calls to Pleo, a stampede.
+
+        The list's cache lifetime is raised to 10 minutes so that no measurement straddles an expiry; each cold
+        view is a filter set not asked before."""
+        args = self.args
+        extra = {"ATTENTION_CACHE_TTL": "600", "ATTENTION_MAX_JOBS": str(ATTENTION_JOBS)}
+        desk = self.desk("desk-attention", "locmemcache://bench-attention", self.slow, extra_env=extra)
+        latency_ms = args.latency * 1000
+        log(
+            f"8. cold /attention/: {len(ATTENTION_COLD)} filter sets, {ATTENTION_JOBS} jobs each, "
+            f"{latency_ms:.0f} ms a page"
+        )
+        cold = []
+        for path in ATTENTION_COLD:
+            self.settle()
+            before = self.slow.stats()["listCalls"]
+            status, seconds, body = servers.timed_get(desk.url, path, self.cookie)
+            calls = self.slow.stats()["listCalls"] - before
+            statuses = [value for key, value in parse_qsl(path.split("?", 1)[1]) if key == "status"]
+            direct = self.slow.walk_list(statuses, calls)  # the same pages, straight from the sandbox
+            cold.append(
+                {
+                    "path": path,
+                    "status": status,
+                    "ms": seconds * 1000,
+                    "upstream_calls": calls,
+                    "upstream_ms": direct * 1000,
+                    "full": ATTENTION_MARK.encode() in body,
+                }
+            )
+            log(
+                f"  {path}: HTTP {status}, {seconds * 1000:.0f} ms, {calls} list call(s) taking "
+                f"{direct * 1000:.0f} ms when asked directly"
+            )
+        if not all(sample["status"] == 200 and sample["full"] for sample in cold):
+            self.results["notes"].append(f"cold /attention/: not every answer was a full page of {ATTENTION_JOBS} jobs")
+        before = self.slow.stats()["listCalls"]
+        servers.timed_get(desk.url, ATTENTION_WALK, self.cookie)
+        walk_calls = self.slow.stats()["listCalls"] - before
+        log(f"9. stampede: {args.stampede} simultaneous cold requests for {ATTENTION_STAMPEDE}")
+        self.settle()
+        before = self.slow.stats()["listCalls"]
+        answers = servers.stampede(desk.url, ATTENTION_STAMPEDE, self.cookie, count=args.stampede)
+        times = [seconds * 1000 for _status, seconds in answers]
+        statuses: dict[str, int] = {}
+        for status, _seconds in answers:
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+        stampede = {
+            "path": ATTENTION_STAMPEDE,
+            "requests": len(answers),
+            "upstream_calls": self.slow.stats()["listCalls"] - before,
+            "walk_calls": walk_calls,
+            "statuses": statuses,
+            "p50_ms": servers.percentile(times, 50),
+            "p95_ms": servers.percentile(times, 95),
+            "max_ms": max(times) if times else 0.0,
+        }
+        log(f"  {stampede['upstream_calls']} list call(s) for {len(answers)} requests (one walk: {walk_calls})")
+        log("7. cached /attention/ against the home page, 1 connection")
+        page_bytes = servers.check_page(desk.url, ATTENTION_STAMPEDE, self.cookies, contains=ATTENTION_MARK)
+        home_bytes = servers.check_page(desk.url, "/", self.cookies, contains=HOME_MARK)
+        self.warm(desk, ["/", ATTENTION_STAMPEDE])
+        self.results["attention"] = {
+            "jobs": ATTENTION_JOBS,
+            "latency_ms": latency_ms,
+            "page_size": 100,
+            "home": self.measure(
+                desk.url, label="home page, 1 connection (beside /attention/)", expect_bytes=home_bytes
+            ),
+            "cached": self.measure(
+                desk.url,
+                label=f"cached /attention/ ({ATTENTION_JOBS} jobs), 1 connection",
+                path=ATTENTION_STAMPEDE,
+                expect_bytes=page_bytes,
+            ),
+            "page_bytes": page_bytes,
+            "cold": cold,
+            "stampede": stampede,
+        }
         desk.stop()
 
     def phase_profile(self) -> None:
@@ -619,6 +719,7 @@ class Bench:
         try:
             self.setup()
             self.phase_local()
+            self.phase_attention()
             self.phase_profile()
             self.phase_scale_local()
             if redis_ok:

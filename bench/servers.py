@@ -65,10 +65,18 @@ class Sandbox:
     """``python -m exportjobs.sandbox`` in its own process: a fake Pleo with an artificial latency."""
 
     def __init__(
-        self, *, latency: float, generated: int, log_dir: Path, token: str | None = None, name: str = "sandbox"
+        self,
+        *,
+        latency: float,
+        generated: int,
+        log_dir: Path,
+        token: str | None = None,
+        name: str = "sandbox",
+        listed: int = 0,
     ):
         self.latency = latency
         self.generated = generated
+        self.listed = listed
         self.token = token or "bench-" + secrets.token_urlsafe(16)
         self.log = log_dir / f"{name}.log"
         self.process: subprocess.Popen | None = None
@@ -88,6 +96,8 @@ class Sandbox:
             str(self.latency),
             "--generated",
             str(self.generated),
+            "--listed",
+            str(self.listed),
         ]
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log_file, text=True)
@@ -105,6 +115,26 @@ class Sandbox:
 
     def calls(self, job_id: str) -> int:
         return int(self.stats()["jobs"].get(job_id, 0))
+
+    def walk_list(self, statuses: list[str], pages: int, *, limit: int = 100) -> float:
+        """Seconds ``pages`` pages of the list take, asked one after another as the desk asks them
+        (repeated statuses, newest first, following ``endCursor``): the upstream part of a cold list."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        total = 0.0
+        after = None
+        with requests.Session() as session:
+            for _ in range(pages):
+                params = [("statuses", status) for status in statuses] + [("limit", str(limit))]
+                params += [("sorting_keys", "createdAt"), ("sorting_order", "DESC")]
+                params += [("after", after)] if after else []
+                started = time.perf_counter()
+                answer = session.get(self.url + "/v2/export-jobs", params=params, headers=headers, timeout=30)
+                body = answer.json()
+                total += time.perf_counter() - started
+                after = body["pagination"].get("endCursor")
+                if not body["pagination"]["hasNextPage"] or not after:
+                    break
+        return total
 
     def reset(self) -> None:
         requests.post(self.url + "/_sandbox/reset", timeout=5).raise_for_status()
@@ -368,6 +398,20 @@ def visit_all(base_url: str, paths: list[str], cookie: str, *, concurrency: int 
     for thread in threads:
         thread.join()
     return time.perf_counter() - started, failures[0]
+
+
+def timed_get(base_url: str, path: str, cookie: str) -> tuple[int, float, bytes]:
+    """One GET on a fresh connection: (status, seconds until the whole body was read, body)."""
+    connection = _connection(base_url)
+    try:
+        connection.connect()
+        started = time.perf_counter()
+        connection.request("GET", path, headers={"Cookie": cookie})
+        response = connection.getresponse()
+        body = response.read()
+        return response.status, time.perf_counter() - started, body
+    finally:
+        connection.close()
 
 
 def stampede(base_url: str, path: str, cookie: str, *, count: int = 50) -> list[tuple[int, float]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import uuid
 import zoneinfo
 from collections.abc import Callable
 from datetime import timedelta
@@ -334,6 +335,40 @@ except ValueError as exc:
         f"METRICS_ALLOWED_IPS={METRICS_ALLOWED_IPS!r} is not a list of addresses: {exc}"
     ) from None
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")  # a scraper may also send "Authorization: Bearer <token>"
+# --- companies ------------------------------------------------------------------
+
+
+def _company_labels(raw: str) -> dict[str, str]:
+    """``"<uuid>=Acme ApS,<uuid>=Acme AB"`` as ``{uuid: label}``; anything else stops start-up."""
+    labels: dict[str, str] = {}
+    for part in (piece.strip() for piece in raw.split(",")):
+        if not part:
+            continue
+        company, sep, label = part.partition("=")
+        try:
+            key = str(uuid.UUID(company.strip()))
+        except ValueError:
+            key = ""
+        if not sep or not key or not label.strip():
+            raise ImproperlyConfigured(
+                f"PLEO_COMPANY_LABELS has {part!r}: each entry must be <company uuid>=<label>, "
+                "entries separated by commas (e.g. 2f6c…=Acme ApS,9a1d…=Acme AB)"
+            )
+        if key in labels:
+            raise ImproperlyConfigured(f"PLEO_COMPANY_LABELS names company {key} twice")
+        labels[key] = label.strip()
+    return labels
+
+
+# Names shown instead of bare Pleo company ids, wherever a company appears.
+PLEO_COMPANY_LABELS = _company_labels(_read("PLEO_COMPANY_LABELS", env.str, "", "a list of <uuid>=<label>"))
+
+# --- needs attention: the list across jobs ------------------------------------------
+
+# At most this many jobs per view of /attention/, fetched from Pleo in pages of 100.
+ATTENTION_MAX_JOBS = _positive("ATTENTION_MAX_JOBS", env.int, 500, "a whole number of jobs")
+# Seconds one list answer (per filter set) is served from the cache.
+ATTENTION_CACHE_TTL = _positive("ATTENTION_CACHE_TTL", env.int, 30, "a whole number of seconds")
 
 # --- logging -------------------------------------------------------------------
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+import json
+from typing import TYPE_CHECKING, ClassVar
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -12,15 +11,21 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .exports import csv_cell
+from .downloads import csv_download
 from .models import AuditEvent
 
-CSV_FIELDS = ("created_at", "username", "action", "job_id", "outcome", "source", "job_status", "error_code")
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+CSV_FIELDS = (
+    "created_at",
+    "username",
+    "action",
+    "job_id",
+    "outcome",
+    "source",
+    "job_status",
+    "error_code",
+    "filters",
+    "job_count",
+)
 
 
 if TYPE_CHECKING:  # ModelAdmin is generic only in django-stubs
@@ -36,7 +41,7 @@ EMPTY = "—"
 class AuditEventAdmin(_ModelAdmin):
     """Read-only, readable on a laptop: times to the second, job ids on one line, one sign for "none"."""
 
-    list_display = ("when", "who", "action", "job", "outcome", "from_where", "status_seen")
+    list_display = ("when", "who", "action", "job", "outcome", "from_where", "status_seen", "job_count")
     empty_value_display = EMPTY
     list_filter = ("action", "outcome", "source", "created_at")
     search_fields = ("username", "job_id", "job_status", "error_code")
@@ -78,15 +83,7 @@ class AuditEventAdmin(_ModelAdmin):
 
     @admin.action(description="Export selected events as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> StreamingHttpResponse:
-        writer = csv.writer(_Echo())
-        rows = queryset.order_by("created_at", "id").values_list(*CSV_FIELDS).iterator(chunk_size=2000)
-
-        def stream() -> Iterator[Any]:
-            yield writer.writerow(CSV_FIELDS)
-            for row in rows:
-                yield writer.writerow([csv_cell(value) for value in row])
-
+        events = queryset.order_by("created_at", "id").values_list(*CSV_FIELDS).iterator(chunk_size=2000)
+        rows = ([json.dumps(v) if isinstance(v, (dict, list)) else v for v in event] for event in events)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="export-job-desk-audit-{stamp}.csv"'
-        return response
+        return csv_download(filename=f"export-job-desk-audit-{stamp}.csv", header=CSV_FIELDS, rows=rows)

@@ -280,6 +280,21 @@ def cache_set(key: str, value: Any, ttl: float | None, *, local_seconds: float =
     _shared(cache.set, key, value, ttl)
 
 
+def cache_set_many(values: dict[str, Any], ttl: float | None) -> None:
+    if values:
+        for key in values:
+            _local.delete(key)
+        _shared(cache.set_many, values, ttl)
+
+
+def cache_delete_many(keys: Iterable[str]) -> None:
+    keys = list(keys)
+    if keys:
+        for key in keys:
+            _local.delete(key)
+        _shared(cache.delete_many, keys)
+
+
 def cache_add(key: str, value: Any, ttl: float | None, *, when_down: bool) -> bool:
     """``cache.add`` on the shared cache; ``when_down`` is the answer when it cannot be asked."""
     return bool(_shared(cache.add, key, value, ttl, default=when_down))
@@ -683,6 +698,36 @@ def _fetch(keys: Keys, fetch: Callable[[], V], codec: Codec[V], ttl: Callable[[V
     store(keys, value, codec=codec, ttl=ttl(value), fetched_at=fetched_at)
     cache_delete(keys.error)
     return Answer(value, fetched_at, "fresh")
+
+
+def store_many(pairs: Iterable[tuple[Keys, V]], *, codec: Codec[V], ttl: Callable[[V | None], int]) -> None:
+    """``store`` for many values at once: one ``set_many`` per lifetime (one round trip each with Redis).
+
+    Kept in this process too, as a fetch would, so opening one of them here needs no round trip."""
+    fetched_at = _now()
+    by_ttl: dict[int, dict[str, Any]] = {}
+    stale: dict[str, Any] = {}
+    errors: list[str] = []
+    for keys, value in pairs:
+        entry = _encode(value, codec, fetched_at)
+        lifetime = ttl(value)
+        by_ttl.setdefault(lifetime, {})[keys.value] = entry
+        stale[keys.stale] = entry
+        errors.append(keys.error)
+        _keep_local(keys.value, value, fetched_at, lifetime)
+    for lifetime, entries in by_ttl.items():
+        cache_set_many(entries, lifetime)
+    cache_set_many(stale, settings.JOB_CACHE_STALE_TTL)
+    cache_delete_many(errors)
+
+
+def peek(keys: Keys, *, codec: Codec[V]) -> Answer[V] | None:
+    """The cached answer if there is one (never a stale copy, never a fetch); None otherwise."""
+    local = _local.get(keys.value)
+    cached = local if local is not None else _decode(cache_get(keys.value), codec, keys.value)
+    if cached is None or cached[0] is None:
+        return None
+    return Answer(cached[0], cached[1], "cache")
 
 
 def _stale_or_raise(keys: Keys, codec: Codec[V], error: PleoError) -> Answer[V]:

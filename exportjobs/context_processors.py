@@ -14,10 +14,11 @@ from . import wording
 
 
 def desk(request: HttpRequest) -> dict[str, Any]:
-    """What every page needs to know: sandbox mode marks each page; the display time zone."""
+    """What every page needs to know: sandbox mode marks each page; the display time zone; the header's links."""
     return {
         "sandbox": settings.PLEO_SANDBOX,
         "TIME_ZONE_NAME": timezone.get_current_timezone_name(),
+        "nav_attention": wording.NAV_ATTENTION,
         "password_reset_enabled": settings.PASSWORD_RESET_ENABLED,
         "desk_contact": contact(),
     }

@@ -1,4 +1,4 @@
-"""The lookup form: finds the one export job id in whatever was pasted."""
+"""The forms: the lookup (finds the one export job id in whatever was pasted) and the list's filters."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import uuid
 from django import forms
 
 from . import wording
+from .attention import DEFAULT_PERIOD, PERIODS, STATUSES, Filters
 
 # 32 hex digits with the usual hyphens optional; not part of a longer hex run.
 UUID_IN_TEXT = re.compile(
@@ -60,4 +61,52 @@ class LookupForm(forms.Form):
             raise forms.ValidationError(wording.LOOKUP_ERRORS["no_id"], code="no_id")
         raise forms.ValidationError(
             wording.LOOKUP_ERRORS["several_ids"], code="several_ids", params={"count": len(ids)}
+        )
+
+
+class AttentionForm(forms.Form):
+    """The filters of /attention/, from the URL: a link keeps them. Anything unknown is an error."""
+
+    period = forms.ChoiceField(
+        label=wording.ATTENTION["period"],
+        choices=[(key, wording.PERIOD_LABELS[key]) for key in PERIODS],
+        required=False,
+        error_messages={"invalid_choice": wording.ATTENTION_FORM_ERRORS["period"]},
+    )
+    status = forms.MultipleChoiceField(
+        label=wording.ATTENTION["status"],
+        choices=[(key, wording.STATUS_FILTER_LABELS[key]) for key in STATUSES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": wording.ATTENTION_FORM_ERRORS["status"]},
+    )
+    company = forms.CharField(label=wording.ATTENTION["company"], required=False, max_length=200, strip=True)
+    format = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+    def clean_company(self) -> uuid.UUID | None:
+        raw = self.cleaned_data["company"]
+        if not raw:
+            return None
+        try:
+            return uuid.UUID(raw)
+        except ValueError:
+            raise forms.ValidationError(
+                wording.ATTENTION_FORM_ERRORS["company"], code="invalid", params={"value": raw[:60]}
+            ) from None
+
+    def clean_format(self) -> str:
+        value = str(self.cleaned_data["format"]).lower()
+        if value not in ("", "html", "csv"):
+            raise forms.ValidationError(
+                wording.ATTENTION_FORM_ERRORS["format"], code="invalid", params={"value": value[:60]}
+            )
+        return value
+
+    def filters(self) -> Filters:
+        """The filters of a valid form; left-out fields take the defaults (7 days, every status, all companies)."""
+        chosen = set(self.cleaned_data["status"] or STATUSES)
+        return Filters(
+            period=self.cleaned_data["period"] or DEFAULT_PERIOD,
+            statuses=tuple(status for status in STATUSES if status in chosen),
+            company=self.cleaned_data["company"],
         )

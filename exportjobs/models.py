@@ -1,4 +1,4 @@
-"""The audit trail: who looked at which export job, when, and what they saw."""
+"""The audit trail: who looked at which export job (or list of jobs), when, and what they saw."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ class AuditEvent(models.Model):
         REFRESH = "refresh", "Refreshed job"
         LOOKUP = "lookup", "Looked up"
         POLL = "poll", "Page left open (auto-refresh)"
+        ATTENTION = "attention", "Viewed needs attention"
+        ATTENTION_REFRESH = "refresh_list", "Refreshed needs attention"
 
     class Outcome(models.TextChoices):
         FOUND = "found", "Found"
@@ -34,6 +36,10 @@ class AuditEvent(models.Model):
     source = models.CharField(max_length=8, choices=Source.choices, blank=True)
     job_status = models.CharField(max_length=64, blank=True, help_text="The status Pleo reported, as sent.")
     error_code = models.CharField(max_length=32, blank=True)
+    filters = models.JSONField(
+        null=True, blank=True, help_text="A list view's filters: period, statuses, company, format."
+    )
+    job_count = models.PositiveIntegerField(null=True, blank=True, help_text="How many jobs a list view showed.")
 
     class Meta:
         # Django reads Meta options as plain class attributes (and the migrations record these lists).

@@ -1,4 +1,4 @@
-"""Turns a ``JobResult`` into what the job page shows: times, durations and which words apply.
+"""Turns answers into what the pages show: times, durations and which words apply (job page, list).
 
 Templates only lay this out; every decision (which sentence, which warning, which time zone) is
 made here, where it can be tested without HTML. The words themselves come from ``wording``.
@@ -6,16 +6,22 @@ made here, where it can be tested without HTML. The words themselves come from `
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone as dj_timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from . import wording
+from .attention import Filters, ListResult
 from .pleo.errors import PleoError
 from .pleo.models import ExportJob, ItemStatus, JobStatus, known_or_raw, parse_instant
 from .services import ITEM_STATUSES, BulkRow, ItemsSummary, JobResult
@@ -23,8 +29,6 @@ from .wording import duration_words, failure_wording, item_failure_wording, stat
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise as Text
-
-STUCK_FRACTION = 0.5  # an active job untouched for half its expiry window may be stuck
 
 
 def relative_text(moment: datetime, now: datetime) -> str:
@@ -176,12 +180,9 @@ def _expiry(job: ExportJob, now: datetime) -> Expiry | None:
 
 
 def _stuck(job: ExportJob, now: datetime) -> str:
-    if not job.is_active:
+    if not job.may_be_stuck(now):
         return ""
-    quiet = (now - job.expiry_base).total_seconds()
-    if quiet < max(60, job.expires_in * STUCK_FRACTION):
-        return ""
-    return str(wording.STUCK) % {"duration": duration_words(quiet)}
+    return str(wording.STUCK) % {"duration": duration_words((now - job.expiry_base).total_seconds())}
 
 
 def _permalink(request: HttpRequest, job: ExportJob) -> str:
@@ -271,6 +272,7 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
         "expiry": _expiry(job, now),
         "stuck": _stuck(job, now),
         "started_by": _started_by(job),
+        "company_name": company_name(job.company_id),
         "fetched": fetched,
         "fetched_time": fetched_time,
         "stale_banner": str(wording.STALE_BANNER) % {"time": fetched_time, "relative": fetched.relative},
@@ -279,6 +281,8 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
             "entries_failed_more": wording.ENTRIES_FAILED_MORE,
             "none_failed": wording.ENTRIES_NONE_FAILED,
             "unknown_count": wording.ENTRIES_UNKNOWN_COUNT,
+            "company": wording.JOB_COMPANY["label"],
+            "company_hint": wording.JOB_COMPANY["hint"],
         },
         "permalink": permalink,
         "seen_link": seen_link(permalink, result),
@@ -393,3 +397,254 @@ def bulk_row(row: BulkRow) -> dict[str, Any]:
 def recent_wording(status: str) -> wording.StatusWording:
     """The badge for a status as the audit trail recorded it."""
     return status_wording(known_or_raw(JobStatus, status))
+
+
+# --- companies ----------------------------------------------------------------------------
+
+
+def company_name(company_id: uuid.UUID | str) -> str:
+    """The name ``PLEO_COMPANY_LABELS`` gives a company; "" when it has none."""
+    labels: dict[str, str] = settings.PLEO_COMPANY_LABELS
+    return labels.get(str(company_id).lower(), "")
+
+
+# --- the needs-attention list ------------------------------------------------------------------
+
+
+def short_id(value: uuid.UUID | str) -> str:
+    return str(value)[:8]
+
+
+@dataclass(frozen=True)
+class AttentionRow:
+    """One job of the list, as the page and the CSV show it."""
+
+    section: str
+    job: ExportJob
+    status: wording.StatusWording
+    what: str  # the failure in plain words, or how an active job is doing
+    actor: str  # who must act; "" when nobody needs to
+    stuck: bool
+    created: Timestamp
+    company: str  # the company's name, else its short id
+    company_known: bool
+    url: str
+    job_id: str
+    company_id: str
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.job_id)
+
+    @property
+    def who_acts(self) -> str:
+        return str(wording.ATTENTION_ROW["who_acts"]) % {"actor": self.actor}
+
+    @property
+    def link_label(self) -> str:
+        return str(wording.ATTENTION["open_job"]) % {"id": self.job_id}
+
+
+@dataclass(frozen=True)
+class AttentionSection:
+    key: str
+    words: wording.SectionWording
+    intro: str
+    empty: str
+    rows: list[AttentionRow]
+    shown: bool  # False: the status filter leaves this section out
+
+    @property
+    def rows_html(self) -> SafeString:
+        return attention_rows_html(self.rows)
+
+
+SECTION_OF = {"failed": "failed", "completed_with_errors": "partly", "pending": "active", "in_progress": "active"}
+
+
+def _attention_what(job: ExportJob, now: datetime) -> tuple[str, str, bool]:
+    """What happened to ``job`` and who must act, in the list's words; and whether it may be stuck."""
+    words = wording.ATTENTION_ROW
+    if job.is_active:
+        if job.may_be_stuck(now):
+            deadline = job.expires_at
+            if deadline is not None and deadline <= now:
+                what = str(words["stuck_overdue"]) % {"duration": duration_words((now - deadline).total_seconds())}
+            else:
+                quiet = (now - job.expiry_base).total_seconds()
+                what = str(words["stuck_quiet"]) % {"duration": duration_words(quiet)}
+            return what, str(wording.ACTORS["integration_owner"]), True
+        expiry = _expiry(job, now)
+        return (
+            str(words["active_ok"])
+            % {"relative": relative_text(job.expiry_base, now), "expiry": expiry.text if expiry else ""},
+            "",
+            False,
+        )
+    if job.status == JobStatus.COMPLETED_WITH_ERRORS and not job.has_failure:
+        return str(words["no_reason"]), "", False
+    failure = failure_wording(job.failure_reason_type)
+    return str(failure.label), str(failure.actor_label), False
+
+
+def _local_minutes(moment: datetime) -> str:
+    """``3 Nov 2026, 14:02 CET``: a list's times, to the minute."""
+    local = dj_timezone.localtime(moment)
+    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname() or zone_name()}"
+
+
+_SOME_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def attention_row(job: ExportJob, now: datetime, *, job_url: str | None = None) -> AttentionRow:
+    """One job as the list shows it; ``job_url`` is the job page's URL with ``{}`` for the id (from
+    ``attention_sections``, which reverses it once for all rows)."""
+    what, actor, stuck = _attention_what(job, now)
+    job_id, company_id = str(job.id), str(job.company_id)
+    name = company_name(company_id)
+    created = job.created_at
+    return AttentionRow(
+        section=SECTION_OF.get(job.status_value, ""),
+        job=job,
+        status=status_wording(job.status),
+        what=what,
+        actor=actor,
+        stuck=stuck,
+        created=Timestamp(
+            label=wording.TIME_LABELS["created"],
+            iso=iso_utc(created),
+            display=_local_minutes(created),
+            utc=utc_text(created),
+            relative=relative_text(created, now),
+        ),
+        company=name or short_id(company_id),
+        company_known=bool(name),
+        url=(job_url or reverse("job_detail", args=[_SOME_ID]).replace(_SOME_ID, "{}")).format(job_id),
+        job_id=job_id,
+        company_id=company_id,
+    )
+
+
+def attention_rows_html(rows: Iterable[AttentionRow]) -> SafeString:
+    """The ``<tr>`` of each row, every value escaped.
+
+    Built here rather than in the template because of the numbers: 500 rows through the template engine
+    take about 70 ms, which a cold list pays on top of Pleo's pages; this takes a few. The markup is the
+    one ``_attention_sections.html`` describes (cells labelled for phones, as the other tables).
+    """
+    words = {key: escape(str(value)) for key, value in wording.ATTENTION.items()}
+    out = []
+    for row in rows:
+        job = row.job
+        status = row.status
+        what = f"<strong>{escape(row.what)}</strong>" if row.stuck else escape(row.what)
+        if row.actor:
+            what += f'<br><span class="hint">{escape(row.who_acts)}</span>'
+        company_id = escape(row.company_id)
+        company = (
+            f'<span title="{company_id}">{escape(row.company)}</span>'
+            if row.company_known
+            else f'<code title="{company_id}">{escape(row.company)}…</code>'
+        )
+        created = row.created
+        out.append(
+            ('<tr class="stuck">' if row.stuck else "<tr>")
+            + f'<td data-label="{words["col_status"]}"><span class="badge badge-{escape(status.tone)}">'
+            f'<span class="badge-icon" aria-hidden="true">{escape(status.icon)}</span> {escape(str(status.label))}'
+            "</span></td>"
+            f'<td data-label="{words["col_what"]}">{what}</td>'
+            f'<td data-label="{words["col_created"]}"><time datetime="{escape(created.iso)}" '
+            f'title="{escape(created.utc)}" data-local>{escape(created.display)}</time>'
+            f'<br><span class="relative">{escape(created.relative)}</span></td>'
+            f'<td data-label="{words["col_entries"]}" class="number">{job.number_of_items:,}</td>'
+            f'<td data-label="{words["col_company"]}">{company}</td>'
+            f'<td data-label="{words["col_job"]}"><a href="{escape(row.url)}" aria-label="{escape(row.link_label)}">'
+            f"<code>{escape(row.short_id)}…</code></a></td>"
+            "</tr>"
+        )
+    return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
+
+
+def attention_sections(jobs: Iterable[ExportJob], filters: Filters, *, now: datetime) -> list[AttentionSection]:
+    """The three sections in order, each with its rows: failed and partly exported newest first; active
+    jobs that may be stuck first, then the others (the answer is already newest first)."""
+    rows: dict[str, list[AttentionRow]] = {"failed": [], "partly": [], "active": []}
+    job_url = reverse("job_detail", args=[_SOME_ID]).replace(_SOME_ID, "{}")
+    for job in jobs:
+        row = attention_row(job, now, job_url=job_url)
+        if row.section:
+            rows[row.section].append(row)
+    rows["active"].sort(key=lambda row: not row.stuck)  # stable: newest first within each group
+    period = str(wording.PERIOD_PHRASES[filters.period])
+    wanted = {SECTION_OF[status] for status in filters.statuses}
+    return [
+        AttentionSection(
+            key=key,
+            words=words,
+            intro=str(words.intro) % {"period": period},
+            empty=str(words.empty) % {"period": period},
+            rows=rows[key],
+            shown=key in wanted,
+        )
+        for key, words in wording.SECTIONS.items()
+    ]
+
+
+def attention_companies(jobs: Iterable[ExportJob], selected: uuid.UUID | None) -> list[tuple[str, str]]:
+    """The company filter's choices: every labelled company, every company seen in the answer and the
+    one selected, by name (unnamed ones by id, after the named)."""
+    found: dict[str, str] = dict(settings.PLEO_COMPANY_LABELS)
+    for company in [job.company_id for job in jobs] + ([selected] if selected else []):
+        found.setdefault(str(company), "")
+    named = sorted(((key, name) for key, name in found.items() if name), key=lambda choice: choice[1].lower())
+    unknown = str(wording.ATTENTION_ROW["unknown_company"])
+    return named + [(key, unknown % {"id": key}) for key in sorted(key for key, name in found.items() if not name)]
+
+
+def attention_notices(result: ListResult) -> list[str]:
+    """What the page must say about how complete the list is."""
+    jobs = result.jobs
+    notices = []
+    if jobs.capped:
+        notices.append(wording.attention_capped(len(jobs.jobs), sorted_by_pleo=jobs.sorted_by_pleo))
+    if jobs.cut_short:
+        notices.append(wording.attention_cut_short(jobs.cut_short, jobs.pages))
+    if jobs.skipped:
+        notices.append(wording.attention_skipped(jobs.skipped))
+    return notices
+
+
+def attention_freshness(result: ListResult, now: datetime) -> dict[str, str]:
+    fetched = Timestamp.of(wording.TIME_LABELS["fetched"], result.fetched_at, now)
+    time_text = local_text(result.fetched_at, with_date=False)
+    return {
+        "iso": fetched.iso,
+        "text": str(wording.ATTENTION_FRESHNESS[result.source]) % {"time": time_text, "relative": fetched.relative},
+        "stale_banner": str(wording.STALE_BANNER) % {"time": time_text, "relative": fetched.relative},
+    }
+
+
+def attention_csv_rows(sections: Iterable[AttentionSection], base_url: str) -> Iterator[list[object]]:
+    """One row per job the page shows, in the page's order; times in UTC ISO 8601."""
+    yes, no = str(wording.ATTENTION_ROW["yes"]), str(wording.ATTENTION_ROW["no"])
+    for section in sections:
+        if not section.shown:
+            continue
+        for row in section.rows:
+            job = row.job
+            yield [
+                str(section.words.title),
+                row.job_id,
+                str(row.status.label),
+                job.status_value,
+                row.what,
+                job.failure_type_value or "",
+                row.actor,
+                yes if row.stuck else no,
+                iso_utc(job.created_at),
+                iso_utc(job.last_updated_at) if job.last_updated_at else "",
+                job.number_of_items,
+                company_name(row.company_id),
+                row.company_id,
+                base_url + row.url,
+            ]

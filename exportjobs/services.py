@@ -1,12 +1,13 @@
 """Getting export jobs and their entries: thin users of the cache engine over the Pleo client.
 
-``job_get``, ``job_items_get`` and ``jobs_get_many`` say what to fetch, how long to keep it and how
-it is stored; ``exportjobs.cache`` does the caching, single flight and stale copies.
+``job_get``, ``job_items_get``, ``jobs_get_many`` and ``jobs_store`` say what to fetch, how long to keep
+it and how it is stored; ``exportjobs.cache`` does the caching, single flight and stale copies.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict
 
-from .cache import Answer, Keys, Source, bulkhead_slot, fetch_through, page_budget, submit
+from .cache import Answer, Keys, Source, bulkhead_slot, fetch_through, page_budget, store_many, submit
 from .pleo import ExportJob, ItemPage, JobNotFound, PleoError, PleoTimeout, get_client
 
 ITEM_STATUSES = ("successful", "failed", "pending", "in_progress", "abandoned")
@@ -81,6 +82,12 @@ def job_get(*, job_id: uuid.UUID, refresh: bool = False, fresh_since: float | No
         fresh_since=fresh_since,
     )
     return _job_result(answer)
+
+
+def jobs_store(*, jobs: Iterable[ExportJob]) -> None:
+    """Keep jobs Pleo sent in another answer (a list) exactly as ``job_get`` would have: same keys, same
+    entry, same lifetime by status, and a stale copy. Opening one of them then costs no call."""
+    store_many(((job_cache_keys(job.id), job) for job in jobs), codec=_JobCodec(), ttl=ttl_for)
 
 
 def _job_result(answer: Answer[ExportJob]) -> JobResult:

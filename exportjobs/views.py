@@ -13,6 +13,7 @@ import re
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -25,6 +26,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone as dj_timezone
 from django.utils import translation
@@ -36,11 +38,19 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from . import metrics, services, wording
 from .access import desk_view
+from .attention import Filters, ListResult, Recent, attention_get, attention_summary_cached
 from .cache import local_get, local_put
-from .forms import MAX_INPUT, LookupForm, find_job_ids
+from .downloads import csv_download
+from .forms import MAX_INPUT, AttentionForm, LookupForm, find_job_ids
 from .models import AuditEvent
 from .pleo import ExportJob, JobNotFound, JobStatus, OverBudget, PleoError, PleoRateLimited
 from .presenters import (
+    AttentionSection,
+    attention_companies,
+    attention_csv_rows,
+    attention_freshness,
+    attention_notices,
+    attention_sections,
     bulk_row,
     entries_error_notice,
     items_context,
@@ -49,6 +59,7 @@ from .presenters import (
     recent_wording,
     relative_text,
     seen_change,
+    zone_name,
 )
 from .services import JobResult
 from .wording import status_wording
@@ -89,7 +100,7 @@ def error_page(request: HttpRequest, error: PleoError, *, job_id: uuid.UUID | No
     """The one mapping from a Pleo error to the page and status the user gets."""
     status = ERROR_STATUS.get(error.code, 502)
     if not isinstance(error, JobNotFound):
-        logger.warning("Job %s: %s (%s)", job_id, error.code, error.message)
+        logger.warning("%s: %s (%s)", f"Job {job_id}" if job_id else request.path, error.code, error.message)
     context = {
         "page": wording.error_wording(error.code),
         "status": status,
@@ -161,7 +172,8 @@ def _audit(
             job_id=job_id,
             outcome=outcome,
             source=result.source if result else "",
-            job_status=result.job.status_value[:64] if result else "",
+            # PostgreSQL refuses NUL in text: a status Pleo sent with one is recorded with a visible mark.
+            job_status=result.job.status_value.replace("\x00", "\ufffd")[:64] if result else "",
             error_code=error.code if error else "",
         )
     except DatabaseError as exc:
@@ -175,6 +187,36 @@ def _audit_failure(request: HttpRequest, action: str, *, job_id: uuid.UUID | Non
     outcome = AuditEvent.Outcome.INVALID if error is None else _outcome(error)
     with contextlib.suppress(AuditUnavailable):
         _audit(request, action, job_id=job_id, outcome=outcome, error=error)
+
+
+def _audit_list(
+    request: HttpRequest,
+    action: str,
+    *,
+    filters: dict[str, Any],
+    outcome: str,
+    result: ListResult | None = None,
+    error: PleoError | None = None,
+    shown: int | None = None,
+) -> None:
+    """One audit row for a view (or refresh) of the needs-attention list; ``AuditUnavailable`` when it
+    cannot be written (the list is then not shown)."""
+    user = request.user if request.user.is_authenticated else None
+    try:
+        AuditEvent.objects.create(
+            user=user,
+            username=user.get_username() if user else "",
+            action=action,
+            outcome=outcome,
+            source=result.source if result else "",
+            error_code=error.code if error else "",
+            filters=filters,
+            job_count=shown,
+        )
+    except DatabaseError as exc:
+        metrics.AUDIT_FAILURES.inc()
+        logger.error("Could not write audit event for %s: %s: %s", action, type(exc).__name__, exc)
+        raise AuditUnavailable from exc
 
 
 def _outcome(error: PleoError) -> str:
@@ -196,8 +238,23 @@ def _samples() -> list[tuple[str, list[tuple[str, str]]]]:
 @require_GET
 @desk_view
 def home(request: HttpRequest) -> HttpResponse:
-    context = {"form": LookupForm(), "sample_groups": _samples(), "recent": _recent(request)}
+    context = {
+        "form": LookupForm(),
+        "sample_groups": _samples(),
+        "recent": _recent(request),
+        "attention_line": _attention_line(),
+    }
     return render(request, "exportjobs/home.html", context)
+
+
+def _attention_line() -> str:
+    """The line about the list for the default filters, when it is cached; "" otherwise. Never calls Pleo."""
+    summary = attention_summary_cached()
+    if summary is None:
+        return ""
+    return wording.attention_home_line(
+        failed=summary.failed, partly=summary.partly, stuck=summary.stuck, period=summary.period
+    )
 
 
 def _recent(request: HttpRequest, limit: int = 10) -> list[dict[str, Any]]:
@@ -479,6 +536,165 @@ def job_refresh(request: HttpRequest, job_id: str) -> HttpResponseBase:
             marks[str(parsed)] = result.fetched_at.timestamp()
             request.session[FRESH_SINCE] = dict(list(marks.items())[-20:])
     return HttpResponseSeeOther(reverse("job_detail", args=[str(parsed)]))
+
+
+@require_GET
+@never_cache
+@desk_view
+def attention(request: HttpRequest) -> HttpResponseBase:
+    """Needs attention: failed, partly exported and active jobs across companies; ``format=csv`` downloads it."""
+    form = AttentionForm(request.GET)
+    if not form.is_valid():
+        # What was asked, kept short and without NUL characters (PostgreSQL's JSON refuses them).
+        raw = {
+            key: [value.replace("\x00", "\ufffd")[:60] for value in request.GET.getlist(key)[:10]]
+            for key in ("period", "status", "company", "format")
+        }
+        with contextlib.suppress(AuditUnavailable):  # the form's errors show no job
+            _audit_list(
+                request, AuditEvent.Action.ATTENTION, filters={"invalid": raw}, outcome=AuditEvent.Outcome.INVALID
+            )
+        context = _attention_context(request, form=form, filters=Filters())
+        return render(request, "exportjobs/attention.html", context, status=400)
+    filters = form.filters()
+    as_csv = form.cleaned_data["format"] == "csv"
+    audit = {**filters.for_audit(), "format": "csv" if as_csv else "html"}
+    try:
+        result = attention_get(filters=filters)
+    except PleoError as error:
+        with contextlib.suppress(AuditUnavailable):  # an error page shows no job
+            _audit_list(request, AuditEvent.Action.ATTENTION, filters=audit, outcome=_outcome(error), error=error)
+        return error_page(request, error, job_id=None)
+    now = datetime.now(timezone.utc)
+    if as_csv:
+        sections = attention_sections(result.jobs.jobs, filters, now=now)
+        shown = sum(len(section.rows) for section in sections if section.shown)
+        try:
+            _audit_attention(request, filters=audit, result=result, shown=shown)
+        except AuditUnavailable:
+            return audit_unavailable_page(request, job_id=None)
+        return _attention_csv(request, filters, result, sections)
+    layout = _attention_layout(result, filters, now)
+    try:
+        _audit_attention(request, filters=audit, result=result, shown=layout.shown)
+    except AuditUnavailable:
+        return audit_unavailable_page(request, job_id=None)
+    context = _attention_context(request, form=form, filters=filters, result=result)
+    context.update(sections_html=layout.sections_html, shown=layout.shown, companies=layout.companies)
+    return render(request, "exportjobs/attention.html", context)
+
+
+def _audit_attention(request: HttpRequest, *, filters: dict[str, Any], result: ListResult, shown: int) -> None:
+    """Record a view of the list. Its own auto-refresh (every 60 s) is recorded like a job page's: nothing
+    while this user's last view of the list is under 10 minutes old, else a new row."""
+    if _is_poll(request) and request.user.pk is not None:
+        last = (
+            AuditEvent.objects.filter(
+                user_id=request.user.pk, action=AuditEvent.Action.ATTENTION, outcome=AuditEvent.Outcome.FOUND
+            )
+            .order_by("-created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if last is not None and datetime.now(timezone.utc) - last < POLL_ROW_EVERY:
+            return
+    outcome = AuditEvent.Outcome.FOUND
+    _audit_list(request, AuditEvent.Action.ATTENTION, filters=filters, outcome=outcome, result=result, shown=shown)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    sections_html: str
+    shown: int  # jobs the sections show
+    companies: list[tuple[str, str]]  # the company filter's choices
+
+
+LAYOUT_STEP = 10  # seconds a laid-out list is reused for (its relative times move on by then)
+_LAID_OUT: Recent[tuple[object, ...], _Layout] = Recent(16)
+
+
+def _attention_layout(result: ListResult, filters: Filters, now: datetime) -> _Layout:
+    """The list's sections as HTML, how many jobs they show, and the company choices.
+
+    Laying out 500 rows costs far more than serving the rest of the page, and every viewer of one answer
+    sees the same rows: a worker lays out each answer once per ``LAYOUT_STEP`` (per time zone and company
+    names) and reuses it. Nothing in the layout depends on the viewer.
+    """
+    labels = tuple(sorted(settings.PLEO_COMPANY_LABELS.items()))
+    key = (result.jobs.walk, filters.ident, int(now.timestamp()) // LAYOUT_STEP, zone_name(), labels)
+
+    def lay_out() -> _Layout:
+        sections = attention_sections(result.jobs.jobs, filters, now=now)
+        html = render_to_string(
+            "exportjobs/_attention_sections.html", {"sections": sections, "words": wording.ATTENTION}
+        )
+        return _Layout(
+            sections_html=html,
+            shown=sum(len(section.rows) for section in sections if section.shown),
+            companies=attention_companies(result.jobs.jobs, filters.company),
+        )
+
+    return _LAID_OUT.get_or_make(key, lay_out)
+
+
+def _attention_context(
+    request: HttpRequest, *, form: AttentionForm, filters: Filters, result: ListResult | None = None
+) -> dict[str, Any]:
+    now = datetime.now(timezone.utc)
+    return {
+        "form": form,
+        "filters": filters,
+        "result": result,
+        "sections_html": "",
+        "shown": 0,
+        "notices": attention_notices(result) if result else [],
+        "freshness": attention_freshness(result, now) if result else None,
+        "companies": attention_companies((), filters.company),
+        "selected_company": str(filters.company or ""),
+        "statuses": list(filters.statuses),
+        "csv_query": urlencode([*filters.query(), ("format", "csv")]),
+        "words": wording.ATTENTION,
+        "stale_more": wording.ATTENTION_STALE_MORE,
+    }
+
+
+def _attention_csv(
+    request: HttpRequest, filters: Filters, result: ListResult, sections: list[AttentionSection]
+) -> HttpResponseBase:
+    stamp = result.fetched_at.strftime("%Y%m%d-%H%M%S")
+    company = f"-{str(filters.company)[:8]}" if filters.company else ""
+    return csv_download(
+        filename=f"needs-attention-{filters.period}{company}-{stamp}.csv",
+        header=[str(title) for title in wording.ATTENTION_CSV_HEADER],
+        rows=attention_csv_rows(sections, request.build_absolute_uri("/")[:-1]),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@desk_view
+def attention_refresh(request: HttpRequest) -> HttpResponseBase:
+    """The Refresh button: ask Pleo again for these filters, then back to the list (303)."""
+    if request.method == "GET":
+        return redirect("attention")
+    form = AttentionForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseSeeOther(reverse("attention"))
+    filters = form.filters()
+    back = HttpResponseSeeOther(f"{reverse('attention')}?{urlencode(filters.query())}")
+    action = AuditEvent.Action.ATTENTION_REFRESH
+    try:
+        result = attention_get(filters=filters, refresh=True)
+    except PleoError as error:
+        with contextlib.suppress(AuditUnavailable):
+            _audit_list(request, action, filters=filters.for_audit(), outcome=_outcome(error), error=error)
+        title = wording.error_wording(error.code).title
+        messages.warning(request, str(wording.REFRESH_FAILED) % {"title": title})
+        return back
+    with contextlib.suppress(AuditUnavailable):  # the redirect shows nothing; the list it leads to audits
+        _audit_list(request, action, filters=filters.for_audit(), outcome=AuditEvent.Outcome.FOUND, result=result)
+    if result.source == "stale":
+        messages.warning(request, str(wording.REFRESH_STALE))
+    return back
 
 
 @require_GET

@@ -12,7 +12,7 @@ from django.core.cache import cache
 
 from exportjobs import cache as desk_cache
 from exportjobs.sandbox import SandboxServer
-from tests.helpers import API_KEY, CHROMIUM, REDIS_URL, SANDBOX_TOKEN, OwnRedis, need, port_open
+from tests.helpers import API_KEY, CHROMIUM, REDIS_URL, SANDBOX_TOKEN, OwnRedis, list_page_problems, need, port_open
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +54,15 @@ def _clean_state(request, settings):
     with contextlib.suppress(Exception):  # a test may point the cache at a stopped server
         cache.clear()
     desk_cache.reset()  # this process's own layer, breaker and warnings
+
+
+@pytest.fixture(autouse=True)
+def _list_pages_keep_the_contract(request):
+    """After every test that ran the sandbox: each list page it served validates against the contract."""
+    yield
+    if "sandbox" in request.fixturenames or "desk" in request.fixturenames:
+        for page in request.getfixturevalue("sandbox").state.served_list_pages():
+            assert list_page_problems(page) == [], page["pagination"]
 
 
 @pytest.fixture

@@ -141,6 +141,7 @@ def contract_validator(name: str) -> Draft202012Validator:
 JOB_SCHEMA = contract_validator("export_job.schema.json")
 ITEM_SCHEMA = contract_validator("export_job_item.schema.json")
 PAGE_SCHEMA = contract_validator("item_page.schema.json")
+JOB_PAGE_SCHEMA = contract_validator("job_page.schema.json")
 
 
 def problems(validator: Draft202012Validator, instance: object) -> list[str]:
@@ -319,3 +320,12 @@ class DeskServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
             self.process = None
+
+
+def list_page_problems(page: object) -> list[str]:
+    """What in a page of ``GET /v2/export-jobs`` breaks the contract: the envelope, then each job."""
+    found = problems(JOB_PAGE_SCHEMA, page)
+    if not found and isinstance(page, dict):
+        for index, job in enumerate(page["data"]):
+            found += [f"data/{index}/{problem}" for problem in problems(JOB_SCHEMA, job)]
+    return found

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -186,3 +187,21 @@ def test_an_overlong_status_from_pleo_still_gets_its_audit_row(desk, sandbox):
     sandbox.state.update_job(JOB, status="s" * 200)
     desk.get(f"/jobs/{JOB}/")
     assert events()[-1]["job_status"] == "s" * 64
+
+
+def test_the_admin_csv_writes_a_list_views_filters_as_json_and_never_a_formula(admin_client, db):
+    event = AuditEvent.objects.create(
+        username="=cmd|' /C calc'!A0",
+        action=AuditEvent.Action.ATTENTION,
+        outcome=AuditEvent.Outcome.FOUND,
+        filters={"period": "7d", "statuses": ["failed"], "company": "", "format": "csv"},
+        job_count=12,
+    )
+    response = admin_client.post(
+        "/admin/exportjobs/auditevent/", {"action": "export_csv", "_selected_action": [str(event.pk)]}
+    )
+    [row] = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert row["username"] == "'=cmd|' /C calc'!A0"
+    assert row["action"] == "attention"
+    assert json.loads(row["filters"]) == {"period": "7d", "statuses": ["failed"], "company": "", "format": "csv"}
+    assert row["job_count"] == "12"

@@ -8,7 +8,7 @@ import requests
 
 from bench import report, wrk
 from exportjobs.sandbox import SandboxServer, SandboxState, seed
-from tests.helpers import JOB_SCHEMA, SANDBOX_TOKEN, need, problems
+from tests.helpers import JOB_SCHEMA, SANDBOX_TOKEN, list_page_problems, need, problems
 
 
 @pytest.fixture
@@ -91,6 +91,35 @@ def made_up_results() -> dict:
             "latency_1000": _run("1k", 6.0, 8.0, 160),
             "latency_n": _run("10k", 6.1, 8.2, 158),
         },
+        "attention": {
+            "jobs": 500,
+            "latency_ms": 200.0,
+            "page_size": 100,
+            "page_bytes": 412_000,
+            "home": _run("home beside attention", 3.0, 4.0, 300),
+            "cached": _run("cached attention", 4.2, 5.5, 220),
+            "cold": [
+                {
+                    "path": f"/attention/?period={period}&status=failed",
+                    "status": 200,
+                    "ms": ms,
+                    "upstream_calls": 5,
+                    "upstream_ms": 1000.0,
+                    "full": True,
+                }
+                for period, ms in (("24h", 1040.0), ("7d", 1052.5), ("30d", 1090.0))
+            ],
+            "stampede": {
+                "path": "/attention/",
+                "requests": 50,
+                "upstream_calls": 6,
+                "walk_calls": 6,
+                "statuses": {"200": 50},
+                "p50_ms": 1300.0,
+                "p95_ms": 2100.0,
+                "max_ms": 2300.0,
+            },
+        },
         "notes": ["a made-up note"],
     }
 
@@ -113,6 +142,15 @@ def test_the_report_states_each_goal_and_whether_it_was_met():
     assert "+2.4 MiB" in text
     assert "MAX_ENTRIES 300" in text
     assert "- a made-up note" in text
+    assert (
+        "| 7 | Cached /attention/ (500 jobs) / home page, median latency (1 connection) "
+        "| 4.20 ms / 3.00 ms = **1.40** | ≤ 1.5 | yes |" in text
+    )
+    assert "fetched one after another by cursor, 200 ms each) minus the sum of its upstream calls, median" in text
+    assert "| 1052.5 ms − 1000.0 ms = **52.5 ms** | ≤ 60 ms | yes |" in text
+    assert "| **6** (one walk of that view: 6) | = 6 | yes |" in text
+    assert "## Needs attention (`/attention/`)" in text
+    assert "| `/attention/?period=30d&status=failed` | 200 | 1090.0 ms | 5 | 1000.0 ms | 90.0 ms |" in text
     assert "Results against the goals" in report.summary(made_up_results())
 
 
@@ -224,3 +262,44 @@ def test_the_report_shows_the_fault_figures_before_and_after_side_by_side():
         "| Pleo slow: /healthz and cached job pages while 30 clients wait on Pleo, p95 | **8.00 ms** | ≤ 100 ms | yes |"
         in text
     )
+
+
+def test_the_jobs_listed_for_the_benchmark_fill_five_pages_of_the_default_view():
+    server = SandboxServer(token=SANDBOX_TOKEN, state=SandboxState(listed=500)).start()
+    try:
+        headers = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
+        params = {"statuses": ["failed", "completed_with_errors"], "sorting_keys": "createdAt", "limit": 100}
+        params["sorting_order"] = "DESC"
+        pages = []
+        after = None
+        while len(pages) < 5:
+            answer = requests.get(
+                f"{server.url}/v2/export-jobs",
+                headers=headers,
+                params={**params, **({"after": after} if after else {})},
+                timeout=5,
+            ).json()
+            assert list_page_problems(answer) == []
+            pages.append(answer)
+            after = answer["pagination"]["endCursor"]
+        newest = [job for page in pages for job in page["data"]]
+        assert len(newest) == 500
+        ids = {seed.bench_listed_uuid(index) for index in range(500)}
+        assert sum(job["id"] in ids for job in newest) > 450  # nearly all of them the benchmark's, all of the last day
+        requests.get(
+            f"{server.url}/v2/export-jobs/{seed.bench_listed_uuid(499)}", headers=headers, timeout=5
+        ).raise_for_status()
+    finally:
+        server.stop()
+
+
+def test_the_benchmark_times_a_walk_of_the_list_straight_from_the_sandbox(tmp_path):
+    from bench import servers
+
+    sandbox = servers.Sandbox(latency=0.05, generated=0, listed=250, log_dir=tmp_path, name="smoke").start()
+    try:
+        seconds = sandbox.walk_list(["failed"], 3)
+        assert 0.15 <= seconds < 3
+        assert sandbox.stats()["listCalls"] == 3
+    finally:
+        sandbox.stop()

@@ -386,3 +386,102 @@ def test_bulk_lookup_from_a_pasted_ticket_shows_a_row_per_job(signed_in_page: Pa
     page.screenshot(path=str(SCREENSHOTS / "bulk.png"), full_page=True)
     rows.nth(0).get_by_role("link").click()
     expect(page).to_have_url(re.compile(rf"/jobs/{FAILED}/$"))
+
+
+# --- needs attention ------------------------------------------------------------------------
+
+
+def attention_rows(page: Page):
+    return page.locator("table.attention-table tbody tr")
+
+
+@pytest.mark.browser
+def test_the_list_changes_with_a_filter_leads_to_a_job_without_a_call_and_downloads_as_csv(signed_in_page, sandbox):
+    page = signed_in_page
+    page.get_by_role("link", name="Needs attention").click()
+    page.wait_for_url("**/attention/")
+    expect(page.locator("#failed h2")).to_contain_text("Failed")
+    week = attention_rows(page).count()
+
+    page.get_by_label("Created in the last").select_option("30d")
+    page.get_by_label("Waiting to start").uncheck()
+    page.get_by_role("button", name="Apply filters").click()
+
+    page.wait_for_url(
+        re.compile(r"/attention/\?period=30d&status=failed&status=completed_with_errors&status=in_progress")
+    )
+    expect(page.get_by_label("Created in the last")).to_have_value("30d")
+    expect(page.get_by_label("Waiting to start")).not_to_be_checked()
+    month = attention_rows(page).count()
+    assert month > week
+    assert page.locator("table.attention-table .badge", has_text="Waiting to start").count() == 0
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download as CSV").click()
+    saved = Path(download.value.path()).read_text(encoding="utf-8")
+    lines = saved.strip().splitlines()
+    assert lines[0].startswith("Section,Export job ID,Status,")
+    assert len(lines) == 1 + month
+    assert download.value.suggested_filename.startswith("needs-attention-30d-")
+
+    first = page.locator("#failed table.attention-table tbody tr").first.get_by_role("link")
+    job_id = first.get_attribute("href").split("/")[-2]
+    first.click()
+    page.wait_for_url(f"**{job_path(job_id)}")
+    expect(badge(page)).to_contain_text("Failed")
+    expect(page.locator(".freshness")).to_contain_text("shown from the dashboard's cache")
+    assert sandbox.state.calls(job_id) == 0
+
+
+@pytest.mark.browser
+def test_the_list_updates_itself_in_place(signed_in_page, sandbox, settings):
+    settings.ATTENTION_CACHE_TTL = 1
+    page = signed_in_page
+    page.add_init_script(FAST_TIMERS)  # 60 s become 3 s
+    page.goto("/attention/?status=failed")
+    page.evaluate("window.sameDocument = true")
+    before = attention_rows(page).count()
+    now = datetime.now(timezone.utc)
+    sandbox.state.put_job(
+        job_payload(
+            JOB,
+            status="failed",
+            createdAt=seed.ts(now - timedelta(minutes=1)),
+            failureReasonType="job_expired",
+            failureReason="Expired.",
+        )
+    )
+
+    expect(attention_rows(page)).to_have_count(before + 1, timeout=10_000)
+    assert page.evaluate("window.sameDocument") is True, "the page reloaded instead of updating in place"
+    expect(page.locator(f'a[href="/jobs/{JOB}/"]')).to_be_visible()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_list_is_saved_as_a_screenshot_and_fits_a_phone(open_page, sandbox, settings, width):
+    settings.PLEO_COMPANY_LABELS = {company: name for company, name in seed.COMPANIES}
+    page = open_page(viewport={"width": width, "height": 900})
+    sign_in(page)
+    page.goto("/attention/")
+    expect(page.locator("#active table")).to_be_visible()
+
+    path = screenshot(page, f"attention-{width}px")
+
+    assert path.stat().st_size > 10_000
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"/attention/ is {scroll}px wide on a {width}px screen"
+    if width == 375:
+        label = page.evaluate('getComputedStyle(document.querySelector(".attention-table td"), "::before").content')
+        assert label == '"Status"'  # each cell labelled, as the job page's tables are on a phone
+
+
+@pytest.mark.browser
+def test_the_list_prints_without_its_controls(signed_in_page, sandbox):
+    page = signed_in_page
+    page.goto("/attention/?period=24h")
+    page.emulate_media(media="print")
+    expect(page.locator("form.filters")).to_be_hidden()
+    expect(page.get_by_role("button", name="Refresh from Pleo")).to_be_hidden()
+    expect(page.locator("#failed table")).to_be_visible()
+    screenshot(page, "attention-print")

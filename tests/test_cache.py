@@ -82,7 +82,9 @@ def raw_key(key: str) -> str:
 @pytest.mark.parametrize(
     "kind", ["missing field", "extra field", "unknown schema", "no fetch time", "not a dict", "a pickled object"]
 )
-def test_an_entry_another_release_wrote_to_local_memory_is_fetched_again(desk, sandbox, tmp_path, kind):
+def test_an_entry_another_release_wrote_to_local_memory_is_fetched_again(desk, sandbox, settings, tmp_path, kind):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "older"}}
+    desk_cache.reset()
     sandbox.state.put_job(job_payload(JOB, status="in_progress"))
     cache.set(services.job_cache_keys(JOB_ID).value, older_entries(tmp_path)[kind], 600)
 

@@ -685,3 +685,84 @@ def test_walking_the_item_pages_returns_every_failed_item_once(pleo, sandbox):
     assert pages == 3
     assert len(seen) == len(set(seen)) == 250
     assert sandbox.state.item_calls(large) == 3
+
+
+# --- the list of jobs ----------------------------------------------------------------
+
+
+def served_parameters(sandbox) -> dict[str, list[str]]:
+    return sandbox.state.served_list_pages()[-1]["pagination"]["currentRequestPagination"]["parameters"]
+
+
+def test_a_page_of_the_list_comes_back_typed_with_its_cursor(pleo, sandbox):
+    page = pleo.list_export_jobs(statuses=["failed"], limit=10)
+
+    assert len(page.jobs) == 10
+    assert all(isinstance(job, ExportJob) and job.status is JobStatus.FAILED for job in page.jobs)
+    assert page.skipped == 0
+    assert page.has_next_page is True
+    assert page.end_cursor
+    assert page.total == len(sandbox.state.listing(statuses=["failed"], company=None, sort=None))
+    assert page.jobs[0].payload == sandbox.state.job(str(page.jobs[0].id))  # kept as sent, to cache
+
+
+def test_list_parameters_repeat_and_name_the_company_the_cursor_and_the_sort(pleo, sandbox):
+    first = pleo.list_export_jobs(statuses=["failed"], limit=5)
+
+    pleo.list_export_jobs(
+        company_id=uuid.UUID(seed.COMPANY_SE),
+        statuses=["failed", "completed_with_errors"],
+        limit=5,
+        after=first.end_cursor,
+        sorting_keys=["createdAt"],
+        sorting_order=["DESC"],
+    )
+
+    assert served_parameters(sandbox) == {
+        "company_id": [seed.COMPANY_SE],
+        "statuses": ["failed", "completed_with_errors"],
+        "limit": ["5"],
+        "after": [first.end_cursor],
+        "sorting_keys": ["createdAt"],
+        "sorting_order": ["DESC"],
+    }
+
+
+def test_jobs_in_a_page_that_do_not_parse_are_counted_and_the_others_kept(pleo, sandbox):
+    sandbox.state.add_list_fault("bad_job", count=3)
+
+    page = pleo.list_export_jobs(statuses=["failed"], limit=10)
+
+    assert page.skipped == 3
+    assert len(page.jobs) == 7
+
+
+@pytest.mark.parametrize("kind", ["bad_page", "malformed_json", "html"])
+def test_a_page_that_does_not_parse_is_a_bad_response(pleo, sandbox, kind):
+    sandbox.state.add_list_fault(kind)
+    with pytest.raises(PleoBadResponse):
+        pleo.list_export_jobs(limit=10)
+
+
+def test_a_refused_sort_is_a_bad_response_with_status_400(pleo, sandbox):
+    sandbox.state.add_list_fault("refuse_sort")
+    with pytest.raises(PleoBadResponse) as refused:
+        pleo.list_export_jobs(limit=10, sorting_keys=["createdAt"], sorting_order=["DESC"])
+    assert refused.value.status == 400
+    assert len(pleo.list_export_jobs(limit=10).jobs) == 10
+
+
+def test_a_list_call_ends_by_the_deadline_it_is_given(pleo, sandbox):
+    sandbox.state.add_list_fault("hang", seconds=3)
+    started = time.monotonic()
+    with pytest.raises(PleoTimeout):
+        pleo.list_export_jobs(limit=10, deadline=time.monotonic() + 0.2)
+    assert time.monotonic() - started < 0.8  # not the call's own 2 × timeout (1 s)
+
+
+def test_list_errors_are_the_job_calls_errors(pleo, sandbox):
+    for fault, error in (("401", PleoAuthError), ("429", PleoRateLimited), ("503", PleoUnavailable)):
+        sandbox.state.clear_list_faults()
+        sandbox.state.add_list_fault(fault)
+        with pytest.raises(error):
+            pleo.list_export_jobs(limit=10)

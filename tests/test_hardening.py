@@ -26,7 +26,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from exportjobs import cache as desk_cache
-from exportjobs.exports import csv_cell
+from exportjobs.downloads import csv_safe as csv_cell
 from exportjobs.models import AuditEvent
 from exportjobs.pleo import PleoBadResponse, PleoClient
 from exportjobs.sandbox import seed

@@ -21,6 +21,8 @@ PAGES = {
     "not found": (f"/jobs/{seed.NOT_FOUND_EXAMPLE}/", 404),
     "Pleo down": (f"/jobs/{seed.job_uuid('fault:503')}/", 503),
     "unknown page": ("/no/such/page/", 404),
+    "needs attention": ("/attention/", 200),
+    "needs attention, bad filter": ("/attention/?period=1y", 400),
     "healthz": ("/healthz", 200),
 }
 

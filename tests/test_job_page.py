@@ -400,3 +400,15 @@ def test_healthz_answers_without_sign_in_and_never_calls_pleo(client, sandbox, d
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
     assert sandbox.state.calls() == 0
+
+
+def test_a_named_company_shows_its_name_beside_its_id(desk, sandbox, settings):
+    words = text_of(show(desk, sandbox))
+    assert f"Pleo company ID for Pleo support {seed.COMPANY_ID}" in words
+    assert "Company and its Pleo ID" not in words
+
+    settings.PLEO_COMPANY_LABELS = {seed.COMPANY_ID: "Nordlys ApS <Denmark>"}
+    page = show(desk, sandbox)
+
+    assert f"Company and its Pleo ID, for Pleo support Nordlys ApS <Denmark> {seed.COMPANY_ID}" in text_of(page)
+    assert "Nordlys ApS &lt;Denmark&gt;" in page

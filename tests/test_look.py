@@ -33,6 +33,10 @@ PAIRS = [
     *[(f"{tone}-ink", "card") for tone in ("success", "warning", "danger")],
     ("ink-soft", "neutral-bg"),
     ("ink", "neutral-bg"),
+    # a possibly stuck job's row in the needs-attention list
+    ("ink", "warning-bg"),
+    ("ink-soft", "warning-bg"),
+    ("accent", "warning-bg"),
 ]
 
 
@@ -51,3 +55,12 @@ def test_nothing_is_loaded_from_another_site():
 def test_the_stylesheet_has_a_print_layout_and_a_phone_layout():
     assert "@media print" in CSS
     assert "@media (max-width" in CSS
+
+
+def test_the_needs_attention_table_becomes_labelled_blocks_on_a_phone_and_prints_without_its_controls():
+    phone = CSS[CSS.index("@media (max-width: 40rem)", CSS.index("/* needs attention */")) :]
+    assert ".attention-table td::before" in phone
+    assert "content: attr(data-label)" in phone
+    printed = CSS[CSS.rindex("@media print") :]
+    assert ".filters" in printed
+    assert ".status-bar .actions" in printed

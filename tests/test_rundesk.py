@@ -57,7 +57,7 @@ def test_no_fixed_password_or_secret_exists_in_the_code():
 
 
 @pytest.mark.slow
-def test_the_served_dashboard_answers_health_and_shows_the_samples_after_sign_in(tmp_path):
+def test_the_served_dashboard_answers_health_and_shows_the_samples_and_the_list_after_sign_in(tmp_path):
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PLEO_", "DATABASE_URL", "CACHE_URL"))},
@@ -109,6 +109,10 @@ def test_the_served_dashboard_answers_health_and_shows_the_samples_after_sign_in
         job = browser.get(f"{base}/jobs/{seed.DOC_SAMPLE_ID}/", timeout=10)
         assert job.status_code == 200
         assert "The accounting system rejected the login" in job.text
+        assert "Nordlys ApS" in job.text  # the sandbox's companies are named
+        listed = browser.get(f"{base}/attention/?period=30d", timeout=10)
+        assert listed.status_code == 200
+        assert "Nordlys AB" in listed.text
         css = browser.get(f"{base}/static/exportjobs/desk.css", timeout=5)
         assert css.status_code == 200  # whitenoise serves static files under gunicorn
     finally:

@@ -4,6 +4,7 @@ JSON Schemas written from Pleo's OpenAPI, so the sandbox cannot drift from real 
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -13,7 +14,15 @@ import requests
 
 from exportjobs.pleo import FailureType, ItemFailureType, ItemStatus, JobStatus
 from exportjobs.sandbox import seed
-from tests.helpers import ITEM_SCHEMA, JOB_SCHEMA, PAGE_SCHEMA, SANDBOX_TOKEN, problems
+from tests.helpers import (
+    ITEM_SCHEMA,
+    JOB_PAGE_SCHEMA,
+    JOB_SCHEMA,
+    PAGE_SCHEMA,
+    SANDBOX_TOKEN,
+    list_page_problems,
+    problems,
+)
 
 JSON_TYPE = "application/json;charset=UTF-8"
 CURSOR = re.compile(r"^[A-Z2-7=~]+$")
@@ -350,3 +359,211 @@ def test_the_items_of_an_unknown_job_get_the_contracts_404(sandbox):
 
     assert response.status_code == 404
     assert response.json() == {"type": "EXPORT_NOT_FOUND", "message": "Export job not found."}
+
+
+# --- the list of jobs ----------------------------------------------------------------------
+
+
+def fetch_list(sandbox, **params) -> dict:
+    response = get(sandbox, "/v2/export-jobs", **params)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"] == JSON_TYPE
+    page = response.json()
+    assert list_page_problems(page) == []
+    return page
+
+
+def walk(sandbox, **params) -> list[dict]:
+    """Every job of a listing, following ``endCursor``; each page checked against the contract."""
+    jobs: list[dict] = []
+    after = None
+    while True:
+        page = fetch_list(sandbox, **params, **({"after": after} if after else {}))
+        jobs += page["data"]
+        if not page["pagination"]["hasNextPage"]:
+            return jobs
+        after = page["pagination"]["endCursor"]
+        assert CURSOR.match(after)
+
+
+@pytest.fixture
+def listed(sandbox) -> list[dict]:
+    """Every job the list endpoint serves."""
+    return walk(sandbox, limit=1000)
+
+
+def test_the_list_schema_is_the_contracts_envelope():
+    schema = JOB_PAGE_SCHEMA.schema
+    assert schema["required"] == ["data", "pagination"]
+    pagination = schema["properties"]["pagination"]
+    assert pagination["required"] == ["currentRequestPagination", "hasNextPage", "hasPreviousPage"]
+    assert set(pagination["properties"]) == {
+        "currentRequestPagination",
+        "hasNextPage",
+        "hasPreviousPage",
+        "startCursor",
+        "endCursor",
+        "total",
+    }
+    assert list_page_problems({"data": [{"id": "x"}], "pagination": {"hasNextPage": False}}) != []
+
+
+def test_at_least_150_more_jobs_over_30_days_across_3_companies(sandbox, listed):
+    now = sandbox.state.now
+    sample_ids = {sample.id for sample in seed.SAMPLES}
+    more = [job for job in listed if job["id"] not in sample_ids]
+
+    assert len(more) >= 150
+    assert {job["companyId"] for job in listed} == {company for company, _name in seed.COMPANIES}
+    ages = [now - utc(job["createdAt"]) for job in more]
+    assert max(ages) <= timedelta(days=30)
+    assert min(ages) < timedelta(days=1)
+    assert len({age.days for age in ages}) >= 28  # spread over the month, not bunched
+    assert {job["status"] for job in more} == {status.value for status in JobStatus}
+    assert {job["failureReasonType"] for job in more} - {None} == {kind.value for kind in FailureType}
+
+
+def test_every_listed_job_keeps_to_the_contract_and_is_served_by_the_job_endpoint_too(sandbox, listed):
+    for job in listed:
+        assert problems(JOB_SCHEMA, job) == [], job["id"]
+    for job in listed[::25]:
+        assert fetch_job(sandbox, job["id"]) == job
+
+
+def test_the_samples_are_unchanged_and_belong_to_the_first_company(served):
+    assert seed.COMPANIES[0][0] == seed.COMPANY_ID
+    assert all(job["companyId"] == seed.COMPANY_ID for job in served.values())
+    assert seed.DOC_SAMPLE_ID in served
+    first = [seed.job_uuid(name) for name in ("pending", "in_progress", "near_expiry")]
+    assert [sample.id for sample in seed.SAMPLES[:3]] == first
+    assert {sample.group for sample in seed.SAMPLES} == {"Active", "Finished", "Failed", "Faults (sandbox only)"}
+
+
+def test_the_list_filters_by_status_repeated_and_by_company(sandbox, listed):
+    page = walk(sandbox, statuses=["failed", "completed_with_errors"], limit=20)
+    assert {job["status"] for job in page} == {"failed", "completed_with_errors"}
+    assert len(page) == sum(job["status"] in ("failed", "completed_with_errors") for job in listed)
+
+    se = walk(sandbox, company_id=seed.COMPANY_SE.upper(), limit=50)
+    assert se
+    assert {job["companyId"] for job in se} == {seed.COMPANY_SE}
+
+    deprecated = fetch_list(sandbox, status="pending", limit=1000)["data"]
+    assert deprecated
+    assert {job["status"] for job in deprecated} == {"pending"}
+
+
+def test_the_list_pages_with_cursors_limit_and_total(sandbox, listed):
+    first = fetch_list(sandbox, limit=40)
+    second = fetch_list(sandbox, limit=40, after=first["pagination"]["endCursor"])
+    back = fetch_list(sandbox, limit=40, before=second["pagination"]["startCursor"])
+
+    assert len(first["data"]) == len(second["data"]) == 40
+    assert first["pagination"]["total"] == second["pagination"]["total"] == len(listed)
+    assert first["pagination"]["hasPreviousPage"] is False
+    assert second["pagination"]["hasPreviousPage"] is True
+    assert second["pagination"]["currentRequestPagination"]["after"] == first["pagination"]["endCursor"]
+    assert second["pagination"]["currentRequestPagination"]["limit"] == 40
+    assert back["data"] == first["data"]
+    assert not {job["id"] for job in first["data"]} & {job["id"] for job in second["data"]}
+    assert fetch_list(sandbox, limit=0)["data"] == []
+    assert fetch_list(sandbox, limit=0)["pagination"]["total"] == len(listed)
+
+
+@pytest.mark.parametrize("order", ["ASC", "DESC"])
+def test_the_list_sorts_on_created_at_both_ways(sandbox, order):
+    jobs = walk(sandbox, sorting_keys="createdAt", sorting_order=order, limit=30)
+    created = [job["createdAt"] for job in jobs]
+    assert created == sorted(created, reverse=order == "DESC")
+    echo = fetch_list(sandbox, sorting_keys="createdAt", sorting_order=order, limit=1)["pagination"]
+    assert echo["currentRequestPagination"]["sortingKeys"] == ["createdAt"]
+    assert echo["currentRequestPagination"]["sortingOrder"] == [order]
+
+
+def test_without_a_sort_the_list_is_in_id_order(sandbox, listed):
+    assert [job["id"] for job in listed] == sorted(job["id"] for job in listed)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"statuses": "done"},
+        {"company_id": "acme"},
+        {"sorting_keys": "numberOfItems"},
+        {"sorting_keys": "createdAt", "sorting_order": "SIDEWAYS"},
+        {"offset": 10, "after": "GE======"},
+        {"after": "not a cursor!"},
+        {"limit": "many"},
+    ],
+    ids=repr,
+)
+def test_the_list_refuses_what_the_contract_does_not_allow_with_400(sandbox, params):
+    response = get(sandbox, "/v2/export-jobs", **params)
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == JSON_TYPE
+    assert response.json()["type"] == "BAD_REQUEST"
+
+
+def test_the_list_needs_the_credentials_too(sandbox):
+    assert get(sandbox, "/v2/export-jobs", auth=None).status_code == 401
+    assert get(sandbox, "/v2/export-jobs", auth="Bearer wrong").status_code == 401
+
+
+def test_list_calls_are_counted_and_in_the_stats(sandbox):
+    fetch_list(sandbox, limit=1)
+    fetch_list(sandbox, limit=1)
+    assert sandbox.state.list_calls() == 2
+    stats = requests.get(sandbox.url + "/_sandbox/stats", timeout=2).json()
+    assert stats["listCalls"] == 2
+    assert stats["calls"] == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "status"),
+    [
+        ("503", {}, 503),
+        ("429", {"retry_after": 7}, 429),
+        ("malformed_json", {}, 200),
+        ("bad_page", {}, 200),
+        ("401", {}, 401),
+    ],
+)
+def test_list_faults_are_switched_on_like_job_faults(sandbox, kind, options, status):
+    sandbox.state.add_list_fault(kind, times=1, **options)
+
+    faulty = get(sandbox, "/v2/export-jobs", limit=5)
+    normal = get(sandbox, "/v2/export-jobs", limit=5)
+
+    assert faulty.status_code == status
+    if kind == "429":
+        assert faulty.headers["Retry-After"] == "7"
+    if status == 200:  # an answer that breaks the contract
+        try:
+            page = json.loads(faulty.text)
+        except ValueError:
+            page = None
+        assert page is None or list_page_problems(page) != []
+    assert normal.status_code == 200
+    assert list_page_problems(normal.json()) == []
+
+
+def test_a_list_fault_can_aim_at_one_page(sandbox):
+    sandbox.state.add_list_fault("bad_job", page=2, count=2)
+    first = fetch_list(sandbox, limit=10)
+    second = get(sandbox, "/v2/export-jobs", limit=10, after=first["pagination"]["endCursor"]).json()
+    broken = [job for job in second["data"] if problems(JOB_SCHEMA, job)]
+    assert len(broken) == 2
+
+
+def test_slow_list_answers_and_sort_faults(sandbox):
+    sandbox.state.add_list_fault("delay", seconds=0.3, times=1)
+    started = time.monotonic()
+    fetch_list(sandbox, limit=1)
+    assert time.monotonic() - started >= 0.3
+
+    sandbox.state.add_list_fault("refuse_sort", times=1)
+    assert get(sandbox, "/v2/export-jobs", sorting_keys="createdAt", sorting_order="DESC").status_code == 400
+
+    sandbox.state.add_list_fault("ignore_sort", times=1)
+    ignored = fetch_list(sandbox, sorting_keys="createdAt", sorting_order="DESC", limit=1000)["data"]
+    assert [job["id"] for job in ignored] == sorted(job["id"] for job in ignored)

@@ -15,7 +15,7 @@ from django.core.cache import cache
 
 from exportjobs import cache as desk_cache
 from exportjobs import services
-from exportjobs.pleo import JobNotFound, PleoAuthError, PleoTimeout, PleoUnavailable
+from exportjobs.pleo import ExportJob, JobNotFound, PleoAuthError, PleoTimeout, PleoUnavailable
 from exportjobs.sandbox import seed
 from tests.helpers import SANDBOX_TOKEN, at_once, job_payload
 
@@ -187,6 +187,30 @@ def test_a_crashed_lock_holder_blocks_nobody_for_long(sandbox, settings):
     result = services.job_get(job_id=JOB_ID)
     assert result.job.id == JOB_ID
     assert time.monotonic() - started < 2 * 0.3 + 1.5
+
+
+def test_jobs_from_another_answer_are_stored_exactly_as_job_get_stores_them(sandbox, settings):
+    settings.JOB_CACHE_TTL_ACTIVE, settings.JOB_CACHE_TTL_FINAL = 11, 86_000
+    other = uuid.UUID("6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d")
+    sandbox.state.put_job(job_payload(JOB))
+    services.job_get(job_id=JOB_ID)
+    fetched = {kind: cache.get(key_of(kind, JOB_ID)) for kind in ("job", "stale")}
+    cache.clear()
+    running = ExportJob.from_payload(job_payload(str(other), status="in_progress", completedAt=None))
+
+    services.jobs_store(jobs=[ExportJob.from_payload(job_payload(JOB)), running])
+
+    for kind in ("job", "stale"):
+        stored = cache.get(key_of(kind, JOB_ID))
+        assert set(stored) == set(fetched[kind]) == {"schema", "fetched_at", "data"}
+        assert stored["data"] == fetched[kind]["data"]
+    assert remaining_ttl("job", JOB_ID) == pytest.approx(86_000, abs=2)
+    assert remaining_ttl("job", other) == pytest.approx(11, abs=2)
+    assert remaining_ttl("stale", other) == pytest.approx(settings.JOB_CACHE_STALE_TTL, abs=2)
+    assert services.job_get(job_id=JOB_ID).source == "cache"
+    assert services.job_get(job_id=other).job.status == "in_progress"
+    assert sandbox.state.calls(JOB) == 1
+    assert sandbox.state.calls(str(other)) == 0
 
 
 # --- Redis: shared between processes, and surviving its own outage ------------------------

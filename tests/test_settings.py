@@ -85,6 +85,16 @@ def test_typed_values_are_read_from_the_environment():
         ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
         ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS"),
         ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE"),
+        ({"ATTENTION_MAX_JOBS": "0"}, "ATTENTION_MAX_JOBS"),
+        ({"ATTENTION_MAX_JOBS": "lots"}, "ATTENTION_MAX_JOBS"),
+        ({"ATTENTION_CACHE_TTL": "-5"}, "ATTENTION_CACHE_TTL"),
+        ({"PLEO_COMPANY_LABELS": "Acme ApS"}, "PLEO_COMPANY_LABELS"),
+        ({"PLEO_COMPANY_LABELS": "not-a-uuid=Acme ApS"}, "PLEO_COMPANY_LABELS"),
+        ({"PLEO_COMPANY_LABELS": "f0a5c6d2-7b1e-4f3a-9c8d-2e4b6a8c0d1e="}, "PLEO_COMPANY_LABELS"),
+        (
+            {"PLEO_COMPANY_LABELS": "f0a5c6d2-7b1e-4f3a-9c8d-2e4b6a8c0d1e=A,F0A5C6D2-7B1E-4F3A-9C8D-2E4B6A8C0D1E=B"},
+            "PLEO_COMPANY_LABELS",
+        ),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(env_vars, named):
@@ -112,3 +122,42 @@ def test_the_env_example_lists_every_setting_the_code_reads():
     for name in names | {"WEB_CONCURRENCY", "PORT"}:
         assert re.search(rf"^#?\s*{name}=", example, re.M), f"{name} missing from .env.example"
         assert f"`{name}`" in readme, f"{name} missing from the README's settings table"
+
+
+def test_company_labels_and_the_lists_bounds_are_read_from_the_environment():
+    probe = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.PLEO_COMPANY_LABELS, s.ATTENTION_MAX_JOBS, s.ATTENTION_CACHE_TTL]))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLEO_", "ATTENTION_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="dashboard.settings",
+        READ_DOT_ENV="0",
+        SECRET_KEY="settings-test-" + "abcdefghij" * 5,
+        PLEO_COMPANY_LABELS=" F0A5C6D2-7B1E-4F3A-9C8D-2E4B6A8C0D1E = Acme ApS ,"
+        "8b2e4d6f-1a3c-4e5b-9d7f-0c2e4a6b8d9f=Acme AB,",
+        ATTENTION_MAX_JOBS="200",
+        ATTENTION_CACHE_TTL="45",
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+    assert out.returncode == 0, out.stderr[-2000:]
+    labels, max_jobs, ttl = json.loads(out.stdout.strip().splitlines()[-1])
+    assert labels == {
+        "f0a5c6d2-7b1e-4f3a-9c8d-2e4b6a8c0d1e": "Acme ApS",
+        "8b2e4d6f-1a3c-4e5b-9d7f-0c2e4a6b8d9f": "Acme AB",
+    }
+    assert (max_jobs, ttl) == (200, 45)
+
+
+def test_without_settings_there_are_no_labels_and_the_list_has_its_defaults():
+    probe = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.PLEO_COMPANY_LABELS, s.ATTENTION_MAX_JOBS, s.ATTENTION_CACHE_TTL]))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLEO_", "ATTENTION_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="dashboard.settings", READ_DOT_ENV="0", SECRET_KEY="settings-test-" + "abcdefghij" * 5
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [{}, 500, 30]

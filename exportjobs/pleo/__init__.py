@@ -19,6 +19,7 @@ from .models import (
     ItemFailureType,
     ItemPage,
     ItemStatus,
+    JobPage,
     JobStatus,
     known_or_raw,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "ItemPage",
     "ItemStatus",
     "JobNotFound",
+    "JobPage",
     "JobStatus",
     "OverBudget",
     "PleoAuthError",

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -37,7 +37,7 @@ from .errors import (
     PleoUnavailable,
     quoted,
 )
-from .models import ExportJob, ItemPage, parse_job_response
+from .models import ExportJob, ItemPage, JobPage, parse_job_response
 
 logger = logging.getLogger(__name__)
 
@@ -179,18 +179,56 @@ class PleoClient:
             params["after"] = after
         return ItemPage.from_payload(self._get(f"/v2/export-jobs/{job_id}/items", endpoint="items", params=params))
 
+    def list_export_jobs(
+        self,
+        *,
+        company_id: uuid.UUID | None = None,
+        statuses: Sequence[str] = (),
+        limit: int = 100,
+        after: str | None = None,
+        sorting_keys: Sequence[str] = (),
+        sorting_order: Sequence[str] = (),
+        deadline: float | None = None,
+    ) -> JobPage:
+        """One page of ``GET /v2/export-jobs``; array parameters repeat (``statuses=a&statuses=b``).
+
+        ``deadline`` (``time.monotonic()``) ends the call earlier than its own ``2 × timeout`` when a
+        caller walking several pages has less time left. Jobs in the page that do not parse are
+        counted in ``JobPage.skipped``.
+        """
+        params: list[tuple[str, str]] = []
+        if company_id is not None:
+            params.append(("company_id", str(uuid.UUID(str(company_id)))))
+        params += [("statuses", status) for status in statuses]
+        params.append(("limit", str(int(limit))))
+        if after:
+            params.append(("after", after))
+        params += [("sorting_keys", key) for key in sorting_keys]
+        params += [("sorting_order", order) for order in sorting_order]
+        return JobPage.from_payload(self._get("/v2/export-jobs", endpoint="list", params=params, deadline=deadline))
+
     # Transport ---------------------------------------------------------------
 
-    def _get(self, path: str, *, endpoint: str, params: Mapping[str, Any] | None = None) -> Any:
+    def _get(
+        self,
+        path: str,
+        *,
+        endpoint: str,
+        params: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None,
+        deadline: float | None = None,
+    ) -> Any:
         """The JSON of a GET, counted and timed as a call to ``endpoint`` (a name, not the URL)."""
         if self.before_call is not None:
             self.before_call(endpoint)
         with metrics.pleo_call(endpoint):
-            return self._get_with_retries(path, params)
+            return self._get_with_retries(path, params, deadline)
 
-    def _get_with_retries(self, path: str, params: Mapping[str, Any] | None) -> Any:
+    def _get_with_retries(
+        self, path: str, params: Mapping[str, Any] | Sequence[tuple[str, str]] | None, deadline: float | None
+    ) -> Any:
         url = self.base_url + path
-        deadline = time.monotonic() + 2 * self.timeout
+        own = time.monotonic() + 2 * self.timeout
+        deadline = own if deadline is None else min(own, deadline)
         attempt = 0
         while True:
             attempt += 1
@@ -204,7 +242,7 @@ class PleoClient:
                 logger.info("Pleo GET %s failed (%s); retry %d in %.2fs", path, retry.error.code, attempt, pause)
                 time.sleep(pause)
 
-    def _attempt(self, url: str, params: Mapping[str, Any] | None, deadline: float) -> Any:
+    def _attempt(self, url: str, params: Mapping[str, Any] | Sequence[tuple[str, str]] | None, deadline: float) -> Any:
         remaining = deadline - time.monotonic()
         per_try = max(0.01, min(self.timeout, remaining))
         started = time.monotonic()

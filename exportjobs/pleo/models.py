@@ -1,4 +1,4 @@
-"""Pleo's export job, its items and their pages, as typed, frozen values (pydantic v2, strict).
+"""Pleo's export job, its items, and pages of either, as typed, frozen values (pydantic v2, strict).
 
 Field names follow Pleo's camelCase through aliases. Every time is an aware UTC datetime, every id a
 ``UUID``; ``expiresIn`` must fit Pleo's ``int32``. Pleo's enums grow between API versions, so an enum
@@ -33,6 +33,7 @@ class JobStatus(str, enum.Enum):
 
 ACTIVE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.IN_PROGRESS})
 FINAL_STATUSES = frozenset({JobStatus.FAILED, JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_ERRORS})
+STUCK_FRACTION = 0.5  # an active job untouched for half its expiry window may be stuck
 
 
 class FailureType(str, enum.Enum):
@@ -261,6 +262,15 @@ class ExportJob(PleoModel):
         except OverflowError:
             return None
 
+    def may_be_stuck(self, now: datetime) -> bool:
+        """An active job past its expiry, or quiet for half its ``expiresIn`` (at least a minute), may be stuck."""
+        if not self.is_active:
+            return False
+        deadline = self.expires_at
+        if deadline is not None and deadline <= now:
+            return True
+        return (now - self.expiry_base).total_seconds() >= max(60, self.expires_in * STUCK_FRACTION)
+
 
 class _JobEnvelope(PleoModel):
     data: dict[str, Any]
@@ -323,6 +333,50 @@ class ItemPage(PleoModel):
     @property
     def items(self) -> tuple[ExportJobItem, ...]:
         return self.data
+
+    @property
+    def has_next_page(self) -> bool:
+        return self.pagination.has_next_page
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.pagination.end_cursor
+
+    @property
+    def total(self) -> int | None:
+        return self.pagination.total
+
+
+# --- pages of jobs (the list endpoint) -----------------------------------------------------
+
+
+class _JobListEnvelope(PleoModel):
+    data: Annotated[list[Any], Field(strict=False)]
+    pagination: CursorPageInfo
+
+
+class JobPage(PleoModel):
+    """One page of ``GET /v2/export-jobs``: the jobs that parsed, how many did not, and the cursor on.
+
+    A job in ``data`` that does not fit the contract is counted in ``skipped`` instead of spoiling
+    the page; a page whose envelope does not fit raises ``PleoBadResponse``.
+    """
+
+    jobs: tuple[ExportJob, ...]
+    skipped: int = 0
+    pagination: CursorPageInfo
+
+    @classmethod
+    def from_payload(cls, payload: object) -> JobPage:
+        envelope = validate(_JobListEnvelope, payload, what="page of export jobs")
+        jobs: list[ExportJob] = []
+        skipped = 0
+        for data in envelope.data:
+            try:
+                jobs.append(ExportJob.from_payload(data))
+            except PleoBadResponse:
+                skipped += 1
+        return cls(jobs=tuple(jobs), skipped=skipped, pagination=envelope.pagination)
 
     @property
     def has_next_page(self) -> bool:

@@ -22,6 +22,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="also serve N generated completed jobs, ids seed.generated_uuid(0 … N-1) (for benchmarks)",
     )
+    parser.add_argument(
+        "--listed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also list N failed jobs of the last day, ids seed.bench_listed_uuid(0 … N-1) (for benchmarks)",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     token = args.token or ("" if args.api_key else secrets.token_urlsafe(24))
@@ -29,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.host, args.port),
         token=token,
         api_key=args.api_key,
-        state=SandboxState(latency=args.latency, generated=args.generated),
+        state=SandboxState(latency=args.latency, generated=args.generated, listed=args.listed),
         verbose=args.verbose,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

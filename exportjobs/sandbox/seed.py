@@ -14,7 +14,15 @@ from functools import partial
 from typing import Any
 
 NAMESPACE = uuid.UUID("6f1c1a52-3b0e-4c55-9a39-6a4c2b1d7e10")
-COMPANY_ID = "f0a5c6d2-7b1e-4f3a-9c8d-2e4b6a8c0d1e"
+COMPANY_ID = "f0a5c6d2-7b1e-4f3a-9c8d-2e4b6a8c0d1e"  # the sample jobs' company
+COMPANY_SE = "8b2e4d6f-1a3c-4e5b-9d7f-0c2e4a6b8d9f"
+COMPANY_NO = "3d5f7a9c-2b4e-4c6d-8e0f-1a3b5c7d9e2f"
+# The sandbox's companies and the names `make run` shows for them (PLEO_COMPANY_LABELS).
+COMPANIES: tuple[tuple[str, str], ...] = (
+    (COMPANY_ID, "Nordlys ApS"),
+    (COMPANY_SE, "Nordlys AB"),
+    (COMPANY_NO, "Nordlys AS"),
+)
 USER_MARIA = "7d3b8e21-5c4f-4a6b-8d9e-1f2a3b4c5d6e"
 USER_OLE = "2b9c4d6e-8f1a-4c3b-9e5d-7a6b8c9d0e1f"
 
@@ -56,6 +64,7 @@ def _job(
     expires_in: int = 3600,
     failure_type: str | None = None,
     failure_reason: str | None = None,
+    company: str = COMPANY_ID,
 ) -> dict[str, Any]:
     """A payload; times are minutes before ``now``."""
 
@@ -64,7 +73,7 @@ def _job(
 
     return {
         "id": job_id,
-        "companyId": COMPANY_ID,
+        "companyId": company,
         "status": status,
         "createdAt": at(created),
         "createdBy": created_by,
@@ -294,6 +303,120 @@ SAMPLES_BY_ID = {sample.id: sample for sample in SAMPLES}
 NOT_FOUND_EXAMPLE = job_uuid("does-not-exist")
 
 
+# --- more jobs for the list endpoint (``GET /v2/export-jobs``) ------------------------------
+
+LISTED_COUNT = 160
+LISTED_SPACING = 270  # minutes between two listed jobs' creation: 160 jobs over 30 days
+
+
+def _listed(index: int, now: datetime) -> dict[str, Any]:
+    """Listed job ``index``: every 4.5 hours over 30 days, in turn for each company; every status and
+    failure type among them (active jobs only where they belong: in the last few hours)."""
+    job_id = job_uuid(f"list:{index}")
+    company = COMPANIES[index % len(COMPANIES)][0]
+    created = 30 + index * LISTED_SPACING
+    items = 3 + (index * 37) % 400
+    user: dict[str, Any] = (
+        {"created_by": (USER_MARIA, USER_OLE)[index % 2]} if index % 5 else {"created_by": None, "interactive": False}
+    )
+    kind = index % 4
+    if kind == 1:  # failed, cycling through every failure type
+        failure, reason = FAILURES[(index // 4) % len(FAILURES)]
+        times: dict[str, Any] = {"started": created - 1, "updated": created - 4, "completed": created - 4}
+        if failure == "job_expired":
+            times = {"started": created - 1, "updated": created - 2, "expired": created - 62}
+        elif failure in ("authentication_failure", "service_unreachable", "integration_unusable"):
+            times = {"updated": created - 1, "completed": created - 1}
+        return _job(
+            job_id,
+            now,
+            status="failed",
+            created=created,
+            items=items,
+            failure_type=failure,
+            failure_reason=reason,
+            company=company,
+            **times,
+            **user,
+        )
+    if kind == 3 and index % 3:  # partly exported, with and without a reason
+        reason_given: dict[str, Any] = {
+            "failure_type": "validation_failure",
+            "failure_reason": "Some entries were rejected.",
+        }
+        return _job(
+            job_id,
+            now,
+            status="completed_with_errors",
+            created=created,
+            started=created - 1,
+            updated=created - 9,
+            completed=created - 9,
+            items=items,
+            company=company,
+            **(reason_given if index % 2 else {}),
+            **user,
+        )
+    return _job(
+        job_id,
+        now,
+        status="completed",
+        created=created,
+        started=created - 1,
+        updated=created - 6,
+        completed=created - 6,
+        items=items,
+        vendor=bool(index % 2),
+        company=company,
+        **user,
+    )
+
+
+def _listed_active() -> list[Sample]:
+    """Active jobs of the other two companies: one overdue, one quiet for more than half its expiry."""
+    overdue, quiet = job_uuid("list:active:overdue"), job_uuid("list:active:quiet")
+    return [
+        Sample(
+            overdue,
+            "Waiting for over two hours (Nordlys AB)",
+            "List",
+            partial(_job, overdue, status="pending", created=130, updated=130, items=77, company=COMPANY_SE),
+        ),
+        Sample(
+            quiet,
+            "Exporting, quiet for 40 minutes (Nordlys AS)",
+            "List",
+            partial(
+                _job,
+                quiet,
+                status="in_progress",
+                created=50,
+                started=49,
+                updated=40,
+                items=410,
+                company=COMPANY_NO,
+            ),
+        ),
+    ]
+
+
+def _listed_samples() -> list[Sample]:
+    samples = [
+        Sample(job_uuid(f"list:{index}"), f"Listed job {index}", "List", partial(_listed, index))
+        for index in range(LISTED_COUNT)
+    ]
+    return samples + _listed_active()
+
+
+# Jobs served by the job endpoint and the list endpoint alike, but not offered on the home page.
+LISTED: tuple[Sample, ...] = tuple(_listed_samples())
+
+
+def company_labels() -> str:
+    """The sandbox's companies as a ``PLEO_COMPANY_LABELS`` value."""
+    return ",".join(f"{company}={name}" for company, name in COMPANIES)
+
+
 # --- generated jobs (benchmarks) ---------------------------------------------------
 
 
@@ -314,6 +437,33 @@ def generated_job(job_id: str, index: int, now: datetime) -> dict[str, Any]:
         updated=created - 5,
         completed=created - 5,
         items=1 + index % 5000,
+    )
+
+
+def bench_listed_uuid(index: int) -> str:
+    """The id of bench list job ``index``: served (and listed) by a sandbox started with ``listed > index``."""
+    return job_uuid(f"bench-list-{index}")
+
+
+def bench_listed_job(index: int, now: datetime) -> dict[str, Any]:
+    """A failed job created in the last 23 hours, for benchmarks of the list: many jobs in the default view."""
+    job_id = bench_listed_uuid(index)
+    created = 5 + index % 1380
+    failure, reason = FAILURES[index % len(FAILURES)]
+    if failure == "job_expired":
+        failure, reason = FAILURES[0]
+    return _job(
+        job_id,
+        now,
+        status="failed",
+        created=created,
+        started=created - 1,
+        updated=created - 2,
+        completed=created - 2,
+        items=1 + index % 900,
+        failure_type=failure,
+        failure_reason=reason,
+        company=COMPANIES[index % len(COMPANIES)][0],
     )
 
 

@@ -1,9 +1,10 @@
-"""A real HTTP server that speaks Pleo's ``GET /v2/export-jobs/{jobId}`` contract.
+"""A real HTTP server that speaks Pleo's export-job contract: one job, its items, and the list.
 
 Used by ``make run`` when no Pleo URL is configured, and by the tests, which
 start it on a free port and drive it through ``SandboxState``: replace a job's
 payload, add faults (delay, hang, 429, 5xx, malformed bodies, dropped
-connections) and count the requests each job received.
+connections) to a job's calls or to the list's, and count the requests each
+received.
 
 Only the standard library: ``ThreadingHTTPServer`` with one thread per request.
 """
@@ -27,10 +28,17 @@ from urllib.parse import parse_qs, urlsplit
 from . import seed
 
 JSON_TYPE = "application/json;charset=UTF-8"
+LIST_PATH = "/v2/export-jobs"
 JOB_PATH = re.compile(r"^/v2/export-jobs/(?P<id>[^/]+)$")
 ITEMS_PATH = re.compile(r"^/v2/export-jobs/(?P<id>[^/]+)/items$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 ITEM_STATUSES = ("pending", "in_progress", "failed", "successful", "abandoned")
+JOB_STATUSES = ("pending", "in_progress", "failed", "completed", "completed_with_errors")
+SORTING_KEYS = ("createdAt",)  # what this sandbox sorts the list by (Pleo documents none)
+PAGE_ORDERS = ("ASC", "ASC_NULLS_FIRST", "ASC_NULLS_LAST", "DESC", "DESC_NULLS_FIRST", "DESC_NULLS_LAST")
+LIST_LIMIT = 1000  # the sandbox's largest page (Pleo documents none)
+RECORDED_PAGES = 500  # list pages kept for the tests' contract check
+MAX_ITEMS = 100_000  # entries the sandbox builds for one job at most
 NOT_FOUND_BODY = {"type": "EXPORT_NOT_FOUND", "message": "Export job not found."}
 
 
@@ -45,11 +53,13 @@ def decode_cursor(cursor: str) -> int:
 class SandboxState:
     """The sandbox's jobs, faults and request counters; safe to use from any thread."""
 
-    def __init__(self, *, now: datetime | None = None, latency: float = 0.0, generated: int = 0):
+    def __init__(self, *, now: datetime | None = None, latency: float = 0.0, generated: int = 0, listed: int = 0):
         self._lock = threading.Lock()
         self.latency = latency
         # Generated jobs 0 … generated-1 (``seed.generated_uuid``), built when asked for: for benchmarks.
         self.generated = {seed.generated_uuid(index): index for index in range(generated)}
+        # Failed jobs of the last day for the list, ``seed.bench_listed_uuid(0 … listed-1)``: for benchmarks.
+        self.listed = listed
         self.stopping = threading.Event()
         self.reset(now=now)
 
@@ -58,7 +68,9 @@ class SandboxState:
         moment = (now or datetime.now(timezone.utc)).replace(microsecond=0)
         with self._lock:
             self.now = moment
-            self.jobs: dict[str, dict[str, Any]] = {s.id: s.build(moment) for s in seed.SAMPLES}
+            self.jobs: dict[str, dict[str, Any]] = {s.id: s.build(moment) for s in seed.SAMPLES + seed.LISTED}
+            for index in range(self.listed):
+                self.jobs[seed.bench_listed_uuid(index)] = seed.bench_listed_job(index, moment)
             self.faults: dict[str, list[dict[str, Any]]] = {
                 s.id: [dict(f) for f in s.faults] for s in seed.SAMPLES if s.faults
             }
@@ -66,6 +78,10 @@ class SandboxState:
             self.first_seen: dict[str, float] = {}
             self.hits: Counter[str] = Counter()
             self.item_hits: Counter[str] = Counter()
+            self.list_faults: list[dict[str, Any]] = []
+            self.list_hits = 0
+            self.list_pages: list[dict[str, Any]] = []  # pages served without a fault or an edited job
+            self.edited: set[str] = set()  # jobs a test replaced or changed: they may break the contract on purpose
 
     # Test controls -------------------------------------------------------------
 
@@ -74,11 +90,13 @@ class SandboxState:
         with self._lock:
             self.jobs[str(payload["id"]).lower()] = copy.deepcopy(payload)
             self.timelines.pop(str(payload["id"]).lower(), None)
+            self.edited.add(str(payload["id"]).lower())
 
     def update_job(self, job_id: str, **fields: Any) -> dict[str, Any]:
         with self._lock:
             self.jobs[job_id].update(fields)
             self.timelines.pop(job_id, None)
+            self.edited.add(job_id)
             return copy.deepcopy(self.jobs[job_id])
 
     def job(self, job_id: str) -> dict[str, Any]:
@@ -96,6 +114,29 @@ class SandboxState:
                 self.faults.clear()
             else:
                 self.faults.pop(job_id, None)
+
+    def add_list_fault(self, kind: str, *, times: int | None = None, page: int | None = None, **options: Any) -> None:
+        """Make the next ``times`` list requests (all, if None) misbehave; ``page``: only requests for that page.
+
+        Besides the job faults (delay, hang, drop, 429, 5xx, 401, 403, malformed_json, html, body): ``bad_job``
+        (``count`` jobs in the page break the contract), ``bad_page`` (the envelope does), ``refuse_sort``
+        (400 when a sort is asked for) and ``ignore_sort`` (the page comes in the default order).
+        """
+        with self._lock:
+            self.list_faults.append({"kind": kind, "times": times, "page": page, **options})
+
+    def clear_list_faults(self) -> None:
+        with self._lock:
+            self.list_faults.clear()
+
+    def list_calls(self) -> int:
+        with self._lock:
+            return self.list_hits
+
+    def served_list_pages(self) -> list[dict[str, Any]]:
+        """The list pages served without a fault or an edited job (the last ``RECORDED_PAGES``), for the tests."""
+        with self._lock:
+            return copy.deepcopy(self.list_pages)
 
     def calls(self, job_id: str | None = None) -> int:
         with self._lock:
@@ -119,24 +160,69 @@ class SandboxState:
                     queue.pop(0)
             return dict(fault)
 
+    def take_list_fault(self, page: int) -> dict[str, Any] | None:
+        with self._lock:
+            for fault in self.list_faults:
+                if fault.get("page") not in (None, page):
+                    continue
+                if fault.get("times") is not None:
+                    fault["times"] -= 1
+                    if fault["times"] <= 0:
+                        self.list_faults.remove(fault)
+                return dict(fault)
+            return None
+
     def current(self, job_id: str) -> dict[str, Any] | None:
         with self._lock:
             job = self.jobs.get(job_id)
             if job is None:
                 index = self.generated.get(job_id)
                 return None if index is None else seed.generated_job(job_id, index, self.now)
-            timeline = self.timelines.get(job_id)
-            if timeline:
-                first = self.first_seen.setdefault(job_id, time.time())
-                elapsed = time.time() - first
-                start = datetime.fromtimestamp(first, timezone.utc).replace(microsecond=0)
-                job["createdAt"] = seed.ts(start)
-                job["lastUpdatedAt"] = seed.ts(start)
-                for after, patch in timeline:
-                    if elapsed >= after:
-                        for key, value in patch.items():
-                            job[key] = seed.ts(start + timedelta(seconds=value)) if isinstance(value, int) else value
+            self._follow_timeline(job_id, job)
             return copy.deepcopy(job)
+
+    def _follow_timeline(self, job_id: str, job: dict[str, Any]) -> None:
+        """Move a job with a timeline (the "live" sample) to where it is by now; under the lock."""
+        timeline = self.timelines.get(job_id)
+        if not timeline:
+            return
+        first = self.first_seen.setdefault(job_id, time.time())
+        elapsed = time.time() - first
+        start = datetime.fromtimestamp(first, timezone.utc).replace(microsecond=0)
+        job["createdAt"] = seed.ts(start)
+        job["lastUpdatedAt"] = seed.ts(start)
+        for after, patch in timeline:
+            if elapsed >= after:
+                for key, value in patch.items():
+                    job[key] = seed.ts(start + timedelta(seconds=value)) if isinstance(value, int) else value
+
+    def listing(self, *, statuses: list[str], company: str | None, sort: str | None) -> list[dict[str, Any]]:
+        """The jobs the list endpoint matches, in its order: by ``createdAt`` when ``sort`` is ASC or DESC,
+        else by id (Pleo's default order is undocumented). Not copied: callers copy the page they send."""
+        with self._lock:
+            found = []
+            for job_id, job in self.jobs.items():
+                self._follow_timeline(job_id, job)
+                if statuses and job.get("status") not in statuses:
+                    continue
+                if company is not None and str(job.get("companyId", "")).lower() != company:
+                    continue
+                found.append(job)
+        found.sort(key=lambda job: str(job.get("id")))
+        if sort is not None:
+            found.sort(key=lambda job: str(job.get("createdAt") or ""), reverse=sort.startswith("DESC"))
+        return found
+
+    def record_list_page(self, page: dict[str, Any]) -> None:
+        with self._lock:
+            if any(str(job.get("id", "")).lower() in self.edited for job in page["data"]):
+                return
+            self.list_pages.append(copy.deepcopy(page))
+            del self.list_pages[:-RECORDED_PAGES]
+
+    def count_list(self) -> None:
+        with self._lock:
+            self.list_hits += 1
 
     def count(self, job_id: str, *, items: bool = False) -> None:
         with self._lock:
@@ -187,11 +273,21 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(200, {"status": "ok"})
         if url.path == "/_sandbox/stats":
             state = self.server.state
-            return self._json(200, {"calls": state.calls(), "itemCalls": state.item_calls(), "jobs": dict(state.hits)})
+            return self._json(
+                200,
+                {
+                    "calls": state.calls(),
+                    "itemCalls": state.item_calls(),
+                    "listCalls": state.list_calls(),
+                    "jobs": dict(state.hits),
+                },
+            )
         if self.server.state.latency:
             time.sleep(self.server.state.latency)
         if not self._authorised():
             return self._json(401, {"type": "UNAUTHORIZED", "message": "Full authentication is required."})
+        if url.path == LIST_PATH:
+            return self._list(parse_qs(url.query, keep_blank_values=True))
         match = JOB_PATH.match(url.path)
         if match:
             return self._job(match["id"].lower())
@@ -293,7 +389,8 @@ class Handler(BaseHTTPRequestHandler):
             offset = decode_cursor(after) if after else int((query.get("offset") or ["0"])[0])
         except ValueError:
             return self._json(400, {"type": "BAD_REQUEST", "message": "Bad paging parameters."})
-        total_items = int(job.get("numberOfItems") or 0)
+        # A job claiming more entries than MAX_ITEMS (a test's extreme value) has MAX_ITEMS in the sandbox.
+        total_items = max(0, min(int(job.get("numberOfItems") or 0), MAX_ITEMS))
         indices = [i for i in range(total_items) if status is None or seed.item_status(job, i) == status]
         page = indices[offset : offset + limit]
         data = [seed.item_payload(job, i, state.now) for i in page]
@@ -309,6 +406,79 @@ class Handler(BaseHTTPRequestHandler):
             pagination["startCursor"] = encode_cursor(offset)
             pagination["endCursor"] = encode_cursor(end)
         self._json(200, {"data": data, "pagination": pagination})
+
+    def _bad_request(self, message: str) -> None:
+        self._json(400, {"type": "BAD_REQUEST", "message": message})
+
+    def _list(self, query: dict[str, list[str]]) -> None:
+        """``GET /v2/export-jobs``: filters, cursor pages (``after``/``before`` or ``offset``), ``limit`` and a sort
+        on ``createdAt`` either way, answered as ``{data, pagination}`` with ``total``."""
+        state = self.server.state
+        state.count_list()
+        company = (query.get("company_id") or [""])[0].lower() or None
+        if company is not None and not UUID_RE.match(company):
+            return self._bad_request("company_id must be a UUID.")
+        statuses = list(query.get("statuses", [])) + [value for value in query.get("status", []) if value]
+        if any(status not in JOB_STATUSES for status in statuses):
+            return self._bad_request("Unknown export job status.")
+        keys, orders = query.get("sorting_keys", []), query.get("sorting_order", [])
+        if any(key not in SORTING_KEYS for key in keys):
+            return self._bad_request("Unknown sorting key.")
+        if len(orders) > len(keys) or any(order not in PAGE_ORDERS for order in orders):
+            return self._bad_request("sorting_order needs one known order per sorting key.")
+        try:
+            limit = max(0, min(int((query.get("limit") or ["100"])[0]), LIST_LIMIT))
+            after = (query.get("after") or [""])[0] or None
+            before = (query.get("before") or [""])[0] or None
+            if (after or before) and query.get("offset"):
+                return self._bad_request("offset cannot be combined with a cursor.")
+            if after and before:
+                return self._bad_request("after and before cannot be combined.")
+            if before:
+                end = decode_cursor(before)
+                start = max(0, end - limit)
+            else:
+                start = decode_cursor(after) if after else max(0, int((query.get("offset") or ["0"])[0]))
+                end = start + limit
+        except ValueError:
+            return self._bad_request("Bad paging parameters.")
+        page_number = start // limit + 1 if limit else 1
+        fault = state.take_list_fault(page_number)
+        kind = fault["kind"] if fault else None
+        if fault and kind not in ("bad_job", "bad_page", "refuse_sort", "ignore_sort") and self._fault(fault, "list"):
+            return
+        if kind == "refuse_sort" and keys:
+            return self._bad_request("Sorting by these keys is not supported.")
+        sort = None if kind == "ignore_sort" or not keys else (orders[0] if orders else "ASC")
+        matching = state.listing(statuses=statuses, company=company, sort=sort)
+        data = [copy.deepcopy(job) for job in matching[start:end]]
+        pagination: dict[str, Any] = {
+            "currentRequestPagination": {
+                "parameters": {key: list(values) for key, values in query.items()},
+                "limit": limit,
+                **({"after": after} if after else {}),
+                **({"before": before} if before else {}),
+                **({"offset": start} if query.get("offset") else {}),
+                **({"sortingKeys": keys} if keys else {}),
+                **({"sortingOrder": orders} if orders else {}),
+            },
+            "hasNextPage": end < len(matching),
+            "hasPreviousPage": start > 0,
+            "total": len(matching),
+        }
+        if data:
+            pagination["startCursor"] = encode_cursor(start)
+            pagination["endCursor"] = encode_cursor(min(end, len(matching)))
+        page: dict[str, Any] = {"data": data, "pagination": pagination}
+        if kind == "bad_job":
+            for job in data[: int(fault.get("count", 1)) if fault else 1]:
+                job["createdAt"] = "yesterday"
+                job.pop("status", None)
+        elif kind == "bad_page":
+            page = {"data": "not a list of jobs", "pagination": pagination}
+        else:
+            state.record_list_page(page)
+        self._json(200, page)
 
 
 class SandboxServer(ThreadingHTTPServer):

@@ -2,7 +2,7 @@
 (function () {
   "use strict";
 
-  var REFRESH_MS = 10000;
+  var REFRESH_MS = 10000; // unless the page's element says otherwise (data-refresh-seconds)
 
   // --- copy buttons -------------------------------------------------------------------
   function copyText(text) {
@@ -67,19 +67,30 @@
     });
   }
 
-  // --- auto-refresh while a job is active ------------------------------------------
+  // --- auto-refresh: an active job (every 10 s), the needs-attention list (every 60 s) ----------
+  // The element with data-auto-refresh="true" is replaced by the same element of a fresh copy of the
+  // page, fetched in the background while the tab is visible.
   var timer = null;
 
+  function root() {
+    return document.querySelector("[data-auto-refresh]");
+  }
+
   function active() {
-    var job = document.getElementById("job");
-    return job && job.getAttribute("data-auto-refresh") === "true";
+    var element = root();
+    return element && element.id && element.getAttribute("data-auto-refresh") === "true";
+  }
+
+  function interval() {
+    var seconds = parseInt(root().getAttribute("data-refresh-seconds"), 10);
+    return seconds > 0 ? seconds * 1000 : REFRESH_MS;
   }
 
   function schedule() {
     clearTimeout(timer);
     timer = null;
     if (active() && document.visibilityState === "visible") {
-      timer = setTimeout(reload, REFRESH_MS);
+      timer = setTimeout(reload, interval());
     }
   }
 
@@ -92,10 +103,10 @@
         return response.text();
       })
       .then(function (html) {
+        var current = root();
         var doc = new DOMParser().parseFromString(html, "text/html");
-        var fresh = doc.getElementById("job");
-        var current = document.getElementById("job");
-        if (!fresh || !current) { throw new Error("no job on page"); }
+        var fresh = current ? doc.getElementById(current.id) : null;
+        if (!fresh || !current) { throw new Error("nothing to update on the page"); }
         var openIds = [];
         current.querySelectorAll("details[open] > summary").forEach(function (s) { openIds.push(s.textContent); });
         current.replaceWith(fresh);
@@ -108,7 +119,7 @@
       })
       .catch(function () {
         // Leave the page as it is and try again later.
-        timer = setTimeout(reload, REFRESH_MS * 3);
+        timer = setTimeout(reload, (root() ? interval() : REFRESH_MS) * 3);
       });
   }
 

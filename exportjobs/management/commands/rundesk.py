@@ -83,11 +83,13 @@ class Command(BaseCommand):
             self.deactivate_demo()
             sign_in = "Sign in with an account from `manage.py createsuperuser` or Django admin (/admin/)."
         else:
-            from exportjobs.sandbox import SandboxServer
+            from exportjobs.sandbox import SandboxServer, seed
 
             token = secrets.token_urlsafe(24)
             sandbox = SandboxServer(("127.0.0.1", options["sandbox_port"]), token=token).start()
             env.update(PLEO_API_BASE_URL=sandbox.url, PLEO_API_TOKEN=token, PLEO_API_KEY="", PLEO_SANDBOX="1")
+            if not env.get("PLEO_COMPANY_LABELS"):  # the sandbox's companies by name
+                env["PLEO_COMPANY_LABELS"] = seed.company_labels()
             password = self.reset_demo()
             mode = f"the sandbox Pleo API at {sandbox.url} (sample data; set PLEO_API_BASE_URL to use Pleo)"
             sign_in = f"Sign in as user '{DEMO_USER}' with password: {password}   (new at every start)"
