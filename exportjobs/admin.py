@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from .downloads import csv_download
 from .models import AuditEvent
+from .presenters import recent_wording
 
 CSV_FIELDS = (
     "created_at",
@@ -22,10 +23,16 @@ CSV_FIELDS = (
     "outcome",
     "source",
     "job_status",
+    "failure_type",
+    "job_created_at",
+    "job_entries",
     "error_code",
     "filters",
     "job_count",
 )
+
+# The trail is read on a laptop: the whole width goes to the list, not to the admin's app sidebar.
+admin.site.enable_nav_sidebar = False
 
 
 if TYPE_CHECKING:  # ModelAdmin is generic only in django-stubs
@@ -41,10 +48,10 @@ EMPTY = "—"
 class AuditEventAdmin(_ModelAdmin):
     """Read-only, readable on a laptop: times to the second, job ids on one line, one sign for "none"."""
 
-    list_display = ("when", "who", "action", "job", "outcome", "from_where", "status_seen", "job_count")
+    list_display = ("when", "who", "action", "job", "outcome", "from_where", "status_seen")
     empty_value_display = EMPTY
     list_filter = ("action", "outcome", "source", "created_at")
-    search_fields = ("username", "job_id", "job_status", "error_code")
+    search_fields = ("username", "job_id", "job_status", "failure_type", "error_code")
     date_hierarchy = "created_at"
     actions = ("export_csv",)
     list_per_page = 100
@@ -62,7 +69,12 @@ class AuditEventAdmin(_ModelAdmin):
 
     @admin.display(description="Export job", ordering="job_id")
     def job(self, event: AuditEvent) -> str:
-        return format_html('<code class="job-id">{}</code>', event.job_id) if event.job_id else EMPTY
+        """The job's id; for a view of the needs-attention list, how many jobs it showed."""
+        if event.job_id:
+            return format_html('<code class="job-id">{}</code>', event.job_id)
+        if event.job_count is not None:
+            return format_html("List of {} job{}", event.job_count, "" if event.job_count == 1 else "s")
+        return EMPTY
 
     @admin.display(description="Data from", ordering="source")
     def from_where(self, event: AuditEvent) -> str:
@@ -70,7 +82,12 @@ class AuditEventAdmin(_ModelAdmin):
 
     @admin.display(description="Status seen", ordering="job_status")
     def status_seen(self, event: AuditEvent) -> str:
-        return event.job_status or EMPTY
+        """The status in the desk's words (a cancelled job reads as cancelled); Pleo's values on hover."""
+        if not event.job_status:
+            return EMPTY
+        raw = " · ".join(value for value in (event.job_status, event.failure_type) if value)
+        label = recent_wording(event.job_status, event.failure_type).label
+        return format_html('<span title="{}">{}</span>', raw, label)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -36,6 +36,9 @@ class AuditEvent(models.Model):
     source = models.CharField(max_length=8, choices=Source.choices, blank=True)
     job_status = models.CharField(max_length=64, blank=True, help_text="The status Pleo reported, as sent.")
     error_code = models.CharField(max_length=32, blank=True)
+    failure_type = models.CharField(max_length=64, blank=True, help_text="Pleo's failure type, as sent.")
+    job_created_at = models.DateTimeField(null=True, blank=True, help_text="When Pleo says the job was created.")
+    job_entries = models.BigIntegerField(null=True, blank=True, help_text="How many entries Pleo says the job has.")
     filters = models.JSONField(
         null=True, blank=True, help_text="A list view's filters: period, statuses, company, format."
     )
@@ -48,6 +51,5 @@ class AuditEvent(models.Model):
         permissions = [("view_export_jobs", "Can view export jobs")]  # noqa: RUF012
 
     def __str__(self) -> str:
-        return (
-            f"{self.created_at:%Y-%m-%d %H:%M} {self.username or '-'} {self.action} {self.job_id or ''} {self.outcome}"
-        )
+        who, job = self.username or "—", self.job_id or "—"
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {who} {self.action} {job} {self.outcome}"

@@ -7,7 +7,7 @@ made here, where it can be tested without HTML. The words themselves come from `
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
@@ -23,8 +23,16 @@ from django.utils.safestring import SafeString, mark_safe
 from . import wording
 from .attention import Filters, ListResult
 from .pleo.errors import PleoError
-from .pleo.models import ExportJob, ItemStatus, JobStatus, known_or_raw, parse_instant
-from .services import ITEM_STATUSES, BulkRow, ItemsSummary, JobResult
+from .pleo.models import (
+    ExportJob,
+    ExportJobItem,
+    FailureType,
+    ItemStatus,
+    JobStatus,
+    known_or_raw,
+    parse_instant,
+)
+from .services import ENTRIES_PER_PAGE, ITEM_STATUSES, BulkRow, ItemsSummary, JobResult
 from .wording import duration_words, failure_wording, item_failure_wording, status_wording
 
 if TYPE_CHECKING:
@@ -111,7 +119,7 @@ def _missing_reasons(job: ExportJob) -> dict[str, Text]:
 class Step:
     label: Text
     stamp: Timestamp
-    state: str  # done, current, todo, failed, skipped
+    state: str  # done, current, todo, failed, cancelled, skipped
 
 
 def _timeline(job: ExportJob, now: datetime) -> tuple[list[Step], list[tuple[Text, str]]]:
@@ -133,7 +141,10 @@ def _timeline(job: ExportJob, now: datetime) -> tuple[list[Step], list[tuple[Tex
     elif finished:
         failed = job.status == JobStatus.FAILED
         label = labels["stopped"] if failed else labels["finished"]
-        steps.append(Step(label, Timestamp.of(label, finished, now), "failed" if failed else "done"))
+        state = "done"
+        if failed:
+            state = "cancelled" if job.failure_reason_type == FailureType.CANCELED_BY_USER else "failed"
+        steps.append(Step(label, Timestamp.of(label, finished, now), state))
     elif job.is_active:
         stamp = Timestamp.of(labels["finished"], None, now, missing=missing["not_finished_yet"])
         steps.append(Step(labels["finished"], stamp, "todo"))
@@ -196,7 +207,7 @@ def seen_link(permalink: str, result: JobResult) -> str:
 
 def _ticket_text(job: ExportJob, result: JobResult, permalink: str) -> str:
     words = wording.TICKET
-    status = status_wording(job.status)
+    status = status_wording(job.status, job.failure_reason_type)
     lines = [
         str(words["title"]) % {"id": job.id},
         str(words["status"]) % {"label": status.label, "value": job.status_value, "meaning": status.meaning},
@@ -215,7 +226,7 @@ def _ticket_text(job: ExportJob, result: JobResult, permalink: str) -> str:
             lines.append(f"{labels[key]}: {utc}" + (f" ({local})" if local != utc else ""))
     lines.append(str(words["entries"]) % {"count": f"{job.number_of_items:,}"})
     if job.has_failure:
-        failure = failure_wording(job.failure_reason_type)
+        failure = failure_words(job)[0]
         value = job.failure_type_value or words["no_type"]
         lines.append(str(words["failure"]) % {"label": failure.label, "value": value, "meaning": failure.meaning})
         lines.append(str(words["actor"]) % {"actor": failure.actor_label, "next_step": failure.next_step})
@@ -227,12 +238,46 @@ def _ticket_text(job: ExportJob, result: JobResult, permalink: str) -> str:
     return "\n".join(lines)
 
 
-def _started_by(job: ExportJob) -> str:
-    if not job.is_interactive:
-        return str(wording.STARTED_AUTOMATICALLY)
-    if job.created_by:
-        return str(wording.STARTED_BY_USER) % {"user": job.created_by}
-    return str(wording.STARTED_BY_UNKNOWN)
+def _started_by(job: ExportJob) -> dict[str, str]:
+    """Who started the job, in words; the Pleo user's id apart, as a technical detail."""
+    words = wording.STARTED_BY_PERSON if job.is_interactive else wording.STARTED_AUTOMATICALLY
+    return {"words": str(words), "user_id": str(job.created_by or "")}
+
+
+def short_local_text(moment: datetime, now: datetime) -> str:
+    """``28 Nov 15:31`` (with the year when it is not this year's), in the desk's zone."""
+    try:
+        local = dj_timezone.localtime(moment)
+        this_year = dj_timezone.localtime(now).year
+    except OverflowError:
+        local, this_year = moment.astimezone(timezone.utc), now.year
+    year = "" if local.year == this_year else f" {local.year}"
+    return f"{local.day} {local:%b}{year} {local:%H:%M}"
+
+
+def job_title(job: ExportJob, now: datetime) -> str:
+    """What a person recognises: "Export of 36 entries, started 28 Nov 15:31 by a person in Pleo"."""
+    who = wording.BY_PERSON if job.is_interactive else wording.BY_SYSTEM
+    return wording.JOB_TITLE % {
+        "number": job.number_of_items,
+        "count": number_text(job.number_of_items),
+        "when": short_local_text(job.created_at, now),
+        "who": who,
+    }
+
+
+def failure_words(job: ExportJob) -> tuple[Any, Text, str]:
+    """The failure panel: its words (for a failed or a partly exported job), heading and tone."""
+    partial = job.status == JobStatus.COMPLETED_WITH_ERRORS
+    words = failure_wording(job.failure_reason_type, partial=partial)
+    if job.status == JobStatus.FAILED and job.failure_reason_type == FailureType.CANCELED_BY_USER:
+        return words, wording.CANCELLED_HEADING, "neutral"
+    heading = (
+        wording.FAILURE_HEADINGS.get(job.status, wording.FAILURE_HEADING_OTHER)
+        if isinstance(job.status, JobStatus)
+        else wording.FAILURE_HEADING_OTHER
+    )
+    return words, heading, "warning" if partial else "danger"
 
 
 def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime | None = None) -> dict[str, Any]:
@@ -244,18 +289,15 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
     labels, helps = wording.TIME_LABELS, wording.TIME_HELP
     fetched = Timestamp.of(labels["fetched"], result.fetched_at, now)
     fetched_time = local_text(result.fetched_at, with_date=False)
-    heading = (
-        wording.FAILURE_HEADINGS.get(job.status, wording.FAILURE_HEADING_OTHER)
-        if isinstance(job.status, JobStatus)
-        else wording.FAILURE_HEADING_OTHER
-    )
+    failure, heading, tone = failure_words(job)
     return {
+        "title": job_title(job, now),
         "job": job,
         "result": result,
-        "status": status_wording(job.status),
-        "failure": failure_wording(job.failure_reason_type) if job.has_failure else None,
+        "status": status_wording(job.status, job.failure_reason_type),
+        "failure": failure if job.has_failure else None,
         "failure_heading": heading,
-        "failure_partial": job.status == JobStatus.COMPLETED_WITH_ERRORS,
+        "failure_tone": tone,
         "timestamps": [
             Timestamp.of(labels["created"], job.created_at, now, help=helps["created"]),
             Timestamp.of(labels["started"], job.started_at, now, missing=reasons["started"], help=helps["started"]),
@@ -312,32 +354,128 @@ def safe_url(url: str | None) -> str:
     return url if url and url.lower().startswith(("https://", "http://")) else ""
 
 
-def items_context(summary: ItemsSummary) -> dict[str, Any]:
+@dataclass(frozen=True)
+class FailureGroup:
+    """The failed entries of one failure type: how many, who acts, what to do, and a link to list only them."""
+
+    type_value: str
+    label: Text
+    meaning: Text
+    actor: str
+    actor_label: Text
+    next_step: Text
+    count: int
+    link: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Pager:
+    text: str  # "51–100 of 250"
+    previous: str  # links, "" when there is none
+    next: str
+
+
+def _entries_link(failure_type: str, page: int) -> str:
+    query = {"entries": "1"}
+    if failure_type:
+        query["type"] = failure_type
+    if page > 1:
+        query["page"] = str(page)
+    return f"?{urlencode(query)}#entries"
+
+
+def _failed_entry(item: ExportJobItem) -> FailedEntry:
+    words = item_failure_wording(item.failure_reason_type)
+    return FailedEntry(
+        entry_id=str(item.accounting_entry_id),
+        type_value=item.failure_type_value or "",
+        label=words.label,
+        meaning=words.meaning,
+        actor_label=words.actor_label,
+        reason=item.failure_reason or "",
+        external_url=safe_url(item.external_url),
+    )
+
+
+def items_context(summary: ItemsSummary, *, job: ExportJob, failure_type: str = "", page: int = 1) -> dict[str, Any]:
+    """The entries panel: counts by status, the failed entries grouped by failure type, one page of them.
+
+    ``failure_type`` lists only the entries of that type (ignored when none has it); ``page`` counts
+    from 1, ``ENTRIES_PER_PAGE`` at a time.
+    """
+    # "Not exported (job stopped)" only where a job stopped, or Pleo counts such entries anyway.
     counts = [
         (wording.ITEM_STATUS_LABELS[ItemStatus(status)], summary.counts.get(status, 0), status)
         for status in ITEM_STATUSES
+        if status != ItemStatus.ABANDONED or job.status == JobStatus.FAILED or summary.counts.get(status, 0) != 0
     ]
-    failed = []
-    for item in summary.failed.items:
-        words = item_failure_wording(item.failure_reason_type)
-        failed.append(
-            FailedEntry(
-                entry_id=str(item.accounting_entry_id),
-                type_value=item.failure_type_value or "",
+    by_type: dict[str, list[ExportJobItem]] = {}
+    for item in summary.failed:
+        by_type.setdefault(item.failure_type_value or "", []).append(item)
+    if failure_type not in by_type:
+        failure_type = ""
+    groups = []
+    for value, items in sorted(by_type.items(), key=lambda pair: (-len(pair[1]), pair[0])):
+        words = item_failure_wording(items[0].failure_reason_type)
+        groups.append(
+            FailureGroup(
+                type_value=value,
                 label=words.label,
                 meaning=words.meaning,
+                actor=words.actor,
                 actor_label=words.actor_label,
-                reason=item.failure_reason or "",
-                external_url=safe_url(item.external_url),
+                next_step=words.next_step,
+                count=len(items),
+                link=_entries_link(value, 1),
+                selected=value == failure_type,
             )
         )
+    listed = by_type[failure_type] if failure_type else list(summary.failed)
+    pages = max(1, -(-len(listed) // ENTRIES_PER_PAGE))
+    page = min(max(1, page), pages)
+    first = (page - 1) * ENTRIES_PER_PAGE
+    rows = [_failed_entry(item) for item in listed[first : first + ENTRIES_PER_PAGE]]
+    pager = None
+    if listed:
+        text = str(wording.ENTRIES_RANGE) % {
+            "first": number_text(first + 1),
+            "last": number_text(first + len(rows)),
+            "of": number_text(len(listed)),
+        }
+        pager = Pager(
+            text=text,
+            previous=_entries_link(failure_type, page - 1) if page > 1 else "",
+            next=_entries_link(failure_type, page + 1) if page < pages else "",
+        )
+    failed_total = summary.counts.get("failed")
+    panel_actor = failure_words(job)[0].actor if job.has_failure else None
+    notes = []
+    if job.status == JobStatus.FAILED:
+        if summary.failed:
+            notes.append(wording.ENTRIES_OWN_FAILURES)
+        elif job.failure_reason_type == FailureType.CANCELED_BY_USER:
+            notes.append(wording.ENTRIES_CANCELLED)
+        else:
+            notes.append(wording.ENTRIES_ABANDONED)
+    elif panel_actor and any(group.actor != panel_actor for group in groups):
+        notes.append(wording.ENTRIES_OWN_ACTORS)
     return {
         "counts": counts,
         "total": summary.total,
-        "failed_total": summary.counts.get("failed") or 0,
-        "failed": failed,
-        "next_cursor": summary.failed.end_cursor if summary.failed.has_next_page else "",
+        "failed_total": failed_total if failed_total is not None else len(summary.failed),
+        "groups": groups,
+        "filtered": failure_type,
+        "all_link": _entries_link("", 1),
+        "failed": rows,
+        "pager": pager,
+        "more": str(wording.ENTRIES_MORE) % {"shown": number_text(len(summary.failed))} if summary.more else "",
+        "notes": notes,
     }
+
+
+def number_text(value: int) -> str:
+    return f"{value:,}"
 
 
 def entries_error_notice(error: PleoError) -> str:
@@ -374,29 +512,74 @@ def seen_change(job: ExportJob, seen: str | None, at: str | None) -> dict[str, A
 # --- bulk lookup --------------------------------------------------------------------------
 
 
+def what_happened(job: ExportJob) -> tuple[Text, Text]:
+    """A job in a few words, and who acts on it: the failure's label and actor, else its status's."""
+    if job.has_failure and job.status in (JobStatus.FAILED, JobStatus.COMPLETED_WITH_ERRORS):
+        words = failure_words(job)[0]
+        return words.label, words.actor_label
+    key = job.status_value if job.status_value in wording.JOB_IN_SHORT else "unknown"
+    what, who = wording.JOB_IN_SHORT[key]
+    return what, who
+
+
 def bulk_row(row: BulkRow) -> dict[str, Any]:
-    """One row of the bulk table: the job's status and finish, or the error in its own words."""
-    if row.result is None:
-        error = row.error
-        code = error.code if error else "pleo_error"
-        return {"job_id": row.job_id, "error": wording.error_wording(code), "not_found": code == "not_found"}
-    job = row.result.job
+    """One row of the bulk table: every row has the same columns, with words in each cell."""
     now = datetime.now(timezone.utc)
+    if row.result is None:
+        code = row.error.code if row.error else "pleo_error"
+        return {
+            "job_id": row.job_id,
+            "error": wording.error_wording(code),
+            "status": wording.BULK_NO_STATUS,
+            "what": wording.error_wording(code).title,
+            "who": wording.BULK_ERROR_WHO.get(code, wording.BULK_ERROR_WHO["unavailable"]),
+            "finished": Timestamp.of(wording.TIME_LABELS["finished"], None, now, missing=wording.MISSING["unknown"]),
+        }
+    job = row.result.job
     finished = job.completed_at or job.expired_at
-    missing = wording.MISSING["still_running" if job.is_active else "not_reported"]
+    if job.status == JobStatus.PENDING:
+        missing = wording.MISSING["waiting_to_start"]
+    elif job.is_active:
+        missing = wording.MISSING["not_finished_yet"]
+    else:
+        missing = wording.MISSING["not_reported"]
+    what, who = what_happened(job)
     return {
         "job_id": row.job_id,
-        "status": status_wording(job.status),
-        "finished": Timestamp.of(wording.TIME_LABELS["finished"], finished, now, missing=missing),
-        "failure": failure_wording(job.failure_reason_type).label if job.has_failure else "",
+        "status": status_wording(job.status, job.failure_reason_type),
+        "what": what,
         "failure_type": job.failure_type_value or "",
+        "who": who,
+        "finished": Timestamp.of(wording.TIME_LABELS["finished"], finished, now, missing=missing),
         "stale": row.result.source == "stale",
     }
 
 
-def recent_wording(status: str) -> wording.StatusWording:
+def recent_wording(status: str, failure_type: str = "") -> wording.StatusWording:
     """The badge for a status as the audit trail recorded it."""
-    return status_wording(known_or_raw(JobStatus, status))
+    return status_wording(known_or_raw(JobStatus, status), known_or_raw(FailureType, failure_type) or None)
+
+
+def recent_line(event: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """A recent job told apart: its badge, what happened (the failure, or how many entries), and when it
+    was created, from what the audit trail recorded when it was looked at."""
+    status, failure = event["job_status"], event.get("failure_type") or ""
+    what: Text = ""
+    if failure:
+        kind = known_or_raw(FailureType, failure)
+        what = failure_wording(kind, partial=status == JobStatus.COMPLETED_WITH_ERRORS).label
+    elif event.get("job_entries") is not None:
+        count = event["job_entries"]
+        what = wording.ENTRIES_COUNT % {"number": count, "count": number_text(count)}
+    created = event.get("job_created_at")
+    return {
+        "job_id": event["job_id"],
+        "wording": recent_wording(status, failure),
+        "what": what,
+        "created": short_local_text(created, now) if created else "",
+        "created_iso": iso_utc(created) if created else "",
+        "seen": relative_text(event["created_at"], now),
+    }
 
 
 # --- companies ----------------------------------------------------------------------------
@@ -483,7 +666,7 @@ def _attention_what(job: ExportJob, now: datetime) -> tuple[str, str, bool]:
         )
     if job.status == JobStatus.COMPLETED_WITH_ERRORS and not job.has_failure:
         return str(words["no_reason"]), "", False
-    failure = failure_wording(job.failure_reason_type)
+    failure = failure_words(job)[0]
     return str(failure.label), str(failure.actor_label), False
 
 
@@ -506,7 +689,7 @@ def attention_row(job: ExportJob, now: datetime, *, job_url: str | None = None) 
     return AttentionRow(
         section=SECTION_OF.get(job.status_value, ""),
         job=job,
-        status=status_wording(job.status),
+        status=status_wording(job.status, job.failure_reason_type),
         what=what,
         actor=actor,
         stuck=stuck,

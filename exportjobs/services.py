@@ -17,10 +17,12 @@ from django.conf import settings
 from pydantic import BaseModel, ConfigDict
 
 from .cache import Answer, Keys, Source, bulkhead_slot, fetch_through, page_budget, store_many, submit
-from .pleo import ExportJob, ItemPage, JobNotFound, PleoError, PleoTimeout, get_client
+from .pleo import ExportJob, ExportJobItem, JobNotFound, PleoError, PleoTimeout, get_client
 
 ITEM_STATUSES = ("successful", "failed", "pending", "in_progress", "abandoned")
-ITEMS_PAGE_SIZE = 50
+ENTRIES_PER_PAGE = 50  # failed entries the job page shows at a time
+FAILED_PAGE_SIZE = 200  # failed entries asked of Pleo per call
+FAILED_LIST_MAX = 1000  # failed entries the desk lists for one job at most
 BULK_LIMIT = 50
 BULK_CONCURRENCY = 8
 
@@ -101,10 +103,11 @@ def _job_result(answer: Answer[ExportJob]) -> JobResult:
 
 @dataclass(frozen=True, slots=True)
 class ItemsSummary:
-    """How a job's entries fared: a count per item status and one page of failed entries."""
+    """How a job's entries fared: a count per item status, and its failed entries (up to ``FAILED_LIST_MAX``)."""
 
     counts: dict[str, int | None]  # None: Pleo gave no total for that status
-    failed: ItemPage
+    failed: tuple[ExportJobItem, ...]  # in Pleo's order
+    more: bool = False  # Pleo has more failed entries than the desk lists
     fetched_at: datetime | None = None
     source: Source = "fresh"
 
@@ -118,42 +121,57 @@ class _ItemsEntry(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True)
 
     counts: dict[str, int | None]
-    failed: dict[str, Any]
+    failed: list[dict[str, Any]]
+    more: bool
 
 
 class _ItemsCodec:
-    """Entries are cached as the counts and Pleo's own page of failed items."""
+    """Entries are cached as the counts and Pleo's own failed items."""
 
     def dump(self, value: ItemsSummary) -> dict[str, Any]:
-        return {"counts": value.counts, "failed": value.failed.payload}
+        return {"counts": value.counts, "failed": [item.payload for item in value.failed], "more": value.more}
 
     def load(self, data: Any) -> ItemsSummary:
         entry = _ItemsEntry.model_validate(data)
-        return ItemsSummary(counts=dict(entry.counts), failed=ItemPage.from_payload(entry.failed))
+        failed = tuple(ExportJobItem.from_payload(item) for item in entry.failed)
+        return ItemsSummary(counts=dict(entry.counts), failed=failed, more=entry.more)
 
 
-def job_items_get(*, job: ExportJob, after: str | None = None, refresh: bool = False) -> ItemsSummary:
-    """Counts per item status (from each filter's ``total``) and a page of failed entries.
+def job_items_get(*, job: ExportJob, refresh: bool = False) -> ItemsSummary:
+    """Counts per item status (from each filter's ``total``) and the job's failed entries.
 
-    Same cache rules as the job (TTL by the job's status, single flight, stale copy when Pleo is
-    down). The five count queries ask for no items (``limit=0``) and run concurrently with the page.
+    The five count queries ask for no items (``limit=0``) and run concurrently with the walk of the
+    failed entries (pages of ``FAILED_PAGE_SIZE``, at most ``FAILED_LIST_MAX`` entries). The page then
+    groups, filters and pages them itself: no request can make the desk ask Pleo for a page of its own.
+    Same cache rules as the job (TTL by the job's status, single flight, stale copy when Pleo is down).
     """
     client = get_client()
 
     def count(status: str) -> tuple[str, int | None]:
         return status, client.get_export_job_items(job.id, status=status, limit=0).total
 
+    def walk_failed() -> tuple[list[ExportJobItem], bool]:
+        failed: list[ExportJobItem] = []
+        after: str | None = None
+        while True:
+            page = client.get_export_job_items(job.id, status="failed", limit=FAILED_PAGE_SIZE, after=after)
+            failed.extend(page.items)
+            if not page.has_next_page or not page.end_cursor:
+                return failed[:FAILED_LIST_MAX], False
+            if len(failed) >= FAILED_LIST_MAX:
+                return failed[:FAILED_LIST_MAX], True
+            after = page.end_cursor
+
     def fetch() -> ItemsSummary:
-        failed_page = submit(
-            _ITEMS_POOL, client.get_export_job_items, job.id, status="failed", limit=ITEMS_PAGE_SIZE, after=after
-        )
+        failed = submit(_ITEMS_POOL, walk_failed)
         counts = [submit(_ITEMS_POOL, count, status) for status in ITEM_STATUSES]
-        futures: list[Future[Any]] = [failed_page, *counts]
+        futures: list[Future[Any]] = [failed, *counts]
         wait(futures)  # no call outlives this fetch, even when one of them fails
-        return ItemsSummary(counts=dict(c.result() for c in counts), failed=failed_page.result())
+        items, more = failed.result()
+        return ItemsSummary(counts=dict(c.result() for c in counts), failed=tuple(items), more=more)
 
     answer = fetch_through(
-        Keys.of("items", f"{job.id}:{job.status_value}:{after or 'first'}"),
+        Keys.of("items", f"{job.id}:{job.status_value}"),
         fetch=fetch,
         codec=_ItemsCodec(),
         ttl=lambda _value: ttl_for(job),
@@ -163,7 +181,11 @@ def job_items_get(*, job: ExportJob, after: str | None = None, refresh: bool = F
         raise JobNotFound("Pleo has no export job with this ID.", status=404)
     summary = answer.value
     return ItemsSummary(
-        counts=summary.counts, failed=summary.failed, fetched_at=answer.fetched_at, source=answer.source
+        counts=summary.counts,
+        failed=summary.failed,
+        more=summary.more,
+        fetched_at=answer.fetched_at,
+        source=answer.source,
     )
 
 

@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.core import signing
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
@@ -56,8 +55,7 @@ from .presenters import (
     items_context,
     job_page_context,
     local_text,
-    recent_wording,
-    relative_text,
+    recent_line,
     seen_change,
     zone_name,
 )
@@ -164,6 +162,7 @@ def _audit(
     """Record a look. Raises ``AuditUnavailable`` when the row could not be written (it is then
     committed or not at all: the desk runs in autocommit), so the caller does not show the data."""
     user = request.user if request.user.is_authenticated else None
+    job = result.job if result else None
     try:
         AuditEvent.objects.create(
             user=user,
@@ -172,14 +171,22 @@ def _audit(
             job_id=job_id,
             outcome=outcome,
             source=result.source if result else "",
-            # PostgreSQL refuses NUL in text: a status Pleo sent with one is recorded with a visible mark.
-            job_status=result.job.status_value.replace("\x00", "\ufffd")[:64] if result else "",
+            job_status=_audit_text(job.status_value) if job else "",
             error_code=error.code if error else "",
+            failure_type=_audit_text(job.failure_type_value or "") if job else "",
+            job_created_at=job.created_at if job else None,
+            job_entries=job.number_of_items if job and abs(job.number_of_items) < 2**63 else None,
         )
     except DatabaseError as exc:
         metrics.AUDIT_FAILURES.inc()
         logger.error("Could not write audit event for %s %s: %s: %s", action, job_id, type(exc).__name__, exc)
         raise AuditUnavailable from exc
+
+
+def _audit_text(value: str) -> str:
+    """Pleo's value as the audit row keeps it: PostgreSQL refuses NUL in text, so a value Pleo sent with
+    one is recorded with a visible mark, and it is cut to the column's 64 characters."""
+    return value.replace("\x00", "\ufffd")[:64]
 
 
 def _audit_failure(request: HttpRequest, action: str, *, job_id: uuid.UUID | None, error: PleoError | None) -> None:
@@ -258,7 +265,8 @@ def _attention_line() -> str:
 
 
 def _recent(request: HttpRequest, limit: int = 10) -> list[dict[str, Any]]:
-    """The user's last ``limit`` distinct jobs seen, newest first, with the status they had then."""
+    """The user's last ``limit`` distinct jobs seen, newest first, as they were then: status, what happened
+    (failure type or entries) and when the job was created, so that rows can be told apart."""
     seen: dict[uuid.UUID, dict[str, Any]] = {}
     now = datetime.now(timezone.utc)
     if request.user.pk is None:
@@ -268,15 +276,11 @@ def _recent(request: HttpRequest, limit: int = 10) -> list[dict[str, Any]]:
             user_id=request.user.pk, action__in=("view", "refresh"), outcome=AuditEvent.Outcome.FOUND
         )
         .order_by("-created_at", "-id")
-        .values("job_id", "job_status", "created_at")[:50]
+        .values("job_id", "job_status", "failure_type", "job_created_at", "job_entries", "created_at")[:50]
     )
     for event in events:
         if event["job_id"] is not None and event["job_id"] not in seen:
-            seen[event["job_id"]] = {
-                **event,
-                "wording": recent_wording(event["job_status"]),
-                "seen": relative_text(event["created_at"], now),
-            }
+            seen[event["job_id"]] = recent_line(event, now)
         if len(seen) == limit:
             break
     return list(seen.values())
@@ -406,7 +410,11 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
         _audit_look(request, parsed, result)
     except AuditUnavailable:
         return audit_unavailable_page(request, job_id=parsed)
-    context = {"job": result.job, "status": status_wording(result.job.status), "article": _job_article(request, result)}
+    context = {
+        "job": result.job,
+        "status": status_wording(result.job.status, result.job.failure_reason_type),
+        "article": _job_article(request, result),
+    }
     return render(request, "exportjobs/job_detail.html", context)
 
 
@@ -427,7 +435,7 @@ def _job_article(request: HttpRequest, result: JobResult) -> SafeString:
         result.error.code if result.error else "",
         request.get_host(),
         request.scheme or "",
-        *_page_query(request, result.job),
+        *_page_query(request),
         dj_timezone.get_current_timezone_name(),
         translation.get_language() or "",
         str(int(time.time() // ARTICLE_SECONDS)),
@@ -437,7 +445,7 @@ def _job_article(request: HttpRequest, result: JobResult) -> SafeString:
     if not isinstance(article, str):
         context = job_page_context(request, result)
         context["seen_change"] = seen_change(result.job, request.GET.get("seen"), request.GET.get("at"))
-        context.update(_entries(request, result.job, _entries_after(request, result.job)))
+        context.update(_entries(request, result.job))
         context["csrf_input"] = mark_safe(CSRF_SLOT)  # noqa: S308 - a fixed marker, replaced below
         article = loader.render_to_string("exportjobs/_job_article.html", context)
         local_put(key, article, ARTICLE_SECONDS)
@@ -456,55 +464,45 @@ def _fresh_since(request: HttpRequest, job_id: uuid.UUID) -> float | None:
     return float(since) if isinstance(since, (int, float)) else None
 
 
-CURSOR = re.compile(r"[A-Z2-7=~]{1,200}\Z")  # Pleo's cursors (\Z: no trailing newline slips through)
-CURSOR_SALT = "exportjobs.entries.cursor"
-CURSOR_MAX_AGE = 7 * 86400  # seconds an entries link keeps working
+ENTRY_TYPE = re.compile(r"[a-z0-9_]{1,64}\Z")  # a failure type in ``?type=``: Pleo's values are snake_case
 
 
-def sign_cursor(job_id: uuid.UUID, cursor: str) -> str:
-    """An entries page link's ``after=``: Pleo's cursor, signed for this job. Only cursors the desk
-    issued are accepted, so no request can make the desk ask Pleo for pages (or cache keys) of its own."""
-    return signing.dumps([str(job_id), cursor], salt=CURSOR_SALT, compress=False)
-
-
-def _entries_after(request: HttpRequest, job: ExportJob) -> str | None:
-    """Pleo's cursor from a signed ``after=`` for this job; None (the first page) for anything else."""
-    raw = request.GET.get("after") or ""
-    if not raw or len(raw) > 600:
-        return None
+def _entries_query(request: HttpRequest) -> tuple[str, int]:
+    """The failure type to list (``?type=``) and the page (``?page=``, from 1) of the failed entries."""
+    failure_type = request.GET.get("type") or ""
+    if not ENTRY_TYPE.match(failure_type):
+        failure_type = ""
     try:
-        signed_job, cursor = signing.loads(raw, salt=CURSOR_SALT, max_age=CURSOR_MAX_AGE)
-    except (signing.BadSignature, ValueError, TypeError):
-        return None
-    if signed_job != str(job.id) or not isinstance(cursor, str) or not CURSOR.match(cursor):
-        return None
-    return cursor
+        page = max(1, min(int(request.GET.get("page") or 1), 1000))
+    except ValueError:
+        page = 1
+    return failure_type, page
 
 
-def _page_query(request: HttpRequest, job: ExportJob) -> tuple[str, ...]:
+def _page_query(request: HttpRequest) -> tuple[str, ...]:
     """What of the query changes the job's part of the page (so reused renders are keyed by it)."""
+    failure_type, page = _entries_query(request)
     return (
         (request.GET.get("seen") or "")[:64],
         (request.GET.get("at") or "")[:40],
         "entries" if request.GET.get("entries") == "1" else "",
-        _entries_after(request, job) or "",
+        failure_type,
+        str(page),
     )
 
 
-def _entries(request: HttpRequest, job: ExportJob, after: str | None) -> dict[str, Any]:
-    """The failed entries panel: always for failed or partly exported jobs, on request for others."""
+def _entries(request: HttpRequest, job: ExportJob) -> dict[str, Any]:
+    """The entries panel: always for failed or partly exported jobs, on request for others."""
     wanted = job.status in ENTRY_STATUSES or request.GET.get("entries") == "1"
     if not wanted:
         return {"entries_offered": job.number_of_items > 0}
     try:
-        summary = services.job_items_get(job=job, after=after)
+        summary = services.job_items_get(job=job)
     except PleoError as error:
         logger.warning("Entries of job %s: %s (%s)", job.id, error.code, error.message)
         return {"entries_error": entries_error_notice(error)}
-    entries = items_context(summary)
-    if entries["next_cursor"]:
-        entries["next_cursor"] = sign_cursor(job.id, entries["next_cursor"])
-    return {"entries": entries, "entries_after": after or ""}
+    failure_type, page = _entries_query(request)
+    return {"entries": items_context(summary, job=job, failure_type=failure_type, page=page)}
 
 
 @require_http_methods(["GET", "POST"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .pleo.models import FailureType, ItemFailureType, ItemStatus, JobStatus
@@ -70,7 +70,21 @@ STATUS: dict[JobStatus, StatusWording] = {
 }
 
 
-def status_wording(status: JobStatus | str) -> StatusWording:
+CANCELLED = StatusWording(
+    _("Cancelled"),
+    "⊘",
+    "neutral",
+    _(
+        "The export was stopped before it finished, on purpose rather than by an error. See below what to do "
+        "if its entries still need to reach the accounting system."
+    ),
+)
+
+
+def status_wording(status: JobStatus | str, failure: FailureType | str | None = None) -> StatusWording:
+    """The badge and sentence for a status; a failed job a user cancelled reads as cancelled, not as broken."""
+    if status == JobStatus.FAILED and failure == FailureType.CANCELED_BY_USER:
+        return CANCELLED
     if isinstance(status, JobStatus):
         return STATUS[status]
     return StatusWording(
@@ -129,170 +143,324 @@ class FailureWording:
         return ACTORS[self.actor]
 
 
-FAILURE: dict[FailureType, FailureWording] = {
-    FailureType.INVALID_CONFIGURATION: FailureWording(
+@dataclass(frozen=True)
+class JobFailureWording:
+    """A job failure type, in words for a job that failed and for one that was partly exported.
+
+    A failed job stopped: its entries were not exported ("abandoned"), and the next step is about the
+    job. A partly exported job finished: the failure type sums up why some entries failed, and the next
+    step points at the failed entries the page lists below.
+    """
+
+    label: Text
+    actor: str  # key of ACTORS
+    meaning: Text  # failed
+    next_step: Text  # failed
+    partial_meaning: Text  # partly exported
+    partial_next_step: Text  # partly exported
+
+    def for_job(self, *, partial: bool) -> FailureWording:
+        if partial:
+            return FailureWording(self.label, self.partial_meaning, self.actor, self.partial_next_step)
+        return FailureWording(self.label, self.meaning, self.actor, self.next_step)
+
+
+FAILURE: dict[FailureType, JobFailureWording] = {
+    FailureType.INVALID_CONFIGURATION: JobFailureWording(
         _("Accounting settings are wrong"),
-        _(
-            "A setting the export relies on (for example a tax code, account or journal) is wrong, "
-            "or the connection to the accounting system is set up incorrectly."
-        ),
         "integration_owner",
         _(
-            "Compare the accounting settings in Pleo with the message below, correct what it names, "
+            "A setting the export relies on (for example a tax code, account or journal) is wrong, or the "
+            "connection to the accounting system is set up incorrectly, so the export stopped before its "
+            "entries were exported."
+        ),
+        _(
+            "Compare the accounting settings in Pleo with Pleo's message below, correct what it names, "
             "then press Export again in Pleo."
         ),
+        _(
+            "Some entries use a setting (for example a tax code, account or journal) that is wrong in Pleo or "
+            "in the accounting system, so those entries were not exported. The others were."
+        ),
+        _(
+            "Open the failed entries listed below: each says which setting is wrong. Correct it in Pleo's "
+            "accounting settings, then export those entries again."
+        ),
     ),
-    FailureType.MISSING_CONFIGURATION: FailureWording(
+    FailureType.MISSING_CONFIGURATION: JobFailureWording(
         _("Accounting settings are incomplete"),
-        _("A setting the export needs, such as a journal or a default account, has not been filled in."),
         "integration_owner",
         _(
-            "Fill in the missing setting named in the message below in Pleo's accounting settings, "
+            "A setting the export needs, such as a journal or a default account, has not been filled in, so "
+            "the export stopped before its entries were exported."
+        ),
+        _(
+            "Fill in the missing setting named in Pleo's message below in Pleo's accounting settings, "
             "then press Export again in Pleo."
         ),
+        _(
+            "Some entries need a setting, such as a journal or an account, that has not been filled in, so "
+            "those entries were not exported. The others were."
+        ),
+        _(
+            "Open the failed entries listed below to see which setting is missing. Fill it in in Pleo's "
+            "accounting settings, then export those entries again."
+        ),
     ),
-    FailureType.AUTHENTICATION_FAILURE: FailureWording(
+    FailureType.AUTHENTICATION_FAILURE: JobFailureWording(
         _("Pleo could not sign in to the integration"),
-        _("Pleo could not authenticate to the integration service that carries exports to the accounting system."),
         "integration_owner",
         _(
-            "Reconnect the accounting integration in Pleo (Settings → Integrations); "
-            "if that fails, contact the integration's provider. When it is connected, press Export again."
+            "Pleo could not sign in to the integration service that carries exports to the accounting "
+            "system, so the export stopped before its entries were exported."
+        ),
+        _(
+            "Reconnect the accounting integration in Pleo (Settings → Integrations); if that fails, contact "
+            "the integration's provider. When it is connected, press Export again."
+        ),
+        _(
+            "Pleo lost its sign-in to the integration service part-way, so some entries were not exported. "
+            "The others were."
+        ),
+        _(
+            "Reconnect the accounting integration in Pleo (Settings → Integrations), then export the failed "
+            "entries listed below again."
         ),
     ),
-    FailureType.ACCOUNTING_SYSTEM_AUTHENTICATION_FAILURE: FailureWording(
+    FailureType.ACCOUNTING_SYSTEM_AUTHENTICATION_FAILURE: JobFailureWording(
         _("The accounting system rejected the login"),
-        _(
-            "The integration tried to sign in to the accounting system and was refused, "
-            "usually because a password changed or the connection expired."
-        ),
         "integration_owner",
+        _(
+            "The integration tried to sign in to the accounting system and was refused, usually because a "
+            "password changed or the connection expired, so no entry was exported."
+        ),
         _("Reconnect the accounting system in Pleo with a valid login, then press Export again in Pleo."),
+        _(
+            "The accounting system refused the integration's login part-way, usually because a password "
+            "changed or the connection expired, so some entries were not exported. The others were."
+        ),
+        _(
+            "Reconnect the accounting system in Pleo with a valid login, then export the failed entries "
+            "listed below again."
+        ),
     ),
-    FailureType.PLEO_RATE_LIMIT: FailureWording(
+    FailureType.PLEO_RATE_LIMIT: JobFailureWording(
         _("Pleo was too busy (rate limit)"),
-        _("The integration sent Pleo more requests than allowed and gave up after being told to slow down."),
         "finance",
+        _(
+            "The integration sent Pleo more requests than allowed and gave up after being told to slow down, "
+            "so the export stopped."
+        ),
         _("Wait about 15 minutes and press Export again. If it happens again, contact Pleo support with this job ID."),
+        _(
+            "The integration sent Pleo more requests than allowed part-way, so some entries were not "
+            "exported. The others were."
+        ),
+        _(
+            "Wait about 15 minutes, then export the failed entries listed below again. If it happens again, "
+            "contact Pleo support with this job ID."
+        ),
     ),
-    FailureType.ACCOUNTING_SYSTEM_RATE_LIMIT: FailureWording(
+    FailureType.ACCOUNTING_SYSTEM_RATE_LIMIT: JobFailureWording(
         _("The accounting system was too busy (rate limit)"),
-        _(
-            "The accounting system limits how many requests it accepts, "
-            "and the export could not finish within that limit."
-        ),
         "finance",
         _(
-            "Wait a while, ideally outside busy hours, and press Export again. "
-            "If it keeps happening, ask the accounting system's administrator about its API limits."
+            "The accounting system limits how many requests it accepts, and the export could not finish "
+            "within that limit, so it stopped."
+        ),
+        _(
+            "Wait a while, ideally outside busy hours, and press Export again. If it keeps happening, ask the "
+            "accounting system's administrator about its API limits."
+        ),
+        _(
+            "The accounting system's request limit was reached part-way, so some entries were not exported. "
+            "The others were."
+        ),
+        _(
+            "Wait a while, ideally outside busy hours, then export the failed entries listed below again. If "
+            "it keeps happening, ask the accounting system's administrator about its API limits."
         ),
     ),
-    FailureType.SERVICE_UNREACHABLE: FailureWording(
+    FailureType.SERVICE_UNREACHABLE: JobFailureWording(
         _("The integration service could not be reached"),
-        _(
-            "The service that moves entries from Pleo to the accounting system did not respond. "
-            "This is usually temporary."
-        ),
         "finance",
+        _(
+            "The service that moves entries from Pleo to the accounting system did not respond, so the export "
+            "stopped. This is usually temporary."
+        ),
         _("Wait about 15 minutes and press Export again. If it fails again, contact Pleo support with this job ID."),
+        _(
+            "The service that moves entries to the accounting system stopped responding part-way, so some "
+            "entries were not exported. The others were. This is usually temporary."
+        ),
+        _(
+            "Wait about 15 minutes, then export the failed entries listed below again. If they fail again, "
+            "contact Pleo support with this job ID."
+        ),
     ),
-    FailureType.ACCOUNTING_SYSTEM_UNREACHABLE: FailureWording(
+    FailureType.ACCOUNTING_SYSTEM_UNREACHABLE: JobFailureWording(
         _("The accounting system could not be reached"),
-        _(
-            "The integration could not connect to the accounting system: "
-            "it may be down, under maintenance or blocking the connection."
-        ),
         "accounting_admin",
         _(
-            "Check that the accounting system is online and reachable (its status page or maintenance notices); "
-            "once it is, press Export again in Pleo."
+            "The integration could not connect to the accounting system: it may be down, under maintenance "
+            "or blocking the connection. No entry was exported."
+        ),
+        _(
+            "Check that the accounting system is online and reachable (its status page or maintenance "
+            "notices); once it is, press Export again in Pleo."
+        ),
+        _(
+            "The accounting system could not be reached part-way (down, under maintenance or blocking the "
+            "connection), so some entries were not exported. The others were."
+        ),
+        _(
+            "Check that the accounting system is online and reachable; once it is, export the failed entries "
+            "listed below again."
         ),
     ),
-    FailureType.VALIDATION_FAILURE: FailureWording(
+    FailureType.VALIDATION_FAILURE: JobFailureWording(
         _("Entries did not pass validation"),
-        _("Some of the data in this export is invalid, so the job could not be processed."),
         "finance",
+        _("Some of the data in this export is invalid, so the export stopped before its entries were exported."),
         _(
-            "Read the message below, correct the expenses it names in Pleo "
-            "(move them back to Unexported if needed), then press Export again in Pleo."
+            "Read Pleo's message below for what is invalid, correct it in Pleo (move the expenses back to "
+            "Unexported if needed), then press Export again in Pleo. If the message does not say what, contact "
+            "Pleo support with this job ID."
+        ),
+        _("Some entries did not pass validation, so they were not exported. The others were."),
+        _(
+            "Open the failed entries listed below: each says what is wrong with it. Correct those expenses in "
+            "Pleo, then export them again."
         ),
     ),
-    FailureType.AUTHORIZATION_FAILURE: FailureWording(
+    FailureType.AUTHORIZATION_FAILURE: JobFailureWording(
         _("Access to the accounting system was revoked"),
-        _(
-            "The integration's access was withdrawn, or the user who connected it "
-            "no longer has access in the accounting system."
-        ),
         "accounting_admin",
         _(
-            "Restore access for the integration's user in the accounting system, ask the integration owner "
-            "to reconnect it in Pleo, then press Export again in Pleo."
+            "The integration's access was withdrawn, or the user who connected it no longer has access in "
+            "the accounting system, so no entry was exported."
+        ),
+        _(
+            "Restore access for the integration's user in the accounting system, ask the integration owner to "
+            "reconnect it in Pleo, then press Export again in Pleo."
+        ),
+        _(
+            "The integration's access to the accounting system was withdrawn part-way, so some entries were "
+            "not exported. The others were."
+        ),
+        _(
+            "Restore access for the integration's user in the accounting system, then export the failed "
+            "entries listed below again."
         ),
     ),
-    FailureType.INTEGRATION_UNUSABLE: FailureWording(
+    FailureType.INTEGRATION_UNUSABLE: JobFailureWording(
         _("The integration is blocked"),
-        _("The accounting integration is blocked or cannot be used for this company."),
         "pleo_support",
+        _("The accounting integration is blocked or cannot be used for this company, so no entry was exported."),
         _("Contact Pleo support with this job ID; exports cannot run until the integration is usable again."),
+        _("The accounting integration became blocked part-way, so some entries were not exported. The others were."),
+        _(
+            "Contact Pleo support with this job ID; the failed entries listed below can be exported again "
+            "once the integration is usable."
+        ),
     ),
-    FailureType.JOB_EXPIRED: FailureWording(
+    FailureType.JOB_EXPIRED: JobFailureWording(
         _("Expired: nothing happened for too long"),
-        _(
-            "The job was not updated within its time limit (about an hour), so Pleo stopped it. "
-            "Usually the integration stopped working on it."
-        ),
         "finance",
         _(
-            "Press Export again in Pleo. If exports keep expiring, "
-            "tell the Pleo admin who owns the accounting integration."
+            "The job was not updated within its time limit (about an hour), so Pleo stopped it. Usually the "
+            "integration stopped working on it."
+        ),
+        _(
+            "Press Export again in Pleo. If exports keep expiring, tell the Pleo admin who owns the "
+            "accounting integration."
+        ),
+        _(
+            "The job ran out of time before every entry was exported: the entries listed below as failed "
+            "were not exported. The others were."
+        ),
+        _(
+            "Export the failed entries listed below again. If exports keep running out of time, tell the "
+            "Pleo admin who owns the accounting integration."
         ),
     ),
-    FailureType.SERVICE_TIMEOUT: FailureWording(
+    FailureType.SERVICE_TIMEOUT: JobFailureWording(
         _("The integration service took too long"),
+        "finance",
         _("The integration service did not answer in time, and the export was stopped."),
-        "finance",
         _("Press Export again later. If it keeps timing out, contact Pleo support with this job ID."),
-    ),
-    FailureType.ACCOUNTING_SYSTEM_TIMEOUT: FailureWording(
-        _("The accounting system took too long"),
-        _("The accounting system did not answer in time, and the export was stopped."),
-        "finance",
         _(
-            "Press Export again later, ideally outside busy hours or with fewer entries at a time. "
-            "If it keeps happening, ask the accounting system's administrator."
+            "The integration service did not answer in time for some entries, so those were not exported. "
+            "The others were."
+        ),
+        _(
+            "Export the failed entries listed below again later. If they keep timing out, contact Pleo "
+            "support with this job ID."
         ),
     ),
-    FailureType.CANCELED_BY_USER: FailureWording(
-        _("Cancelled by a user"),
-        _("Someone cancelled this export. Nothing is broken."),
+    FailureType.ACCOUNTING_SYSTEM_TIMEOUT: JobFailureWording(
+        _("The accounting system took too long"),
         "finance",
+        _("The accounting system did not answer in time, and the export was stopped."),
+        _(
+            "Press Export again later, ideally outside busy hours or with fewer entries at a time. If it keeps "
+            "happening, ask the accounting system's administrator."
+        ),
+        _(
+            "The accounting system did not answer in time for some entries, so those were not exported. The "
+            "others were."
+        ),
+        _(
+            "Export the failed entries listed below again later, ideally outside busy hours. If it keeps "
+            "happening, ask the accounting system's administrator."
+        ),
+    ),
+    FailureType.CANCELED_BY_USER: JobFailureWording(
+        _("Cancelled by a user"),
+        "finance",
+        _(
+            "Someone cancelled this export in Pleo before it finished. Nothing is broken: its entries were "
+            "not exported."
+        ),
         _("If the entries still need to reach the accounting system, press Export again in Pleo."),
+        _(
+            "Someone cancelled this export part-way. Nothing is broken: the entries listed below as failed "
+            "were not exported; the others were."
+        ),
+        _("If the failed entries listed below still need to reach the accounting system, export them again."),
     ),
 }
 
 UNKNOWN_FAILURE_NEXT_STEP = _(
     "Read Pleo's message below. If it does not say what to fix, contact Pleo support with this job ID."
 )
+UNKNOWN_PARTIAL_NEXT_STEP = _(
+    "Open the failed entries listed below: each says what is wrong with it and who fixes it. If they do not, "
+    "contact Pleo support with this job ID."
+)
 
 
-def failure_wording(kind: FailureType | str | None) -> FailureWording:
+def failure_wording(kind: FailureType | str | None, *, partial: bool = False) -> FailureWording:
+    """The words for a job's failure type: for a failed job, or (``partial``) a partly exported one."""
     if isinstance(kind, FailureType):
-        return FAILURE[kind]
+        return FAILURE[kind].for_job(partial=partial)
+    next_step = UNKNOWN_PARTIAL_NEXT_STEP if partial else UNKNOWN_FAILURE_NEXT_STEP
     if kind:
         return FailureWording(
             gettext("Unrecognised failure type “%(kind)s”") % {"kind": kind},
             gettext("Pleo reported a failure type this dashboard does not know yet (“%(kind)s”).") % {"kind": kind},
             "pleo_support",
-            UNKNOWN_FAILURE_NEXT_STEP,
+            next_step,
         )
     return FailureWording(
         _("Failure reported without a type"),
         _("Pleo reported a problem but did not classify it."),
         "pleo_support",
-        UNKNOWN_FAILURE_NEXT_STEP,
+        next_step,
     )
 
 
+CANCELLED_HEADING = _("Why it stopped")
 FAILURE_HEADINGS: dict[JobStatus, Text] = {
     JobStatus.FAILED: _("Why it failed"),
     JobStatus.COMPLETED_WITH_ERRORS: _("Why some entries were not exported"),
@@ -312,88 +480,121 @@ ITEM_STATUS_LABELS: dict[ItemStatus, Text] = {
 
 ITEM_FAILURE: dict[ItemFailureType, FailureWording] = {
     ItemFailureType.RECEIPT_UPLOAD_FAILURE: FailureWording(
-        _("Receipt upload failed"), _("The receipt could not be uploaded to the accounting system."), "finance", ""
+        _("Receipt upload failed"),
+        _("The receipt could not be uploaded to the accounting system."),
+        "finance",
+        _("Export the entry again; if it fails again, replace the receipt with a PDF or image file."),
     ),
     ItemFailureType.RECEIPT_DOWNLOAD_FAILURE: FailureWording(
-        _("Receipt download failed"), _("The receipt could not be fetched from Pleo."), "pleo_support", ""
+        _("Receipt download failed"),
+        _("The receipt could not be fetched from Pleo."),
+        "pleo_support",
+        _("Contact Pleo support with this job ID: Pleo could not hand over the receipt."),
     ),
     ItemFailureType.RECEIPT_FILE_SIZE_LIMIT_EXCEEDED: FailureWording(
         _("Receipt too large"),
         _("The receipt is bigger than the accounting system accepts: replace it with a smaller file."),
         "finance",
-        "",
+        _("Replace the receipt in Pleo with a smaller file, then export the entry again."),
     ),
     ItemFailureType.RECEIPT_CONVERSION_FAILURE: FailureWording(
         _("Receipt could not be converted"),
         _("The receipt's file type could not be converted: upload it as PDF, PNG or JPEG."),
         "finance",
-        "",
+        _("Replace the receipt in Pleo with a PDF, PNG or JPEG file, then export the entry again."),
     ),
     ItemFailureType.UNEXPECTED_FAILURE: FailureWording(
-        _("Unexpected error"), _("Something unexpected went wrong with this entry."), "pleo_support", ""
+        _("Unexpected error"),
+        _("Something unexpected went wrong with this entry."),
+        "pleo_support",
+        _("Export the entry again; if it fails again, contact Pleo support with this job ID."),
     ),
     ItemFailureType.INVALID_CONFIGURATION: FailureWording(
         _("Wrong accounting setting"),
         _("A setting this entry relies on is wrong in Pleo or in the accounting system."),
         "integration_owner",
-        "",
+        _(
+            "Correct the setting the integration's message names in Pleo's accounting settings, "
+            "then export the entry again."
+        ),
     ),
     ItemFailureType.MISSING_CONFIGURATION: FailureWording(
         _("Missing accounting setting"),
         _("A setting this entry needs has not been filled in."),
         "integration_owner",
-        "",
+        _("Fill in the setting the integration's message names, then export the entry again."),
     ),
     ItemFailureType.ACCOUNTING_SYSTEM_AUTHENTICATION_FAILURE: FailureWording(
         _("Accounting system login rejected"),
         _("The accounting system refused the integration's login."),
         "integration_owner",
-        "",
+        _("Reconnect the accounting system in Pleo, then export the entry again."),
     ),
     ItemFailureType.ACCOUNTING_SYSTEM_RATE_LIMIT: FailureWording(
-        _("Accounting system too busy"), _("The accounting system's request limit was reached."), "finance", ""
+        _("Accounting system too busy"),
+        _("The accounting system's request limit was reached."),
+        "finance",
+        _("Wait a while, ideally outside busy hours, then export the entry again."),
     ),
     ItemFailureType.ACCOUNTING_SYSTEM_UNREACHABLE: FailureWording(
-        _("Accounting system unreachable"), _("The accounting system could not be reached."), "accounting_admin", ""
+        _("Accounting system unreachable"),
+        _("The accounting system could not be reached."),
+        "accounting_admin",
+        _("Once the accounting system can be reached again, export the entry again."),
     ),
     ItemFailureType.VALIDATION_FAILURE: FailureWording(
         _("Entry is invalid"),
         _("The entry's data did not pass validation: correct the expense in Pleo."),
         "finance",
-        "",
+        _("Correct the expense in Pleo as the integration's message says, then export it again."),
     ),
     ItemFailureType.ACCOUNTING_SYSTEM_VALIDATION_FAILURE: FailureWording(
         _("Rejected by the accounting system"),
         _("The accounting system rejected the entry as invalid (for example a closed period)."),
         "finance",
-        "",
+        _("Fix what the accounting system objects to (for example a closed period), then export the entry again."),
     ),
     ItemFailureType.AUTHORIZATION_FAILURE: FailureWording(
         _("Access revoked"),
         _("The integration's access to the accounting system was withdrawn."),
         "accounting_admin",
-        "",
+        _("Restore the integration's access in the accounting system, then export the entry again."),
     ),
     ItemFailureType.ACCOUNTING_SYSTEM_TIMEOUT: FailureWording(
-        _("Accounting system took too long"), _("The accounting system did not answer in time."), "finance", ""
+        _("Accounting system took too long"),
+        _("The accounting system did not answer in time."),
+        "finance",
+        _("Export the entry again later, ideally outside busy hours."),
     ),
     ItemFailureType.VENDOR_UNKNOWN: FailureWording(
         _("Unknown supplier"),
         _("The supplier's account number is unknown or invalid in the accounting system."),
         "finance",
-        "",
+        _(
+            "Create the supplier in the accounting system, or correct its account number in Pleo, "
+            "then export the entry again."
+        ),
     ),
     ItemFailureType.ACCOUNT_UNKNOWN: FailureWording(
-        _("Unknown account"), _("The account number is unknown or invalid in the accounting system."), "finance", ""
+        _("Unknown account"),
+        _("The account number is unknown or invalid in the accounting system."),
+        "finance",
+        _("Choose a category (account) the accounting system knows for this expense, then export it again."),
     ),
     ItemFailureType.TAX_CODE_UNKNOWN: FailureWording(
         _("Unknown tax code"),
         _("The tax code is unknown or invalid in the accounting system."),
         "integration_owner",
-        "",
+        _(
+            "Map the tax code to one the accounting system knows in Pleo's accounting settings, "
+            "then export the entry again."
+        ),
     ),
     ItemFailureType.TAG_UNKNOWN: FailureWording(
-        _("Unknown tag"), _("The tag is unknown or invalid in the accounting system."), "finance", ""
+        _("Unknown tag"),
+        _("The tag is unknown or invalid in the accounting system."),
+        "finance",
+        _("Create the tag in the accounting system, or choose another tag on the expense, then export it again."),
     ),
 }
 
@@ -412,12 +613,40 @@ def item_failure_wording(kind: ItemFailureType | str | None) -> FailureWording:
             gettext("Unrecognised failure type “%(kind)s”") % {"kind": kind},
             _("Pleo reported a failure type this dashboard does not know yet."),
             "pleo_support",
-            "",
+            UNKNOWN_ITEM_NEXT_STEP,
         )
-    return FailureWording(_("No failure type given"), _("Pleo did not classify this failure."), "pleo_support", "")
+    return FailureWording(
+        _("No failure type given"), _("Pleo did not classify this failure."), "pleo_support", UNKNOWN_ITEM_NEXT_STEP
+    )
+
+
+UNKNOWN_ITEM_NEXT_STEP = _(
+    "Read the integration's message; if it does not say what to fix, contact Pleo support with this job ID."
+)
 
 
 ENTRIES_UNKNOWN_COUNT = _("unknown")
+ENTRIES_RANGE = _("%(first)s–%(last)s of %(of)s")
+ENTRIES_MORE = _(
+    "Pleo has more failed entries than the desk lists: these are the first %(shown)s. Fix these and export "
+    "again to see the rest."
+)
+ENTRIES_ABANDONED = _(
+    "None of the entries failed on its own: the export stopped before exporting them. Once the problem above "
+    "is fixed, pressing Export again in Pleo exports them."
+)
+ENTRIES_CANCELLED = _(
+    "None of the entries failed: the export was cancelled before exporting them. If they still need to reach "
+    "the accounting system, press Export again in Pleo."
+)
+ENTRIES_OWN_FAILURES = _(
+    "The export stopped (see above), and Pleo also reports entries that failed on their own before it did: each "
+    "row below says what went wrong with that entry and who fixes it."
+)
+ENTRIES_OWN_ACTORS = _(
+    "The panel above sums up the job; each failed entry below has its own reason, and sometimes someone else "
+    "fixes it: each row says who."
+)
 ENTRIES_NONE_FAILED = _("No entry failed.")
 
 
@@ -443,6 +672,7 @@ TIME_HELP: dict[str, Text] = {
 }
 MISSING: dict[str, Text] = {
     "not_reported": _("not reported"),
+    "unknown": _("unknown"),
     "not_started_yet": _("not started yet"),
     "no_start_recorded": _("Pleo did not record a start"),
     "still_running": _("still running"),
@@ -495,9 +725,16 @@ STUCK = _(
     "Ask the Pleo admin who owns the accounting integration to check it."
 )
 JOB_COMPANY: dict[str, Text] = {"label": _("Company"), "hint": _("and its Pleo ID, for Pleo support")}
-STARTED_AUTOMATICALLY = _("Started automatically by Pleo")
-STARTED_BY_USER = _("A person pressed Export (Pleo user ID %(user)s)")
-STARTED_BY_UNKNOWN = _("A person pressed Export (user not recorded)")
+STARTED_AUTOMATICALLY = _("Pleo's system, automatically")
+STARTED_BY_PERSON = _("A person in Pleo, by pressing Export")
+BY_PERSON = _("a person in Pleo")
+BY_SYSTEM = _("Pleo's system")
+# The job page's main heading: what a person recognises of the job.
+JOB_TITLE = ngettext_lazy(
+    "Export of %(count)s entry, started %(when)s by %(who)s",
+    "Export of %(count)s entries, started %(when)s by %(who)s",
+    "number",
+)
 
 # The plain-text summary for a ticket.
 TICKET = {
@@ -627,6 +864,25 @@ ENTRIES_FAILED_MORE = _("The job itself is shown above. Try Refresh in a few min
 REFRESH_FAILED = _("Refresh failed: %(title)s.")
 REFRESH_STALE = _("Refresh failed: Pleo could not be reached, so the page still shows an older copy.")
 BULK_TIMEOUT = _("Pleo did not answer in time for this job.")
+BULK_NO_STATUS = StatusWording(_("Not known"), "?", "neutral", _("Pleo gave no answer about this job."))
+# Who acts when a job of a bulk lookup could not be shown, by the error's code.
+BULK_ERROR_WHO: dict[str, Text] = {
+    "not_found": _("You: check the ID against the ticket"),
+    "auth": _("The dashboard's administrator"),
+    "over_budget": _("You: try again a little later"),
+    "bad_response": _("The dashboard's administrator, if it lasts"),
+    "unavailable": _("Nobody yet: try again in a few minutes"),
+}
+# A job without a failure, in a few words and who acts on it (the bulk table, the needs-attention list).
+JOB_IN_SHORT: dict[str, tuple[Text, Text]] = {
+    "pending": (_("Waiting for the integration to start"), _("Nobody yet: it starts by itself")),
+    "in_progress": (_("Being exported now"), _("Nobody yet: wait for it to finish")),
+    "completed": (_("Every entry exported"), _("Nobody: nothing to do")),
+    "completed_with_errors": (_("Some entries were not exported"), _("Open the job to see who fixes which entry")),
+    "failed": (_("Failed, without a reason from Pleo"), _("Pleo support")),
+    "unknown": (_("A status the desk does not know"), _("Pleo support, if it is unclear")),
+}
+ENTRIES_COUNT = ngettext_lazy("%(count)s entry", "%(count)s entries", "number")
 BAD_LINK = _("The link you followed does not contain a valid export job ID. Check the ticket, or paste the ID below.")
 
 

@@ -92,8 +92,8 @@ def job_payload(job_id: str = "5b0e7c1a-8d2f-4e6a-9b3c-1d2e3f4a5b6c", **fields: 
 
 
 def text_of(page: str) -> str:
-    """The visible words of an HTML page, whitespace collapsed."""
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+    """The visible words of an HTML page, whitespace collapsed (a ``<wbr>`` is no space)."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.replace("<wbr>", ""))))
 
 
 def at_once(count: int, call: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]:

@@ -388,6 +388,114 @@ def test_bulk_lookup_from_a_pasted_ticket_shows_a_row_per_job(signed_in_page: Pa
     expect(page).to_have_url(re.compile(rf"/jobs/{FAILED}/$"))
 
 
+# --- pages read as a finance person reads them ----------------------------------------------------
+
+# Every inline code of a page on one line, every id broken only after a hyphen: a text node between two
+# <wbr> never spans two lines.
+BROKEN_WORDS = """
+() => {
+  const broken = [];
+  for (const code of document.querySelectorAll("code.code")) {
+    if (code.getClientRects().length > 1) broken.push(code.textContent);
+  }
+  for (const code of document.querySelectorAll("code.uuid")) {
+    for (const node of code.childNodes) {
+      if (node.nodeType !== Node.TEXT_NODE || !node.textContent) continue;
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      if (range.getClientRects().length > 1) broken.push(code.textContent + " at " + node.textContent);
+    }
+  }
+  return broken;
+}
+"""
+HEADER_LINES = """
+() => new Set([...document.querySelector(".header-row").children]
+  .filter(el => el.getClientRects().length)
+  .map(el => Math.round(el.getBoundingClientRect().top / 8))).size
+"""
+
+
+def reading_pages(sandbox) -> dict[str, str]:
+    """The pages the reading review changed, by screenshot name."""
+    cancelled = seed.job_uuid("failed:canceled_by_user")
+    large = seed.job_uuid("large")
+    bulk = " ".join(
+        (FAILED, SAMPLE["pending"], SAMPLE["completed_with_errors"], seed.NOT_FOUND_EXAMPLE, seed.job_uuid("fault:503"))
+    )
+    sandbox.state.put_job(job_payload(JOB))
+    sandbox.state.add_fault(JOB, "503")
+    return {
+        "job-failed": job_path(FAILED),
+        "job-cancelled": job_path(cancelled),
+        "job-partly-exported": job_path(SAMPLE["completed_with_errors"]),
+        "job-10000-entries": job_path(large),
+        "job-10000-entries-page-2": job_path(large) + "?entries=1&page=2",
+        "job-10000-entries-one-type": job_path(large) + "?entries=1&type=receipt_file_size_limit_exceeded",
+        "job-completed": job_path(SAMPLE["completed"]),
+        "bulk": "/bulk/?" + "ids=" + bulk.replace(" ", "+"),
+        "two-ids": f"/lookup/?job_id={FAILED}+{SAMPLE['pending']}",
+        "error-503-unavailable": job_path(JOB),
+        "error-502-credentials": job_path(seed.job_uuid("fault:401")),
+        "home-recent-jobs": "/",  # last: after the jobs above were looked at
+    }
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_changed_pages_fit_the_screen_and_keep_codes_and_ids_whole(open_page, sandbox, settings, width):
+    settings.DESK_CONTACT = "it-desk@example.com"
+    page = open_page(viewport={"width": width, "height": 900})
+    sign_in(page)
+    for name, path in reading_pages(sandbox).items():
+        page.goto(path)
+        page.wait_for_load_state("load")
+        screenshot(page, f"{name}-{width}px")
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width, f"{name} is {scroll}px wide at {width}px"
+        assert page.evaluate(BROKEN_WORDS) == [], name
+        if width == 375:
+            assert page.evaluate(HEADER_LINES) <= 2, f"the header of {name} takes more than two lines"
+    page.goto(job_path(SAMPLE["completed"]))
+    offer = page.locator(".entries-offer")
+    expect(offer).to_be_visible()
+    assert offer.evaluate("el => el.closest('.card') !== null")
+
+
+@pytest.mark.browser
+def test_the_admin_audit_list_is_readable_on_a_laptop(open_page, sandbox, django_user_model):
+    from exportjobs.models import AuditEvent
+
+    django_user_model.objects.create_superuser("root", password=PASSWORD)
+    for index in range(3):
+        AuditEvent.objects.create(
+            username="fiona",
+            action="view",
+            job_id=seed.job_uuid(f"audit:{index}"),
+            outcome="found",
+            source="fresh",
+            job_status="completed_with_errors",
+            failure_type="validation_failure",
+        )
+    AuditEvent.objects.create(username="", action="lookup", outcome="invalid")
+    page = open_page(viewport={"width": 1280, "height": 900})
+    page.goto("/admin/login/?next=/admin/exportjobs/auditevent/")
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/admin/exportjobs/auditevent/$"))
+    screenshot(page, "admin-audit-list-1280px")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    results = page.locator("#changelist .results")
+    assert results.evaluate("el => el.scrollWidth <= el.clientWidth"), "the list's right-hand columns are cut off"
+    ids = page.locator("#result_list code.job-id")
+    expect(ids).to_have_count(3)
+    for index in range(3):
+        assert ids.nth(index).evaluate("el => el.getClientRects().length") == 1
+    times = page.locator("#result_list tbody th, #result_list tbody td.field-when").all_inner_texts()
+    assert any(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", text.strip()) for text in times), times
+
+
 # --- needs attention ------------------------------------------------------------------------
 
 

@@ -19,8 +19,16 @@ Thanks!"""
 
 
 def rows_of(page: str) -> list[str]:
-    body = page.split("<tbody>")[1].split("</tbody>")[0]
-    return [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", row))) for row in body.split("</tr>")[:-1]]
+    return [" ".join(cells) for cells in cells_of(page)]
+
+
+def cells_of(page: str) -> list[list[str]]:
+    """The visible words of each cell of each row of the results table."""
+    body = page.split("<tbody>")[1].split("</tbody>")[0].replace("<wbr>", "")
+    return [
+        [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", cell))).strip() for cell in row.split("</td>")[:-1]]
+        for row in body.split("</tr>")[:-1]
+    ]
 
 
 def test_a_pasted_ticket_gives_one_row_per_distinct_job(desk, sandbox):
@@ -35,12 +43,39 @@ def test_a_pasted_ticket_gives_one_row_per_distinct_job(desk, sandbox):
     assert "Exported" in rows[1]
     assert "UTC" in rows[1]
     assert PENDING in rows[2]
-    assert "still running" in rows[2]
+    assert "waiting to start" in rows[2]
+    assert "still running" not in rows[2]
     assert MISSING in rows[3]
     assert "No export job with this ID" in rows[3]
     assert DOWN in rows[4]
     assert "Pleo could not be reached" in rows[4]
     assert f'href="/jobs/{FAILED}/"' in response.content.decode()
+
+
+def test_every_row_has_the_same_columns_with_words_in_each_cell(desk, sandbox):
+    """Status, what happened, who acts and when it finished, for a found job and for one Pleo did not give."""
+    page = desk.get("/bulk/", {"ids": TICKET}).content.decode()
+    head = page.split("<thead>")[1].split("</thead>")[0]
+    columns = re.findall(r'<th scope="col">([^<]+)</th>', head)
+    assert columns == ["Export job", "Status", "What happened", "Who needs to act", "Finished"]
+    assert "colspan" not in page
+    rows = cells_of(page)
+    for cells in rows:
+        assert len(cells) == 5
+        assert all(re.search(r"[A-Za-z]", cell) for cell in cells), cells
+    failed, _completed, pending, missing, down = rows
+    assert failed[2].startswith("The accounting system rejected the login")
+    assert failed[3] == "The Pleo admin who owns the accounting integration"
+    assert pending[1] == "… Waiting to start"
+    assert pending[3] == "Nobody yet: it starts by itself"
+    assert pending[4] == "— waiting to start"
+    assert missing[1] == "? Not known"
+    assert missing[2] == "No export job with this ID"
+    assert missing[3] == "You: check the ID against the ticket"
+    assert down[1] == "? Not known"
+    assert down[2] == "Pleo could not be reached"
+    assert down[3] == "Nobody yet: try again in a few minutes"
+    assert down[4] == "— unknown"
 
 
 def test_bulk_lookup_goes_through_the_cache(desk, sandbox):

@@ -139,7 +139,8 @@ def test_all_optional_fields_null_or_absent_show_dashes_with_reasons(desk, sandb
     assert "— not started yet" in words
     assert "— still running" in words
     assert "— no update since it was created" in words
-    assert "Started automatically by Pleo" in words
+    assert "Started by Pleo's system, automatically" in words
+    assert "Pleo user ID" not in words  # no createdBy: nothing else to show
     assert "Who needs to act" not in words
 
 
@@ -229,7 +230,7 @@ def test_active_jobs_ask_for_auto_refresh(desk, sandbox):
 def test_the_details_use_words_a_finance_person_knows(desk, sandbox):
     words = text_of(show(desk, sandbox, numberOfItems=1234567, vendorBasedBookkeeping=True))
     assert "Entries in this export 1,234,567" in words
-    assert f"A person pressed Export (Pleo user ID {seed.USER_MARIA})" in words
+    assert f"Started by A person in Pleo, by pressing Export Pleo user ID {seed.USER_MARIA}" in words
     assert "Supplier (vendor) bookkeeping On" in words
     assert f"Pleo company ID for Pleo support {seed.COMPANY_ID}" in words
 

@@ -37,7 +37,7 @@ from .errors import (
     PleoUnavailable,
     quoted,
 )
-from .models import ExportJob, ItemPage, JobPage, parse_job_response
+from .models import CURSOR, ExportJob, ItemPage, JobPage, parse_job_response
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +176,8 @@ class PleoClient:
         if status:
             params["status"] = status
         if after:
+            if not CURSOR.match(after):  # only a cursor of Pleo's own shape goes back to Pleo
+                raise PleoBadResponse(f"Pleo gave a cursor the desk does not send back: {quoted(after)}.")
             params["after"] = after
         return ItemPage.from_payload(self._get(f"/v2/export-jobs/{job_id}/items", endpoint="items", params=params))
 
@@ -202,6 +204,8 @@ class PleoClient:
         params += [("statuses", status) for status in statuses]
         params.append(("limit", str(int(limit))))
         if after:
+            if not CURSOR.match(after):  # only a cursor of Pleo's own shape goes back to Pleo
+                raise PleoBadResponse(f"Pleo gave a cursor the desk does not send back: {quoted(after)}.")
             params.append(("after", after))
         params += [("sorting_keys", key) for key in sorting_keys]
         params += [("sorting_order", order) for order in sorting_order]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
@@ -296,6 +297,19 @@ class ExportJobItem(PleoModel):
     failure_reason: str | None = None
     failure_reason_type: ItemFailureTypeValue | None = None
 
+    _payload: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def from_payload(cls, data: object) -> ExportJobItem:
+        item = validate(cls, data, what="export job item")
+        item._payload = dict(data) if isinstance(data, Mapping) else {}
+        return item
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """Pleo's item object, as sent."""
+        return self._payload
+
     @property
     def status_value(self) -> str:
         return enum_value(self.status)
@@ -303,6 +317,9 @@ class ExportJobItem(PleoModel):
     @property
     def failure_type_value(self) -> str | None:
         return None if self.failure_reason_type is None else enum_value(self.failure_reason_type)
+
+
+CURSOR = re.compile(r"[A-Z2-7=~]{1,200}\Z")  # Pleo's cursors (``\Z``: not even a trailing newline more)
 
 
 class CursorPageInfo(PleoModel):
@@ -324,6 +341,10 @@ class ItemPage(PleoModel):
         """A ``{"data": [...], "pagination": {...}}`` answer; keeps it to cache as it came."""
         page = validate(cls, payload, what="page of export job items")
         page._payload = dict(payload) if isinstance(payload, Mapping) else {}
+        raw_items = page._payload.get("data")
+        if isinstance(raw_items, list):
+            for item, raw in zip(page.data, raw_items, strict=False):
+                item._payload = dict(raw) if isinstance(raw, Mapping) else {}
         return page
 
     @property

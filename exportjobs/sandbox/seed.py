@@ -129,7 +129,7 @@ FAILURE_TITLES = {
     "job_expired": "Failed: expired after an hour without progress",
     "service_timeout": "Failed: integration service timed out",
     "accounting_system_timeout": "Failed: accounting system timed out",
-    "canceled_by_user": "Failed: cancelled by a user",
+    "canceled_by_user": "Cancelled by a user (Pleo reports it as failed)",
 }
 
 # The job from Pleo's own documentation sample, kept as a failed job: tickets quote it.
@@ -504,8 +504,8 @@ def item_status(job: dict[str, Any], index: int) -> str:
     if status == "completed_with_errors":
         every = _failure_spacing(job)
         return "failed" if index % every == every - 1 else "successful"
-    if status == "failed":
-        return "failed" if index == 0 else "abandoned"
+    if status == "failed":  # the job stopped: Pleo marks its entries abandoned, not failed
+        return "abandoned"
     if status == "in_progress":
         done = job.get("numberOfItems", 0) // 2
         return "successful" if index < done else "in_progress" if index == done else "pending"
@@ -533,8 +533,6 @@ def item_payload(job: dict[str, Any], index: int, now: datetime) -> dict[str, An
         # The n-th failed entry gets the n-th failure type: small jobs show the first few
         # (the four that only v3 lists come first), the 10,000-entry job shows them all.
         kind, reason = ITEM_FAILURES[(index // _failure_spacing(job)) % len(ITEM_FAILURES)]
-        if job.get("status") == "failed":
-            kind, reason = "unexpected_failure", job.get("failureReason") or reason
         item["failureReasonType"] = kind
         item["failureReason"] = reason
     return item
