@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PORT ?= 8000
 
-.PHONY: run dev test lint bench check-python clean prepare secret
+.PHONY: run dev test lint bench check-python clean prepare secret messages translations
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Export Job Desk needs Python 3.10 or newer; set PYTHON=python3.x")'
@@ -26,8 +26,18 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 secret: | $(PY)
 	@$(PY) -m exportjobs.envfile .env
 
+# The translations: locale/<language>/LC_MESSAGES/django.po, compiled to .mo files (never committed).
+messages: $(VENV)/.runtime
+	@command -v msgfmt >/dev/null 2>&1 || { echo "msgfmt is missing: install gettext (apt-get install -y gettext)" >&2; exit 1; }
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=var --ignore=node_modules -v 0
+
+# After changing a user-facing string: update the .po files from the code and templates (then translate).
+translations: $(VENV)/.runtime
+	$(PY) manage.py makemessages --no-obsolete --add-location=file --ignore=.venv --ignore=var --ignore=bench \
+		--ignore=tests --ignore="exportjobs/sandbox/server.py" $(foreach l,da sv de es fr,-l $(l))
+
 # Everything make run creates is private to its owner: var/ 0700, the SQLite database 0600.
-prepare: $(VENV)/.runtime secret
+prepare: $(VENV)/.runtime secret messages
 	@umask 077 && mkdir -p var && chmod 700 var
 	umask 077 && $(PY) manage.py migrate --noinput -v 0
 	umask 077 && $(PY) manage.py createcachetable
@@ -48,10 +58,10 @@ lint: $(VENV)/.dev
 	READ_DOT_ENV=0 SECRET_KEY=type-checking-only-$$($(PY) -c 'import secrets; print(secrets.token_hex(32))') \
 		$(VENV)/bin/mypy $(TYPE_PATHS)
 
-test: lint
+test: lint messages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(VENV)/.dev secret
+bench: $(VENV)/.dev secret messages
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:

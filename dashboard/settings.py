@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "exportjobs.middleware.PrivatePagesMiddleware",  # after whitenoise: static files keep their own headers
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # the language cookie, else Accept-Language
+    "exportjobs.middleware.UserLanguageMiddleware",  # else: the signed-in reader's own choice first
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -173,7 +175,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-gb"
+# The desk speaks these languages; each reader gets their saved choice (header menu, kept on their
+# profile), else their browser's Accept-Language, else LANGUAGE_CODE. URLs never change with it.
+LANGUAGES = [
+    ("en", "English"),
+    ("da", "Dansk"),
+    ("sv", "Svenska"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+    ("fr", "Français"),
+]
+LANGUAGE_CODE = _read("LANGUAGE_CODE", env.str, "en", "a language code").strip().lower()
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(
+        f"LANGUAGE_CODE={LANGUAGE_CODE!r} is not one of the desk's languages: {', '.join(dict(LANGUAGES))}"
+    )
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "desk_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 TIME_ZONE = _read("TIME_ZONE", env.str, "UTC", "a time zone name")
 try:
     zoneinfo.ZoneInfo(TIME_ZONE)
@@ -181,7 +202,7 @@ except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     raise ImproperlyConfigured(
         f"TIME_ZONE={TIME_ZONE!r} is not a time zone name such as UTC or Europe/Copenhagen"
     ) from None
-USE_I18N = False
+USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -276,7 +297,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Behind TLS (HTTPS=1): secure cookies, HSTS, redirect to https, trust the proxy's X-Forwarded-Proto.
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # load balancers and Prometheus over plain HTTP
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0

@@ -7,8 +7,9 @@ class ExportJobsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import access
+        from . import access, languages
         from .pleo import client
 
         client.connect_signals()
         access.connect_signals()
+        languages.connect_signals()

@@ -8,19 +8,22 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from . import wording
 
 
 def desk(request: HttpRequest) -> dict[str, Any]:
-    """What every page needs to know: sandbox mode marks each page; the display time zone; the header's links."""
+    """What every page needs to know: sandbox mode marks each page; the display time zone; the header's links
+    and language menu (each language named in itself)."""
     return {
         "sandbox": settings.PLEO_SANDBOX,
         "TIME_ZONE_NAME": timezone.get_current_timezone_name(),
         "nav_attention": wording.NAV_ATTENTION,
         "password_reset_enabled": settings.PASSWORD_RESET_ENABLED,
         "desk_contact": contact(),
+        "languages": settings.LANGUAGES,
+        "language_name": dict(settings.LANGUAGES).get(translation.get_language() or "", ""),
     }
 
 

@@ -1,4 +1,4 @@
-"""Request ids, single sign-on from a trusted proxy, and the client address for lock-outs."""
+"""Request ids, the reader's language, single sign-on from a trusted proxy, and the client address for lock-outs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth.middleware import PersistentRemoteUserMiddleware
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 
 from .logs import request_id
 
@@ -41,6 +42,23 @@ class RequestIdMiddleware:
             request_id.reset(token)
         response["X-Request-ID"] = ident
         return response
+
+
+class UserLanguageMiddleware:
+    """A signed-in reader's own language (kept in their session from their profile) wins over the
+    browser's; runs after Django's ``LocaleMiddleware``, which set the cookie's or the browser's."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from .languages import SESSION_KEY, supported
+
+        chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+        if supported(chosen) and chosen != translation.get_language():
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = chosen  # as LocaleMiddleware sets it
+        return self.get_response(request)
 
 
 class PrivatePagesMiddleware:

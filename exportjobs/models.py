@@ -53,3 +53,16 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         who, job = self.username or "—", self.job_id or "—"
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {who} {self.action} {job} {self.outcome}"
+
+
+class Profile(models.Model):
+    """What the desk keeps about a user besides Django's account: the language they chose, which follows
+    them to every device they sign in on."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="desk_profile")
+    language = models.CharField(
+        max_length=8, blank=True, choices=settings.LANGUAGES, help_text="Empty: the browser's language."
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.language or 'browser'})"

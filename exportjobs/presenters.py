@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone as dj_timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from . import wording
+from . import l10n, wording
 from .attention import Filters, ListResult
 from .pleo.errors import PleoError
 from .pleo.models import (
@@ -62,13 +62,12 @@ def local_text(moment: datetime, *, with_date: bool = True) -> str:
         local = moment.astimezone(timezone.utc)
     zone = local.tzname() or zone_name()
     if with_date:
-        return f"{local.day} {local:%b %Y, %H:%M:%S} {zone}"
-    return f"{local:%H:%M} {zone}"
+        return f"{l10n.date_time(local)} {zone}"
+    return f"{l10n.time_of_day(local)} {zone}"
 
 
 def utc_text(moment: datetime) -> str:
-    utc = moment.astimezone(timezone.utc)
-    return f"{utc.day} {utc:%b %Y, %H:%M:%S} UTC"
+    return f"{l10n.date_time(moment.astimezone(timezone.utc))} UTC"
 
 
 @dataclass(frozen=True)
@@ -224,7 +223,7 @@ def _ticket_text(job: ExportJob, result: JobResult, permalink: str) -> str:
             local = local_text(moment)
             utc = utc_text(moment)
             lines.append(f"{labels[key]}: {utc}" + (f" ({local})" if local != utc else ""))
-    lines.append(str(words["entries"]) % {"count": f"{job.number_of_items:,}"})
+    lines.append(str(words["entries"]) % {"count": number_text(job.number_of_items)})
     if job.has_failure:
         failure = failure_words(job)[0]
         value = job.failure_type_value or words["no_type"]
@@ -251,8 +250,7 @@ def short_local_text(moment: datetime, now: datetime) -> str:
         this_year = dj_timezone.localtime(now).year
     except OverflowError:
         local, this_year = moment.astimezone(timezone.utc), now.year
-    year = "" if local.year == this_year else f" {local.year}"
-    return f"{local.day} {local:%b}{year} {local:%H:%M}"
+    return l10n.short_date_time(local, with_year=local.year != this_year)
 
 
 def job_title(job: ExportJob, now: datetime) -> str:
@@ -475,7 +473,7 @@ def items_context(summary: ItemsSummary, *, job: ExportJob, failure_type: str = 
 
 
 def number_text(value: int) -> str:
-    return f"{value:,}"
+    return l10n.number(value)
 
 
 def entries_error_notice(error: PleoError) -> str:
@@ -673,7 +671,7 @@ def _attention_what(job: ExportJob, now: datetime) -> tuple[str, str, bool]:
 def _local_minutes(moment: datetime) -> str:
     """``3 Nov 2026, 14:02 CET``: a list's times, to the minute."""
     local = dj_timezone.localtime(moment)
-    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname() or zone_name()}"
+    return f"{l10n.date_time(local, seconds=False)} {local.tzname() or zone_name()}"
 
 
 _SOME_ID = "00000000-0000-0000-0000-000000000000"

@@ -27,6 +27,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template import loader
+from django.utils import translation
+
+from .models import Profile
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +79,10 @@ class QuietPasswordResetForm(PasswordResetForm):
         # Who gets a mail is read here, in the request (the same query for any address); the mail
         # itself goes out from a thread of its own, which needs no database.
         self.recipients = list(super().get_users(self.cleaned_data["email"]))
+        # Each mail in its reader's saved language, else the language of the page that asked for it.
+        saved = dict(Profile.objects.filter(user__in=self.recipients).values_list("user_id", "language"))
+        asked = translation.get_language() or settings.LANGUAGE_CODE
+        self.languages = {user.pk: saved.get(user.pk) or asked for user in self.recipients}
         threading.Thread(
             target=PasswordResetForm.save, args=(self, *args), kwargs=kwargs, name="password-reset-mail", daemon=True
         ).start()
@@ -92,8 +99,10 @@ class QuietPasswordResetForm(PasswordResetForm):
         to_email: str,
         html_email_template_name: str | None = None,
     ) -> None:
-        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
-        body = loader.render_to_string(email_template_name, context)
+        user_pk = getattr(context.get("user"), "pk", 0)
+        with translation.override(self.languages.get(user_pk, settings.LANGUAGE_CODE)):
+            subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+            body = loader.render_to_string(email_template_name, context)
         message = EmailMultiAlternatives(subject, body, from_email, [to_email])
         try:
             message.send()

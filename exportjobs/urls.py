@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import languages, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,4 +11,5 @@ urlpatterns = [
     path("jobs/<str:job_id>/", views.job_detail, name="job_detail"),
     path("jobs/<str:job_id>/refresh/", views.job_refresh, name="job_refresh"),
     path("healthz", views.healthz, name="healthz"),
+    path("language/", languages.choose_language, name="choose_language"),
 ]
