@@ -26,14 +26,18 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 secret: | $(PY)
 	@$(PY) -m exportjobs.envfile .env
 
+# Commands that only read the code (translations, type checks) need settings that load, not the desk's
+# secret: a throwaway SECRET_KEY, and no .env (so they also work on a fresh clone before `make secret`).
+NO_SETTINGS = READ_DOT_ENV=0 SECRET_KEY=build-only-$$($(PY) -c 'import secrets; print(secrets.token_hex(32))')
+
 # The translations: locale/<language>/LC_MESSAGES/django.po, compiled to .mo files (never committed).
 messages: $(VENV)/.runtime
 	@command -v msgfmt >/dev/null 2>&1 || { echo "msgfmt is missing: install gettext (apt-get install -y gettext)" >&2; exit 1; }
-	$(PY) manage.py compilemessages --ignore=.venv --ignore=var --ignore=node_modules -v 0
+	$(NO_SETTINGS) $(PY) manage.py compilemessages --ignore=.venv --ignore=var --ignore=node_modules -v 0
 
 # After changing a user-facing string: update the .po files from the code and templates (then translate).
 translations: $(VENV)/.runtime
-	$(PY) manage.py makemessages --no-obsolete --add-location=file --ignore=.venv --ignore=var --ignore=bench \
+	$(NO_SETTINGS) $(PY) manage.py makemessages --no-obsolete --add-location=file --ignore=.venv --ignore=var --ignore=bench \
 		--ignore=tests --ignore="exportjobs/sandbox/server.py" $(foreach l,da sv de es fr,-l $(l))
 
 # Everything make run creates is private to its owner: var/ 0700, the SQLite database 0600.
@@ -55,8 +59,7 @@ TYPE_PATHS ?=
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
-	READ_DOT_ENV=0 SECRET_KEY=type-checking-only-$$($(PY) -c 'import secrets; print(secrets.token_hex(32))') \
-		$(VENV)/bin/mypy $(TYPE_PATHS)
+	$(NO_SETTINGS) $(VENV)/bin/mypy $(TYPE_PATHS)
 
 test: lint messages
 	$(PY) -m pytest $(PYTEST_ARGS)
