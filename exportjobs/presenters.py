@@ -18,6 +18,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone as dj_timezone
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
 from . import l10n, wording
@@ -237,6 +238,12 @@ def _ticket_text(job: ExportJob, result: JobResult, permalink: str) -> str:
     return "\n".join(lines)
 
 
+def _ticket_text_in_english(job: ExportJob, result: JobResult, permalink: str) -> str:
+    """The same summary in English, for Pleo support, whatever the page's language."""
+    with translation.override("en"):
+        return _ticket_text(job, result, permalink)
+
+
 def _started_by(job: ExportJob) -> dict[str, str]:
     """Who started the job, in words; the Pleo user's id apart, as a technical detail."""
     words = wording.STARTED_BY_PERSON if job.is_interactive else wording.STARTED_AUTOMATICALLY
@@ -327,6 +334,7 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
         "permalink": permalink,
         "seen_link": seen_link(permalink, result),
         "ticket_text": _ticket_text(job, result, permalink),
+        "ticket_text_en": _ticket_text_in_english(job, result, permalink),
         "auto_refresh": job.is_active,
         "zone": zone_name(),
         "is_utc": zone_name() in ("UTC", "Etc/UTC"),

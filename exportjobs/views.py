@@ -615,11 +615,12 @@ def _attention_layout(result: ListResult, filters: Filters, now: datetime) -> _L
     """The list's sections as HTML, how many jobs they show, and the company choices.
 
     Laying out 500 rows costs far more than serving the rest of the page, and every viewer of one answer
-    sees the same rows: a worker lays out each answer once per ``LAYOUT_STEP`` (per time zone and company
-    names) and reuses it. Nothing in the layout depends on the viewer.
+    sees the same rows: a worker lays out each answer once per ``LAYOUT_STEP`` (per time zone, language and
+    company names) and reuses it. Nothing in the layout depends on the viewer.
     """
     labels = tuple(sorted(settings.PLEO_COMPANY_LABELS.items()))
-    key = (result.jobs.walk, filters.ident, int(now.timestamp()) // LAYOUT_STEP, zone_name(), labels)
+    language = translation.get_language()
+    key = (result.jobs.walk, filters.ident, int(now.timestamp()) // LAYOUT_STEP, zone_name(), language, labels)
 
     def lay_out() -> _Layout:
         sections = attention_sections(result.jobs.jobs, filters, now=now)

@@ -248,11 +248,11 @@ def test_copy_buttons_put_the_id_and_the_ticket_summary_on_the_clipboard(signed_
     status = page.locator(".copy-status")
 
     page.get_by_role("button", name="Copy job ID").click()
-    expect(status).to_have_text("Copied: job ID")
+    expect(status).to_have_text("Copied: the job ID")
     assert clipboard(page) == FAILED
 
     page.get_by_role("button", name="Copy for ticket").click()
-    expect(status).to_have_text("Copied: for ticket")
+    expect(status).to_have_text("Copied: the summary for the ticket")
     text = clipboard(page)
     assert f"Pleo export job {FAILED}" in text
     assert "Who must act" in text
