@@ -223,7 +223,8 @@ def _ticket_text(job: ExportJob, result: JobResult, permalink: str) -> str:
         if moment is not None:
             local = local_text(moment)
             utc = utc_text(moment)
-            lines.append(f"{labels[key]}: {utc}" + (f" ({local})" if local != utc else ""))
+            moment_text = utc + (f" ({local})" if local != utc else "")
+            lines.append(wording.LABEL_VALUE % {"label": labels[key], "value": moment_text})
     lines.append(str(words["entries"]) % {"count": number_text(job.number_of_items)})
     if job.has_failure:
         failure = failure_words(job)[0]
@@ -745,7 +746,7 @@ def attention_rows_html(rows: Iterable[AttentionRow]) -> SafeString:
             f'<td data-label="{words["col_created"]}"><time datetime="{escape(created.iso)}" '
             f'title="{escape(created.utc)}" data-local>{escape(created.display)}</time>'
             f'<br><span class="relative">{escape(created.relative)}</span></td>'
-            f'<td data-label="{words["col_entries"]}" class="number">{job.number_of_items:,}</td>'
+            f'<td data-label="{words["col_entries"]}" class="number">{escape(number_text(job.number_of_items))}</td>'
             f'<td data-label="{words["col_company"]}">{company}</td>'
             f'<td data-label="{words["col_job"]}"><a href="{escape(row.url)}" aria-label="{escape(row.link_label)}">'
             f"<code>{escape(row.short_id)}…</code></a></td>"
