@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -24,15 +24,17 @@ from . import l10n, wording
 from .attention import Filters, ListResult
 from .pleo.errors import PleoError
 from .pleo.models import (
+    AccountingEntry,
     ExportJob,
     ExportJobItem,
     FailureType,
+    ItemFailureType,
     ItemStatus,
     JobStatus,
     known_or_raw,
     parse_instant,
 )
-from .services import ENTRIES_PER_PAGE, ITEM_STATUSES, BulkRow, ItemsSummary, JobResult
+from .services import ENTRIES_PER_PAGE, ITEM_STATUSES, BulkRow, EntryDetails, ItemsSummary, JobResult
 from .wording import duration_words, failure_wording, item_failure_wording, status_wording
 
 if TYPE_CHECKING:
@@ -204,7 +206,7 @@ def seen_link(permalink: str, result: JobResult) -> str:
     return f"{permalink}?{urlencode({'seen': result.job.status_value, 'at': iso_utc(result.fetched_at)})}"
 
 
-def _ticket_text(job: ExportJob, result: JobResult, permalink: str) -> str:
+def _ticket_text(job: ExportJob, result: JobResult, permalink: str, company: str = "") -> str:
     words = wording.TICKET
     status = status_wording(job.status, job.failure_reason_type)
     lines = [
@@ -224,6 +226,7 @@ def _ticket_text(job: ExportJob, result: JobResult, permalink: str) -> str:
             utc = utc_text(moment)
             lines.append(f"{labels[key]}: {utc}" + (f" ({local})" if local != utc else ""))
     lines.append(str(words["entries"]) % {"count": number_text(job.number_of_items)})
+    lines.append(str(words["company"]) % {"name": company or short_id(job.company_id), "id": job.company_id})
     if job.has_failure:
         failure = failure_words(job)[0]
         value = job.failure_type_value or words["no_type"]
@@ -278,8 +281,16 @@ def failure_words(job: ExportJob) -> tuple[Any, Text, str]:
     return words, heading, "warning" if partial else "danger"
 
 
-def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime | None = None) -> dict[str, Any]:
+def job_page_context(
+    request: HttpRequest,
+    result: JobResult,
+    *,
+    now: datetime | None = None,
+    company_names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The job page's words and times; ``company_names``: Pleo's names of companies (``company_name``)."""
     job = result.job
+    company = company_name(job.company_id, company_names)
     now = now or datetime.now(timezone.utc)
     reasons = _missing_reasons(job)
     steps, durations = _timeline(job, now)
@@ -312,7 +323,7 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
         "expiry": _expiry(job, now),
         "stuck": _stuck(job, now),
         "started_by": _started_by(job),
-        "company_name": company_name(job.company_id),
+        "company_name": company,
         "fetched": fetched,
         "fetched_time": fetched_time,
         "stale_banner": str(wording.STALE_BANNER) % {"time": fetched_time, "relative": fetched.relative},
@@ -326,7 +337,7 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
         },
         "permalink": permalink,
         "seen_link": seen_link(permalink, result),
-        "ticket_text": _ticket_text(job, result, permalink),
+        "ticket_text": _ticket_text(job, result, permalink, company),
         "auto_refresh": job.is_active,
         "zone": zone_name(),
         "is_utc": zone_name() in ("UTC", "Etc/UTC"),
@@ -334,6 +345,25 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
 
 
 # --- entries (items) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """What a failed entry is, as a person finds it in Pleo or on a receipt."""
+
+    kind: str  # "Card purchase (online)"
+    when: str  # in the reader's zone and language
+    when_iso: str
+    when_utc: str
+    paid: str  # in the currency paid
+    booked: str  # in the company's currency; "" when the same currency (or not given)
+    note: str  # as written (escaped when shown)
+    note_short: str  # the note cut to NOTE_SHORT characters; "" when it is short enough to show whole
+    category: str
+    receipts: int
+    receipt_text: str
+    receipt_matters: bool  # the entry failed over its receipt
+    review: str
 
 
 @dataclass(frozen=True)
@@ -345,6 +375,9 @@ class FailedEntry:
     actor_label: Text
     reason: str
     external_url: str
+    details: EntryView | None = None
+    gone: bool = False  # Pleo says the entry no longer exists
+    waiting: bool = False  # Pleo did not say in time (or could not): listed without details
 
 
 def safe_url(url: str | None) -> str:
@@ -394,6 +427,78 @@ def _failed_entry(item: ExportJobItem) -> FailedEntry:
         reason=item.failure_reason or "",
         external_url=safe_url(item.external_url),
     )
+
+
+RECEIPT_FAILURES = frozenset(
+    {
+        ItemFailureType.RECEIPT_UPLOAD_FAILURE.value,
+        ItemFailureType.RECEIPT_DOWNLOAD_FAILURE.value,
+        ItemFailureType.RECEIPT_FILE_SIZE_LIMIT_EXCEEDED.value,
+        ItemFailureType.RECEIPT_CONVERSION_FAILURE.value,
+    }
+)
+NOTE_SHORT = 80  # characters of a note shown before "Show the whole note"
+UNKNOWN_ACCOUNT = "00000000-0000-0000-0000-000000000000"  # Pleo's "I don't know" category
+
+
+def _short_note(note: str) -> str:
+    one_line = " ".join(note.split())
+    if len(one_line) <= NOTE_SHORT and "\n" not in note.strip():
+        return ""
+    cut = one_line[:NOTE_SHORT].rsplit(" ", 1)[0] if " " in one_line[:NOTE_SHORT] else one_line[:NOTE_SHORT]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def entry_view(entry: AccountingEntry, *, failure_type: str = "") -> EntryView:
+    """One accounting entry in words: kind, when, how much, note, category, receipts, review."""
+    paid = entry.transaction_value
+    booked = entry.total_bill_value
+    note = (entry.note or "").strip()
+    account = entry.payload.get("accountId")
+    if entry.account_code:
+        category = entry.account_code
+    elif account == UNKNOWN_ACCOUNT:
+        category = str(wording.ENTRY_DETAILS["unknown_category"])
+    else:
+        category = ""
+    try:
+        local = dj_timezone.localtime(entry.performed_at)
+    except OverflowError:
+        local = entry.performed_at
+    receipts = len(entry.receipt_ids)
+    return EntryView(
+        kind=wording.entry_kind(entry.family, entry.sub_family),
+        when=f"{l10n.date_time(local, seconds=False)} {local.tzname() or zone_name()}",
+        when_iso=iso_utc(entry.performed_at),
+        when_utc=utc_text(entry.performed_at),
+        paid=l10n.money(paid.minors, paid.currency),
+        booked=l10n.money(booked.minors, booked.currency) if booked and booked.currency != paid.currency else "",
+        note=note,
+        note_short=_short_note(note) if note else "",
+        category=category,
+        receipts=receipts,
+        receipt_text=wording.receipt_words(receipts),
+        receipt_matters=failure_type in RECEIPT_FAILURES,
+        review=wording.review_status_words(entry.review_status),
+    )
+
+
+def page_entry_ids(entries: Mapping[str, Any]) -> list[uuid.UUID]:
+    """The ids of the failed entries one page of the entries panel lists (``items_context``'s ``failed``)."""
+    return [uuid.UUID(row.entry_id) for row in entries.get("failed", [])]
+
+
+def with_details(entries: dict[str, Any], details: EntryDetails) -> dict[str, Any]:
+    """The entries panel with what Pleo said about each listed entry, and one notice when some are missing."""
+    rows = []
+    for row in entries["failed"]:
+        entry = details.found.get(row.entry_id)
+        if entry is not None:
+            rows.append(replace(row, details=entry_view(entry, failure_type=row.type_value)))
+        else:
+            rows.append(replace(row, gone=row.entry_id in details.gone, waiting=row.entry_id not in details.gone))
+    notice = str(wording.ENTRY_NOTICES[details.problem]) if details.problem in wording.ENTRY_NOTICES else ""
+    return {**entries, "failed": rows, "details_notice": notice, "details_complete": details.complete}
 
 
 def items_context(summary: ItemsSummary, *, job: ExportJob, failure_type: str = "", page: int = 1) -> dict[str, Any]:
@@ -469,6 +574,9 @@ def items_context(summary: ItemsSummary, *, job: ExportJob, failure_type: str = 
         "pager": pager,
         "more": str(wording.ENTRIES_MORE) % {"shown": number_text(len(summary.failed))} if summary.more else "",
         "notes": notes,
+        "detail_words": wording.ENTRY_DETAILS,
+        "details_notice": "",
+        "details_complete": True,
     }
 
 
@@ -583,10 +691,12 @@ def recent_line(event: Mapping[str, Any], now: datetime) -> dict[str, Any]:
 # --- companies ----------------------------------------------------------------------------
 
 
-def company_name(company_id: uuid.UUID | str) -> str:
-    """The name ``PLEO_COMPANY_LABELS`` gives a company; "" when it has none."""
+def company_name(company_id: uuid.UUID | str, names: Mapping[str, str] | None = None) -> str:
+    """A company's name: the one ``PLEO_COMPANY_LABELS`` gives it, else Pleo's (``names``, from
+    ``services.company_names_get``); "" when it has neither."""
     labels: dict[str, str] = settings.PLEO_COMPANY_LABELS
-    return labels.get(str(company_id).lower(), "")
+    key = str(company_id).lower()
+    return labels.get(key, "") or (names or {}).get(key, "")
 
 
 # --- the needs-attention list ------------------------------------------------------------------

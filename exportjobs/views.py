@@ -13,6 +13,7 @@ import re
 import sys
 import time
 import uuid
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -38,7 +39,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from . import metrics, services, wording
 from .access import desk_view
 from .attention import Filters, ListResult, Recent, attention_get, attention_summary_cached
-from .cache import local_get, local_put
+from .cache import local_get, local_put, page_budget
 from .downloads import csv_download
 from .forms import MAX_INPUT, AttentionForm, LookupForm, find_job_ids
 from .models import AuditEvent
@@ -55,8 +56,10 @@ from .presenters import (
     items_context,
     job_page_context,
     local_text,
+    page_entry_ids,
     recent_line,
     seen_change,
+    with_details,
     zone_name,
 )
 from .services import JobResult
@@ -443,12 +446,22 @@ def _job_article(request: HttpRequest, result: JobResult) -> SafeString:
     key = "exportjobs:article:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
     article = local_get(key)
     if not isinstance(article, str):
-        context = job_page_context(request, result)
-        context["seen_change"] = seen_change(result.job, request.GET.get("seen"), request.GET.get("at"))
-        context.update(_entries(request, result.job))
+        job = result.job
+        names = services.company_names_later(company_ids=[job.company_id])  # asked while the entries are
+        until = time.monotonic() + page_budget()
+        entries = _entries(request, job)
+        try:
+            company_names, named_in_time = names.result(timeout=max(0.0, until - time.monotonic())), True
+        except FutureTimeout:
+            company_names, named_in_time = {}, False
+        context = job_page_context(request, result, company_names=company_names)
+        context["seen_change"] = seen_change(job, request.GET.get("seen"), request.GET.get("at"))
+        context.update(entries)
         context["csrf_input"] = mark_safe(CSRF_SLOT)  # noqa: S308 - a fixed marker, replaced below
         article = loader.render_to_string("exportjobs/_job_article.html", context)
-        local_put(key, article, ARTICLE_SECONDS)
+        # A page still missing what Pleo was asked is not reused: the next view shows what has arrived.
+        if named_in_time and entries.get("entries", {}).get("details_complete", True):
+            local_put(key, article, ARTICLE_SECONDS)
     field = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
     page: SafeString = mark_safe(article.replace(CSRF_SLOT, field, 1))  # noqa: S308 - escaped when rendered
     return page
@@ -496,13 +509,19 @@ def _entries(request: HttpRequest, job: ExportJob) -> dict[str, Any]:
     wanted = job.status in ENTRY_STATUSES or request.GET.get("entries") == "1"
     if not wanted:
         return {"entries_offered": job.number_of_items > 0}
+    started = time.monotonic()
     try:
         summary = services.job_items_get(job=job)
     except PleoError as error:
         logger.warning("Entries of job %s: %s (%s)", job.id, error.code, error.message)
         return {"entries_error": entries_error_notice(error)}
     failure_type, page = _entries_query(request)
-    return {"entries": items_context(summary, job=job, failure_type=failure_type, page=page)}
+    entries = items_context(summary, job=job, failure_type=failure_type, page=page)
+    entry_ids = page_entry_ids(entries)
+    if entry_ids:  # what each listed entry is, within what is left of the entries' time
+        details = services.entry_details_get(entry_ids=entry_ids, deadline=started + page_budget())
+        entries = with_details(entries, details)
+    return {"entries": entries}
 
 
 @require_http_methods(["GET", "POST"])
