@@ -628,8 +628,9 @@ def what_happened(job: ExportJob) -> tuple[Text, Text]:
     return what, who
 
 
-def bulk_row(row: BulkRow) -> dict[str, Any]:
-    """One row of the bulk table: every row has the same columns, with words in each cell."""
+def bulk_row(row: BulkRow, company_names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One row of the bulk table: every row has the same columns, with words in each cell; the job's
+    company by name when it has one (``company_name``)."""
     now = datetime.now(timezone.utc)
     if row.result is None:
         code = row.error.code if row.error else "pleo_error"
@@ -652,6 +653,8 @@ def bulk_row(row: BulkRow) -> dict[str, Any]:
     what, who = what_happened(job)
     return {
         "job_id": row.job_id,
+        "company": company_name(job.company_id, company_names),
+        "company_id": str(job.company_id),
         "status": status_wording(job.status, job.failure_reason_type),
         "what": what,
         "failure_type": job.failure_type_value or "",
@@ -787,12 +790,14 @@ def _local_minutes(moment: datetime) -> str:
 _SOME_ID = "00000000-0000-0000-0000-000000000000"
 
 
-def attention_row(job: ExportJob, now: datetime, *, job_url: str | None = None) -> AttentionRow:
+def attention_row(
+    job: ExportJob, now: datetime, *, job_url: str | None = None, company_names: Mapping[str, str] | None = None
+) -> AttentionRow:
     """One job as the list shows it; ``job_url`` is the job page's URL with ``{}`` for the id (from
-    ``attention_sections``, which reverses it once for all rows)."""
+    ``attention_sections``, which reverses it once for all rows); ``company_names``: Pleo's names."""
     what, actor, stuck = _attention_what(job, now)
     job_id, company_id = str(job.id), str(job.company_id)
-    name = company_name(company_id)
+    name = company_name(company_id, company_names)
     created = job.created_at
     return AttentionRow(
         section=SECTION_OF.get(job.status_value, ""),
@@ -856,13 +861,15 @@ def attention_rows_html(rows: Iterable[AttentionRow]) -> SafeString:
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
 
 
-def attention_sections(jobs: Iterable[ExportJob], filters: Filters, *, now: datetime) -> list[AttentionSection]:
+def attention_sections(
+    jobs: Iterable[ExportJob], filters: Filters, *, now: datetime, company_names: Mapping[str, str] | None = None
+) -> list[AttentionSection]:
     """The three sections in order, each with its rows: failed and partly exported newest first; active
     jobs that may be stuck first, then the others (the answer is already newest first)."""
     rows: dict[str, list[AttentionRow]] = {"failed": [], "partly": [], "active": []}
     job_url = reverse("job_detail", args=[_SOME_ID]).replace(_SOME_ID, "{}")
     for job in jobs:
-        row = attention_row(job, now, job_url=job_url)
+        row = attention_row(job, now, job_url=job_url, company_names=company_names)
         if row.section:
             rows[row.section].append(row)
     rows["active"].sort(key=lambda row: not row.stuck)  # stable: newest first within each group
@@ -881,12 +888,14 @@ def attention_sections(jobs: Iterable[ExportJob], filters: Filters, *, now: date
     ]
 
 
-def attention_companies(jobs: Iterable[ExportJob], selected: uuid.UUID | None) -> list[tuple[str, str]]:
+def attention_companies(
+    jobs: Iterable[ExportJob], selected: uuid.UUID | None, company_names: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
     """The company filter's choices: every labelled company, every company seen in the answer and the
     one selected, by name (unnamed ones by id, after the named)."""
     found: dict[str, str] = dict(settings.PLEO_COMPANY_LABELS)
     for company in [job.company_id for job in jobs] + ([selected] if selected else []):
-        found.setdefault(str(company), "")
+        found.setdefault(str(company), company_name(company, company_names))
     named = sorted(((key, name) for key, name in found.items() if name), key=lambda choice: choice[1].lower())
     unknown = str(wording.ATTENTION_ROW["unknown_company"])
     return named + [(key, unknown % {"id": key}) for key in sorted(key for key, name in found.items() if not name)]
@@ -935,7 +944,7 @@ def attention_csv_rows(sections: Iterable[AttentionSection], base_url: str) -> I
                 iso_utc(job.created_at),
                 iso_utc(job.last_updated_at) if job.last_updated_at else "",
                 job.number_of_items,
-                company_name(row.company_id),
+                row.company if row.company_known else "",
                 row.company_id,
                 base_url + row.url,
             ]

@@ -321,7 +321,10 @@ def bulk(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     text = data.get("ids", "")[:MAX_INPUT]
     ids = find_job_ids(text)
+    until = time.monotonic() + page_budget()
     rows = services.jobs_get_many(job_ids=ids) if ids else []
+    companies = [row.result.job.company_id for row in rows if row.result is not None]
+    names = services.company_names_get(company_ids=companies, deadline=until) if companies else {}
     for row in rows:
         if row.result is not None:
             outcome = AuditEvent.Outcome.FOUND
@@ -334,7 +337,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     over = next((row.error for row in rows if isinstance(row.error, OverBudget)), None)
     context = {
         "text": text,
-        "rows": [bulk_row(row) for row in rows],
+        "rows": [bulk_row(row, names) for row in rows],
         "found": len(ids),
         "limit": services.BULK_LIMIT,
         "searched": "ids" in data,
@@ -574,6 +577,7 @@ def attention(request: HttpRequest) -> HttpResponseBase:
         context = _attention_context(request, form=form, filters=Filters())
         return render(request, "exportjobs/attention.html", context, status=400)
     filters = form.filters()
+    until = time.monotonic() + page_budget()
     as_csv = form.cleaned_data["format"] == "csv"
     audit = {**filters.for_audit(), "format": "csv" if as_csv else "html"}
     try:
@@ -584,14 +588,16 @@ def attention(request: HttpRequest) -> HttpResponseBase:
         return error_page(request, error, job_id=None)
     now = datetime.now(timezone.utc)
     if as_csv:
-        sections = attention_sections(result.jobs.jobs, filters, now=now)
+        names = services.company_names_get(company_ids={job.company_id for job in result.jobs.jobs}, deadline=until)
+        sections = attention_sections(result.jobs.jobs, filters, now=now, company_names=names)
         shown = sum(len(section.rows) for section in sections if section.shown)
         try:
             _audit_attention(request, filters=audit, result=result, shown=shown)
         except AuditUnavailable:
             return audit_unavailable_page(request, job_id=None)
         return _attention_csv(request, filters, result, sections)
-    layout = _attention_layout(result, filters, now)
+    names = services.company_names_get(company_ids={job.company_id for job in result.jobs.jobs}, deadline=until)
+    layout = _attention_layout(result, filters, now, names)
     try:
         _audit_attention(request, filters=audit, result=result, shown=layout.shown)
     except AuditUnavailable:
@@ -630,25 +636,25 @@ LAYOUT_STEP = 10  # seconds a laid-out list is reused for (its relative times mo
 _LAID_OUT: Recent[tuple[object, ...], _Layout] = Recent(16)
 
 
-def _attention_layout(result: ListResult, filters: Filters, now: datetime) -> _Layout:
+def _attention_layout(result: ListResult, filters: Filters, now: datetime, names: dict[str, str]) -> _Layout:
     """The list's sections as HTML, how many jobs they show, and the company choices.
 
     Laying out 500 rows costs far more than serving the rest of the page, and every viewer of one answer
     sees the same rows: a worker lays out each answer once per ``LAYOUT_STEP`` (per time zone and company
     names) and reuses it. Nothing in the layout depends on the viewer.
     """
-    labels = tuple(sorted(settings.PLEO_COMPANY_LABELS.items()))
+    labels = tuple(sorted({**names, **settings.PLEO_COMPANY_LABELS}.items()))
     key = (result.jobs.walk, filters.ident, int(now.timestamp()) // LAYOUT_STEP, zone_name(), labels)
 
     def lay_out() -> _Layout:
-        sections = attention_sections(result.jobs.jobs, filters, now=now)
+        sections = attention_sections(result.jobs.jobs, filters, now=now, company_names=names)
         html = render_to_string(
             "exportjobs/_attention_sections.html", {"sections": sections, "words": wording.ATTENTION}
         )
         return _Layout(
             sections_html=html,
             shown=sum(len(section.rows) for section in sections if section.shown),
-            companies=attention_companies(result.jobs.jobs, filters.company),
+            companies=attention_companies(result.jobs.jobs, filters.company, names),
         )
 
     return _LAID_OUT.get_or_make(key, lay_out)
