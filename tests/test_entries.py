@@ -48,7 +48,9 @@ def test_every_item_failure_type_has_wording():
 
 def entry_ids(page: str) -> list[str]:
     """The accounting entry ids of the failed-entries table, in order."""
-    return re.findall(r'<td data-label="Accounting entry" class="entry-cell"><div class="entry" data-entry-id="([^"]+)"', page)
+    return re.findall(
+        r'<td data-label="Accounting entry" class="entry-cell"><div class="entry" data-entry-id="([^"]+)"', page
+    )
 
 
 def failure_groups(page: str) -> list[tuple[str, int]]:
