@@ -182,7 +182,7 @@ def test_an_amount_paid_in_another_currency_also_shows_the_amount_booked(desk, s
     paid, booked = {"currency": "EUR", "minors": 8450}, {"currency": "DKK", "minors": 63037}
     sandbox.state.put_entry(FIRST, entry_payload(FIRST, transactionValue=paid, totalBillValue=booked))
     words = text_of(row_of(view(desk), FIRST)).replace("\u00a0", " ")
-    assert "€84.50 (Amount booked DKK 630.37 in the company's currency" in words
+    assert "€84.50 Amount booked: DKK 630.37 (in the company's currency)" in words
 
 
 # --- notes, categories and receipts ------------------------------------------------------------------
