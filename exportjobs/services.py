@@ -326,7 +326,8 @@ class EntryDetails:
 
     @property
     def complete(self) -> bool:
-        return not self.problem and not self.waiting
+        """Nothing more will arrive soon: every entry answered, or Pleo refuses them all (remembered)."""
+        return not self.waiting and self.problem in ("", "refused")
 
 
 PROBLEM_ORDER = ("refused", "over_budget", "busy", "unavailable", "timeout")  # the first one found is told

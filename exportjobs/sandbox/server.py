@@ -405,6 +405,12 @@ class Handler(BaseHTTPRequestHandler):
             except (KeyError, ValueError):
                 return self._json(400, {"type": "BAD_REQUEST", "message": "seconds= is required."})
             return self._json(200, {"latency": self.server.state.latency})
+        if url.path == "/_sandbox/entries":  # every accounting entry refused (403) from now on, or no longer
+            refuse = parse_qs(url.query).get("refuse", ["1"])[0] == "1"
+            self.server.state.clear_faults(ENTRIES)
+            if refuse:
+                self.server.state.add_fault(ENTRIES, "403")
+            return self._json(200, {"refuse": refuse})
         return self._json(405, {"type": "METHOD_NOT_ALLOWED", "message": "Only GET is served."})
 
     def _job(self, job_id: str) -> None:
