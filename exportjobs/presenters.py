@@ -354,7 +354,6 @@ class EntryView:
     kind: str  # "Card purchase (online)"
     when: str  # in the reader's zone and language
     when_iso: str
-    when_utc: str
     paid: str  # in the currency paid
     booked: str  # in the company's currency; "" when the same currency (or not given)
     note: str  # as written (escaped when shown)
@@ -470,7 +469,6 @@ def entry_view(entry: AccountingEntry, *, failure_type: str = "") -> EntryView:
         kind=wording.entry_kind(entry.family, entry.sub_family),
         when=f"{l10n.date_time(local, seconds=False)} {local.tzname() or zone_name()}",
         when_iso=iso_utc(entry.performed_at),
-        when_utc=utc_text(entry.performed_at),
         paid=l10n.money(paid.minors, paid.currency),
         booked=l10n.money(booked.minors, booked.currency) if booked and booked.currency != paid.currency else "",
         note=note,

@@ -396,6 +396,8 @@ def entry_details_get(*, entry_ids: Sequence[uuid.UUID], deadline: float) -> Ent
             if isinstance(error, PleoAuthError):
                 _remember_refusal("entry")
             return error
+        if answer.value is None:  # another request just learnt that Pleo has no such entry
+            return JobNotFound("Pleo has no accounting entry with this ID.", status=404)
         return answer.value
 
     with bulkhead_slot() as admitted:
