@@ -20,6 +20,9 @@ GOAL_HUNG_REDIS_MS = 500.0  # home and cached job pages with Redis hung, p95
 GOAL_SLOW_PLEO_MS = 100.0  # /healthz and cached job pages with Pleo slow, p95
 GOAL_ATTENTION_RATIO = 1.5  # cached /attention/ with 500 jobs / home page, median
 GOAL_ATTENTION_COLD_OVERHEAD_MS = 60.0  # cold /attention/ minus the sum of its upstream calls, median
+GOAL_ENTRIES_ROUNDS = 2  # cold job page with 50 failed entries: at most this many entry latencies on top
+GOAL_ENTRIES_OVERHEAD_MS = 30.0  # … and this much more, over the job and items calls, median
+GOAL_ENTRIES_CACHED_RATIO = 1.1  # cached job page with details / without, median
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,105 @@ def _attention_goals(att: dict) -> list[Goal]:
             stampede["upstream_calls"] == stampede["walk_calls"],
         ),
     ]
+
+
+def entries_cold(ent: dict) -> dict:
+    """The cold job pages with 50 failed entries summed up: medians of the page, its job and items calls asked
+    directly, and the difference."""
+    cold = ent["cold"]
+    return {
+        "ms": _median([c["ms"] for c in cold]),
+        "upstream_ms": _median([c["upstream_ms"] for c in cold]),
+        "extra_ms": _median([c["ms"] - c["upstream_ms"] for c in cold]),
+        "entry_calls": _median([c["entry_calls"] for c in cold]),
+        "all_details": all(c["details"] == 50 and c["status"] == 200 for c in cold),
+    }
+
+
+def _entries_goals(ent: dict) -> list[Goal]:
+    latency = ent["latency_ms"]
+    cold = entries_cold(ent)
+    allowed = GOAL_ENTRIES_ROUNDS * latency + GOAL_ENTRIES_OVERHEAD_MS
+    cached, bare = ent["cached"], ent["cached_without"]
+    ratio = _ratio(cached["p50_ms"], bare["p50_ms"])
+    return [
+        Goal(
+            "10",
+            f"Cold job page with 50 failed entries and their details (every answer {latency:.0f} ms, "
+            f"{ent['concurrency']} entries at a time) minus its job and items calls asked directly, median",
+            f"{_ms(cold['ms'])} − {_ms(cold['upstream_ms'])} = **{cold['extra_ms']:.0f} ms**",
+            f"≤ {GOAL_ENTRIES_ROUNDS} × {latency:.0f} + {GOAL_ENTRIES_OVERHEAD_MS:.0f} = {allowed:.0f} ms",
+            cold["extra_ms"] <= allowed,
+        ),
+        Goal(
+            "10",
+            "Every cold page showed all 50 entries with their details",
+            f"**{'yes' if cold['all_details'] else 'no'}** ({cold['entry_calls']:.0f} entry calls per page)",
+            "yes",
+            cold["all_details"],
+        ),
+        Goal(
+            "10",
+            "Cached job page with 50 failed entries: with details / without (Pleo refusing them), median",
+            f"{_ms(cached['p50_ms'])} / {_ms(bare['p50_ms'])} = **{ratio:.2f}**",
+            f"≤ {GOAL_ENTRIES_CACHED_RATIO}",
+            ratio <= GOAL_ENTRIES_CACHED_RATIO,
+        ),
+        Goal(
+            "10",
+            "Calls for entries when a cached page with details is viewed again",
+            f"**{ent['cached_entry_calls']}**",
+            "= 0",
+            ent["cached_entry_calls"] == 0,
+        ),
+    ]
+
+
+def _entries_lines(ent: dict) -> list[str]:
+    lines = [
+        f"A sandbox of its own adds {ent['latency_ms']:.0f} ms to every answer (the job, its items, each accounting "
+        f"entry, the company). Each cold page is a job not asked before with 450 entries, 50 of them failed; the "
+        f"desk asks for the 50 entries' details {ent['concurrency']} at a time (`ENTRY_CONCURRENCY`), while the "
+        "company's name is asked beside them. The job and items calls are then asked again straight from the "
+        "sandbox (the job, then the five counts and the failed entries at once) for the comparison.",
+        "",
+        "| job | HTTP | page | job and items asked directly | difference | entries with details | entry calls |"
+        " company calls |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for index, c in enumerate(ent["cold"]):
+        lines.append(
+            f"| {index} | {c['status']} | {_ms(c['ms'])} | {_ms(c['upstream_ms'])} | "
+            f"{c['ms'] - c['upstream_ms']:.0f} ms | {c['details']} | {c['entry_calls']} | {c['company_calls']} |"
+        )
+    lines += [
+        "",
+        "| cached page (1 connection) | requests | median | p95 | bytes |",
+        "| --- | --- | --- | --- | --- |",
+        f"| {ent['cached']['label']} | {_n(ent['cached']['requests'])} | {_ms(ent['cached']['p50_ms'])} | "
+        f"{_ms(ent['cached']['p95_ms'])} | {_n(ent['page_bytes'])} |",
+        f"| {ent['cached_without']['label']} | {_n(ent['cached_without']['requests'])} | "
+        f"{_ms(ent['cached_without']['p50_ms'])} | {_ms(ent['cached_without']['p95_ms'])} | {_n(ent['bare_bytes'])} |",
+    ]
+    return lines
+
+
+def render_entries(r: dict) -> str:
+    """The report of phase 10 run alone (``bench/run.py --only entries``)."""
+    lines = [
+        "# Benchmarks: failed entries' details (phase 10 alone)",
+        "",
+        f"Written by `bench/run.py --only entries`; whole run {r.get('elapsed_s', 0):.0f} s. The dashboard runs under "
+        "gunicorn as `make run` starts it (1 worker, gthread), signed in with a real session, local-memory cache.",
+        "",
+        "| # | measurement | value | goal | met |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [f"| {g.number} | {g.what} | {g.value} | {g.goal} | {_met(g)} |" for g in goals(r)]
+    lines += ["", "## Failed entries' details", "", *_entries_lines(r["entries"])]
+    if r.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in r["notes"]]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def goals(r: dict) -> list[Goal]:
@@ -248,6 +350,8 @@ def goals(r: dict) -> list[Goal]:
         )
     if r.get("attention"):
         out += _attention_goals(r["attention"])
+    if r.get("entries"):
+        out += _entries_goals(r["entries"])
     workers = r.get("workers")
     if workers:
         one, three = workers["1"], workers["3"]
@@ -327,6 +431,8 @@ def _runs(r: dict) -> list[dict]:
             runs += [cold["no_latency"]["job"], cold["no_latency"]["direct"]]
     if r.get("attention"):
         runs += [r["attention"]["home"], r["attention"]["cached"]]
+    if r.get("entries"):
+        runs += [r["entries"]["cached"], r["entries"]["cached_without"]]
     for section in ("scale_locmem", "scale_redis"):
         if r.get(section):
             runs += [r[section]["latency_1000"], r[section]["latency_n"]]
@@ -570,6 +676,8 @@ def render(r: dict) -> str:
         lines += ["", "## Where the cold overhead comes from", "", *_cold_lines(r)]
     if r.get("attention"):
         lines += ["", "## Needs attention (`/attention/`)", "", *_attention_lines(r["attention"])]
+    if r.get("entries"):
+        lines += ["", "## Failed entries' details (phase 10)", "", *_entries_lines(r["entries"])]
     if r.get("stampede"):
         lines += [
             "",

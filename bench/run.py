@@ -23,6 +23,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -34,6 +35,7 @@ if str(ROOT) not in sys.path:
 from bench import faults as faults_phase  # noqa: E402 - after the path set-up above
 from bench import machine, report, servers, wrk  # noqa: E402
 from exportjobs.sandbox import seed  # noqa: E402
+from exportjobs.services import ENTRY_CONCURRENCY  # noqa: E402 - entries' details asked at once per worker
 
 VAR = ROOT / "var" / "bench"
 RESULTS = ROOT / "bench" / "results"
@@ -51,6 +53,9 @@ ATTENTION_COLD = [
 ]
 ATTENTION_STAMPEDE = "/attention/"  # the default view: the failed and partly exported walk and the active one
 ATTENTION_WALK = "/attention/?period=30d"  # every status: one walk for comparison with the stampede
+ENTRY_LATENCY = 0.1  # seconds the entries' sandbox adds to every answer (job, items, entries, company)
+ENTRY_COLD = 8  # cold job pages, each a job with 50 failed entries not asked before
+ENTRY_MARK = b'class="entry-kind"'  # one per failed entry shown with its details
 NOISY = 0.10  # a measurement during which other programs used more than this share of the CPUs is flagged
 
 _t0 = time.monotonic()
@@ -110,11 +115,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--fault-seconds", type=float, default=8.0, help="seconds per fault scenario (default 8)")
     parser.add_argument("--no-faults", action="store_true", help="skip phase 7 (faults, before and after)")
+    parser.add_argument(
+        "--only",
+        choices=["entries"],
+        help="run one phase alone (entries: the failed entries' details, phase 10) and write "
+        "bench/results/<phase>.md instead of docs/benchmarks.md",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.duration = min(args.duration, 2.0)
         args.jobs = min(args.jobs, 2000)
         args.profile_requests = min(args.profile_requests, 100)
+    if args.output is None and args.only:
+        args.output = RESULTS / f"{args.only}.md"
     if args.output is None:
         args.output = RESULTS / "quick.md" if args.quick else ROOT / "docs" / "benchmarks.md"
     if args.jobs < 1000:
@@ -490,6 +503,74 @@ class Bench:
         }
         desk.stop()
 
+    def phase_entries(self) -> None:
+        """10: a cold job page with 50 failed entries and their details, against its own calls to Pleo; the
+        cached page with details against the cached page without them (entries refused by Pleo)."""
+        latency = ENTRY_LATENCY
+        sandbox = servers.Sandbox(
+            latency=latency, generated=0, failed=ENTRY_COLD + 1, log_dir=VAR, name="sandbox-entries"
+        ).start()
+        self.to_stop.append(sandbox)
+        extra = {"PLEO_USER_BUDGET": "1000000"}  # the bench user looks at far more jobs than a person
+        desk = self.desk("desk-entries", "locmemcache://bench-entries", sandbox, extra_env=extra)
+        self.cookies = servers.sign_in(desk.url, servers.BENCH_USER, self.password)
+        log(
+            f"10. cold job pages with 50 failed entries: {ENTRY_COLD} jobs, every answer {latency * 1000:.0f} ms, "
+            f"entries {ENTRY_CONCURRENCY} at a time"
+        )
+        cold = []
+        for index in range(ENTRY_COLD):
+            job_id = seed.bench_failed_uuid(index)
+            self.settle()
+            before = sandbox.stats()
+            status, seconds, body = servers.timed_get(desk.url, f"/jobs/{job_id}/", self.cookie)
+            after = sandbox.stats()
+            direct = sandbox.job_and_items(job_id)  # the same calls, straight from the sandbox
+            sample = {
+                "status": status,
+                "ms": seconds * 1000,
+                "upstream_ms": direct * 1000,
+                "details": body.count(ENTRY_MARK),
+                "entry_calls": after["entryCalls"] - before["entryCalls"],
+                "company_calls": after["companyCalls"] - before["companyCalls"],
+            }
+            cold.append(sample)
+            log(
+                f"  job {index}: HTTP {status}, {sample['ms']:.0f} ms (job and items asked directly: "
+                f"{sample['upstream_ms']:.0f} ms), {sample['details']} entries with details, "
+                f"{sample['entry_calls']} entry call(s)"
+            )
+        hot = f"/jobs/{seed.bench_failed_uuid(0)}/"
+        page_bytes = servers.check_page(desk.url, hot, self.cookies, contains="Card purchase (online)")
+        self.warm(desk, [hot])
+        with_details = self.measure(
+            desk.url, label="cached job page, 50 failed entries with details", path=hot, expect_bytes=page_bytes
+        )
+        before = sandbox.stats()["entryCalls"]
+        servers.timed_get(desk.url, hot, self.cookie)
+        cached_calls = sandbox.stats()["entryCalls"] - before
+        sandbox.refuse_entries(True)
+        bare = f"/jobs/{seed.bench_failed_uuid(ENTRY_COLD)}/"
+        servers.timed_get(desk.url, bare, self.cookie)  # Pleo refuses: the entries are listed as before
+        bare_bytes = servers.check_page(desk.url, bare, self.cookies, contains="read access to accounting entries")
+        self.warm(desk, [bare])
+        without = self.measure(
+            desk.url, label="cached job page, 50 failed entries without details", path=bare, expect_bytes=bare_bytes
+        )
+        sandbox.refuse_entries(False)
+        self.results["entries"] = {
+            "latency_ms": latency * 1000,
+            "concurrency": ENTRY_CONCURRENCY,
+            "cold": cold,
+            "cached": with_details,
+            "cached_without": without,
+            "cached_entry_calls": cached_calls,
+            "page_bytes": page_bytes,
+            "bare_bytes": bare_bytes,
+        }
+        desk.stop()
+        sandbox.stop()
+
     def phase_profile(self) -> None:
         log(f"profiling the cached job page in-process (cProfile, {self.args.profile_requests} requests per page)")
         env = {**self.env("locmemcache://bench-profile", self.fast), "BENCH_USER": servers.BENCH_USER}
@@ -721,12 +802,15 @@ class Bench:
             wrk_version=wrk.version(), redis_url=args.redis_url if redis_ok else None
         )
         self.results["revision"] = machine.git_revision(ROOT)
+        if args.only == "entries":
+            return self.run_alone(self.phase_entries)
         try:
             self.setup()
             self.phase_local()
             self.phase_attention()
             self.phase_profile()
             self.phase_scale_local()
+            self.phase_entries()
             if redis_ok:
                 self.phase_redis()
             if not args.no_faults:
@@ -742,6 +826,30 @@ class Bench:
         args.output.write_text(text)
         print(report.summary(self.results))
         log(f"done in {elapsed:.0f} s; wrote {os.path.relpath(args.output, ROOT)}")
+        return 0
+
+    def run_alone(self, phase: Callable[[], None]) -> int:
+        """One phase on its own: the bench database and user, the phase, its own report."""
+        try:
+            VAR.mkdir(parents=True, exist_ok=True)
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            if not self.args.database_url:
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    (VAR / f"bench.sqlite3{suffix}").unlink(missing_ok=True)
+            placeholder = servers.Sandbox(latency=0.0, generated=0, log_dir=VAR, name="sandbox-setup").start()
+            self.to_stop.append(placeholder)
+            log("migrating the bench database, collecting static files, creating the bench user")
+            self.password = servers.prepare_database(self.env("locmemcache://bench", placeholder))
+            phase()
+        finally:
+            for process in reversed(self.to_stop):
+                process.stop()
+        self.results["elapsed_s"] = time.monotonic() - _t0
+        self.json_path.write_text(json.dumps(self.results, indent=2))
+        self.args.output.parent.mkdir(parents=True, exist_ok=True)
+        self.args.output.write_text(report.render_entries(self.results))
+        print(report.summary(self.results))
+        log(f"done in {self.results['elapsed_s']:.0f} s; wrote {os.path.relpath(self.args.output, ROOT)}")
         return 0
 
 

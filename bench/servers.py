@@ -73,10 +73,12 @@ class Sandbox:
         token: str | None = None,
         name: str = "sandbox",
         listed: int = 0,
+        failed: int = 0,
     ):
         self.latency = latency
         self.generated = generated
         self.listed = listed
+        self.failed = failed
         self.token = token or "bench-" + secrets.token_urlsafe(16)
         self.log = log_dir / f"{name}.log"
         self.process: subprocess.Popen | None = None
@@ -98,6 +100,8 @@ class Sandbox:
             str(self.generated),
             "--listed",
             str(self.listed),
+            "--failed",
+            str(self.failed),
         ]
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log_file, text=True)
@@ -135,6 +139,32 @@ class Sandbox:
                 if not body["pagination"]["hasNextPage"] or not after:
                     break
         return total
+
+    def job_and_items(self, job_id: str) -> float:
+        """Seconds the calls of a cold page of a partly exported job take when asked directly, as the desk asks
+        them: the job, then its five counts and its failed entries (200 a page) at once."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        items = self.url + f"/v2/export-jobs/{job_id}/items"
+        with requests.Session() as session:
+            started = time.perf_counter()
+            session.get(self.url + f"/v2/export-jobs/{job_id}", headers=headers, timeout=30).raise_for_status()
+            asks = [{"status": status, "limit": "0"} for status in ("successful", "failed", "pending", "in_progress")]
+            asks += [{"status": "abandoned", "limit": "0"}, {"status": "failed", "limit": "200"}]
+            threads = [
+                threading.Thread(
+                    target=lambda params=params: requests.get(items, params=params, headers=headers, timeout=30)
+                )
+                for params in asks
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            return time.perf_counter() - started
+
+    def refuse_entries(self, refuse: bool) -> None:
+        """Every accounting entry asked for from now on is refused (403), or no longer."""
+        requests.post(self.url + "/_sandbox/entries", params={"refuse": int(refuse)}, timeout=5).raise_for_status()
 
     def reset(self) -> None:
         requests.post(self.url + "/_sandbox/reset", timeout=5).raise_for_status()

@@ -335,6 +335,7 @@ LOCAL_CACHE_MAX_ENTRIES = _positive("LOCAL_CACHE_MAX_ENTRIES", env.int, 1000, "a
 JOB_CACHE_TTL_ACTIVE = _positive("JOB_CACHE_TTL_ACTIVE", env.int, 10, "a whole number of seconds")
 JOB_CACHE_TTL_FINAL = _positive("JOB_CACHE_TTL_FINAL", env.int, 86400, "a whole number of seconds")
 JOB_CACHE_TTL_NOT_FOUND = _positive("JOB_CACHE_TTL_NOT_FOUND", env.int, 30, "a whole number of seconds")
+ENTRY_CACHE_TTL = _positive("ENTRY_CACHE_TTL", env.int, 600, "a whole number of seconds")
 JOB_CACHE_STALE_TTL = _positive("JOB_CACHE_STALE_TTL", env.int, 7 * 86400, "a whole number of seconds")
 
 # --- serving ---------------------------------------------------------------------

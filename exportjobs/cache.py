@@ -730,6 +730,31 @@ def peek(keys: Keys, *, codec: Codec[V]) -> Answer[V] | None:
     return Answer(cached[0], cached[1], "cache")
 
 
+def peek_many(keys: Iterable[Keys], *, codec: Codec[V], ttl: Callable[[V | None], int]) -> dict[str, Answer[V]]:
+    """The cached answers among ``keys`` by ``Keys.value``, "not found" included (``value`` None), in one
+    round trip to the shared cache for those this process does not hold; never a stale copy, never a fetch."""
+    found: dict[str, Answer[V]] = {}
+    missing: list[Keys] = []
+    for key in keys:
+        local = _local.get(key.value)
+        if local is None:
+            missing.append(key)
+        else:
+            metrics.CACHE_LOOKUPS.labels(kind=key.kind, result="hit_local").inc()
+            found[key.value] = Answer(local[0], local[1], "cache")
+    if missing:
+        shared = cache_get_many([key.value for key in missing])
+        for key in missing:
+            decoded = _decode(shared.get(key.value), codec, key.value)
+            if decoded is None:
+                metrics.CACHE_LOOKUPS.labels(kind=key.kind, result="miss").inc()
+                continue
+            metrics.CACHE_LOOKUPS.labels(kind=key.kind, result="hit_shared").inc()
+            _keep_local(key.value, decoded[0], decoded[1], ttl(decoded[0]))
+            found[key.value] = Answer(decoded[0], decoded[1], "cache")
+    return found
+
+
 def _stale_or_raise(keys: Keys, codec: Codec[V], error: PleoError) -> Answer[V]:
     """The last good copy when Pleo is down, slow, limiting or busy; else the error itself."""
     if isinstance(error, STALE_ERRORS):

@@ -9,14 +9,17 @@ come from here.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton, format_time
-from babel.numbers import format_decimal, get_group_symbol
+from babel.numbers import format_currency, format_decimal, get_currency_precision, get_group_symbol
 from django.utils import translation
 
+CODE_THEN_DIGIT = re.compile(r"(?<=[^\W\d_])(?=[\d-])")  # "DKK450.00" → "DKK 450.00"
 BABEL_LOCALE = {"en": "en_GB"}  # a language of the desk → the CLDR locale its dates and numbers follow
 
 
@@ -61,3 +64,17 @@ def number(value: int | float) -> str:
         # Beyond Babel's decimal precision (a count Pleo should never send, shown all the same).
         return f"{value:,}".replace(",", get_group_symbol(where))
     return format_decimal(value, locale=where)
+
+
+def money(minors: int, currency: str) -> str:
+    """An amount in a currency's smallest unit, written the reader's way with the currency's own decimals:
+    ``DKK 450.00`` / ``450,00 kr.``, ``ISK 1,500`` / ``1.500 kr.`` (no decimals), ``KWD 1.250`` (three).
+
+    The number of decimals is CLDR's for the currency (``get_currency_precision``), never "divide by 100".
+    """
+    code = currency.upper()
+    digits = get_currency_precision(code)
+    amount = Decimal(minors).scaleb(-digits)
+    text = format_currency(amount, code, locale=locale(), currency_digits=True)
+    # CLDR's currency spacing, which Babel leaves out: a code written in letters never touches the digits.
+    return CODE_THEN_DIGIT.sub("\u00a0", text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -25,15 +25,17 @@ from . import l10n, wording
 from .attention import Filters, ListResult
 from .pleo.errors import PleoError
 from .pleo.models import (
+    AccountingEntry,
     ExportJob,
     ExportJobItem,
     FailureType,
+    ItemFailureType,
     ItemStatus,
     JobStatus,
     known_or_raw,
     parse_instant,
 )
-from .services import ENTRIES_PER_PAGE, ITEM_STATUSES, BulkRow, ItemsSummary, JobResult
+from .services import ENTRIES_PER_PAGE, ITEM_STATUSES, BulkRow, EntryDetails, ItemsSummary, JobResult
 from .wording import duration_words, failure_wording, item_failure_wording, status_wording
 
 if TYPE_CHECKING:
@@ -205,7 +207,7 @@ def seen_link(permalink: str, result: JobResult) -> str:
     return f"{permalink}?{urlencode({'seen': result.job.status_value, 'at': iso_utc(result.fetched_at)})}"
 
 
-def _ticket_text(job: ExportJob, result: JobResult, permalink: str) -> str:
+def _ticket_text(job: ExportJob, result: JobResult, permalink: str, company: str = "") -> str:
     words = wording.TICKET
     status = status_wording(job.status, job.failure_reason_type)
     lines = [
@@ -226,6 +228,7 @@ def _ticket_text(job: ExportJob, result: JobResult, permalink: str) -> str:
             moment_text = utc + (f" ({local})" if local != utc else "")
             lines.append(wording.LABEL_VALUE % {"label": labels[key], "value": moment_text})
     lines.append(str(words["entries"]) % {"count": number_text(job.number_of_items)})
+    lines.append(str(words["company"]) % {"name": company or short_id(job.company_id), "id": job.company_id})
     if job.has_failure:
         failure = failure_words(job)[0]
         value = job.failure_type_value or words["no_type"]
@@ -239,10 +242,10 @@ def _ticket_text(job: ExportJob, result: JobResult, permalink: str) -> str:
     return "\n".join(lines)
 
 
-def _ticket_text_in_english(job: ExportJob, result: JobResult, permalink: str) -> str:
+def _ticket_text_in_english(job: ExportJob, result: JobResult, permalink: str, company: str = "") -> str:
     """The same summary in English, for Pleo support, whatever the page's language."""
     with translation.override("en"):
-        return _ticket_text(job, result, permalink)
+        return _ticket_text(job, result, permalink, company)
 
 
 def _started_by(job: ExportJob) -> dict[str, str]:
@@ -286,8 +289,16 @@ def failure_words(job: ExportJob) -> tuple[Any, Text, str]:
     return words, heading, "warning" if partial else "danger"
 
 
-def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime | None = None) -> dict[str, Any]:
+def job_page_context(
+    request: HttpRequest,
+    result: JobResult,
+    *,
+    now: datetime | None = None,
+    company_names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The job page's words and times; ``company_names``: Pleo's names of companies (``company_name``)."""
     job = result.job
+    company = company_name(job.company_id, company_names)
     now = now or datetime.now(timezone.utc)
     reasons = _missing_reasons(job)
     steps, durations = _timeline(job, now)
@@ -320,7 +331,7 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
         "expiry": _expiry(job, now),
         "stuck": _stuck(job, now),
         "started_by": _started_by(job),
-        "company_name": company_name(job.company_id),
+        "company_name": company,
         "fetched": fetched,
         "fetched_time": fetched_time,
         "stale_banner": str(wording.STALE_BANNER) % {"time": fetched_time, "relative": fetched.relative},
@@ -334,8 +345,8 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
         },
         "permalink": permalink,
         "seen_link": seen_link(permalink, result),
-        "ticket_text": _ticket_text(job, result, permalink),
-        "ticket_text_en": _ticket_text_in_english(job, result, permalink),
+        "ticket_text": _ticket_text(job, result, permalink, company),
+        "ticket_text_en": _ticket_text_in_english(job, result, permalink, company),
         "auto_refresh": job.is_active,
         "zone": zone_name(),
         "is_utc": zone_name() in ("UTC", "Etc/UTC"),
@@ -343,6 +354,24 @@ def job_page_context(request: HttpRequest, result: JobResult, *, now: datetime |
 
 
 # --- entries (items) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """What a failed entry is, as a person finds it in Pleo or on a receipt."""
+
+    kind: str  # "Card purchase (online)"
+    when: str  # in the reader's zone and language
+    when_iso: str
+    paid: str  # in the currency paid
+    booked: str  # in the company's currency; "" when the same currency (or not given)
+    note: str  # as written (escaped when shown)
+    note_short: str  # the note cut to NOTE_SHORT characters; "" when it is short enough to show whole
+    category: str
+    receipts: int
+    receipt_text: str
+    receipt_matters: bool  # the entry failed over its receipt
+    review: str
 
 
 @dataclass(frozen=True)
@@ -354,6 +383,9 @@ class FailedEntry:
     actor_label: Text
     reason: str
     external_url: str
+    details: EntryView | None = None
+    gone: bool = False  # Pleo says the entry no longer exists
+    waiting: bool = False  # Pleo did not say in time (or could not): listed without details
 
 
 def safe_url(url: str | None) -> str:
@@ -403,6 +435,77 @@ def _failed_entry(item: ExportJobItem) -> FailedEntry:
         reason=item.failure_reason or "",
         external_url=safe_url(item.external_url),
     )
+
+
+RECEIPT_FAILURES = frozenset(
+    {
+        ItemFailureType.RECEIPT_UPLOAD_FAILURE.value,
+        ItemFailureType.RECEIPT_DOWNLOAD_FAILURE.value,
+        ItemFailureType.RECEIPT_FILE_SIZE_LIMIT_EXCEEDED.value,
+        ItemFailureType.RECEIPT_CONVERSION_FAILURE.value,
+    }
+)
+NOTE_SHORT = 80  # characters of a note shown before "Show the whole note"
+UNKNOWN_ACCOUNT = "00000000-0000-0000-0000-000000000000"  # Pleo's "I don't know" category
+
+
+def _short_note(note: str) -> str:
+    one_line = " ".join(note.split())
+    if len(one_line) <= NOTE_SHORT and "\n" not in note.strip():
+        return ""
+    cut = one_line[:NOTE_SHORT].rsplit(" ", 1)[0] if " " in one_line[:NOTE_SHORT] else one_line[:NOTE_SHORT]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def entry_view(entry: AccountingEntry, *, failure_type: str = "") -> EntryView:
+    """One accounting entry in words: kind, when, how much, note, category, receipts, review."""
+    paid = entry.transaction_value
+    booked = entry.total_bill_value
+    note = (entry.note or "").strip()
+    account = entry.payload.get("accountId")
+    if entry.account_code:
+        category = entry.account_code
+    elif account == UNKNOWN_ACCOUNT:
+        category = str(wording.ENTRY_DETAILS["unknown_category"])
+    else:
+        category = ""
+    try:
+        local = dj_timezone.localtime(entry.performed_at)
+    except OverflowError:
+        local = entry.performed_at
+    receipts = len(entry.receipt_ids)
+    return EntryView(
+        kind=wording.entry_kind(entry.family, entry.sub_family),
+        when=f"{l10n.date_time(local, seconds=False)} {local.tzname() or zone_name()}",
+        when_iso=iso_utc(entry.performed_at),
+        paid=l10n.money(paid.minors, paid.currency),
+        booked=l10n.money(booked.minors, booked.currency) if booked and booked.currency != paid.currency else "",
+        note=note,
+        note_short=_short_note(note) if note else "",
+        category=category,
+        receipts=receipts,
+        receipt_text=wording.receipt_words(receipts),
+        receipt_matters=failure_type in RECEIPT_FAILURES,
+        review=wording.review_status_words(entry.review_status),
+    )
+
+
+def page_entry_ids(entries: Mapping[str, Any]) -> list[uuid.UUID]:
+    """The ids of the failed entries one page of the entries panel lists (``items_context``'s ``failed``)."""
+    return [uuid.UUID(row.entry_id) for row in entries.get("failed", [])]
+
+
+def with_details(entries: dict[str, Any], details: EntryDetails) -> dict[str, Any]:
+    """The entries panel with what Pleo said about each listed entry, and one notice when some are missing."""
+    rows = []
+    for row in entries["failed"]:
+        entry = details.found.get(row.entry_id)
+        if entry is not None:
+            rows.append(replace(row, details=entry_view(entry, failure_type=row.type_value)))
+        else:
+            rows.append(replace(row, gone=row.entry_id in details.gone, waiting=row.entry_id not in details.gone))
+    notice = str(wording.ENTRY_NOTICES[details.problem]) if details.problem in wording.ENTRY_NOTICES else ""
+    return {**entries, "failed": rows, "details_notice": notice, "details_complete": details.complete}
 
 
 def items_context(summary: ItemsSummary, *, job: ExportJob, failure_type: str = "", page: int = 1) -> dict[str, Any]:
@@ -478,6 +581,9 @@ def items_context(summary: ItemsSummary, *, job: ExportJob, failure_type: str = 
         "pager": pager,
         "more": str(wording.ENTRIES_MORE) % {"shown": number_text(len(summary.failed))} if summary.more else "",
         "notes": notes,
+        "detail_words": wording.ENTRY_DETAILS,
+        "details_notice": "",
+        "details_complete": True,
     }
 
 
@@ -529,8 +635,9 @@ def what_happened(job: ExportJob) -> tuple[Text, Text]:
     return what, who
 
 
-def bulk_row(row: BulkRow) -> dict[str, Any]:
-    """One row of the bulk table: every row has the same columns, with words in each cell."""
+def bulk_row(row: BulkRow, company_names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One row of the bulk table: every row has the same columns, with words in each cell; the job's
+    company by name when it has one (``company_name``)."""
     now = datetime.now(timezone.utc)
     if row.result is None:
         code = row.error.code if row.error else "pleo_error"
@@ -553,6 +660,8 @@ def bulk_row(row: BulkRow) -> dict[str, Any]:
     what, who = what_happened(job)
     return {
         "job_id": row.job_id,
+        "company": company_name(job.company_id, company_names),
+        "company_id": str(job.company_id),
         "status": status_wording(job.status, job.failure_reason_type),
         "what": what,
         "failure_type": job.failure_type_value or "",
@@ -592,10 +701,12 @@ def recent_line(event: Mapping[str, Any], now: datetime) -> dict[str, Any]:
 # --- companies ----------------------------------------------------------------------------
 
 
-def company_name(company_id: uuid.UUID | str) -> str:
-    """The name ``PLEO_COMPANY_LABELS`` gives a company; "" when it has none."""
+def company_name(company_id: uuid.UUID | str, names: Mapping[str, str] | None = None) -> str:
+    """A company's name: the one ``PLEO_COMPANY_LABELS`` gives it, else Pleo's (``names``, from
+    ``services.company_names_get``); "" when it has neither."""
     labels: dict[str, str] = settings.PLEO_COMPANY_LABELS
-    return labels.get(str(company_id).lower(), "")
+    key = str(company_id).lower()
+    return labels.get(key, "") or (names or {}).get(key, "")
 
 
 # --- the needs-attention list ------------------------------------------------------------------
@@ -686,12 +797,14 @@ def _local_minutes(moment: datetime) -> str:
 _SOME_ID = "00000000-0000-0000-0000-000000000000"
 
 
-def attention_row(job: ExportJob, now: datetime, *, job_url: str | None = None) -> AttentionRow:
+def attention_row(
+    job: ExportJob, now: datetime, *, job_url: str | None = None, company_names: Mapping[str, str] | None = None
+) -> AttentionRow:
     """One job as the list shows it; ``job_url`` is the job page's URL with ``{}`` for the id (from
-    ``attention_sections``, which reverses it once for all rows)."""
+    ``attention_sections``, which reverses it once for all rows); ``company_names``: Pleo's names."""
     what, actor, stuck = _attention_what(job, now)
     job_id, company_id = str(job.id), str(job.company_id)
-    name = company_name(company_id)
+    name = company_name(company_id, company_names)
     created = job.created_at
     return AttentionRow(
         section=SECTION_OF.get(job.status_value, ""),
@@ -755,13 +868,15 @@ def attention_rows_html(rows: Iterable[AttentionRow]) -> SafeString:
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
 
 
-def attention_sections(jobs: Iterable[ExportJob], filters: Filters, *, now: datetime) -> list[AttentionSection]:
+def attention_sections(
+    jobs: Iterable[ExportJob], filters: Filters, *, now: datetime, company_names: Mapping[str, str] | None = None
+) -> list[AttentionSection]:
     """The three sections in order, each with its rows: failed and partly exported newest first; active
     jobs that may be stuck first, then the others (the answer is already newest first)."""
     rows: dict[str, list[AttentionRow]] = {"failed": [], "partly": [], "active": []}
     job_url = reverse("job_detail", args=[_SOME_ID]).replace(_SOME_ID, "{}")
     for job in jobs:
-        row = attention_row(job, now, job_url=job_url)
+        row = attention_row(job, now, job_url=job_url, company_names=company_names)
         if row.section:
             rows[row.section].append(row)
     rows["active"].sort(key=lambda row: not row.stuck)  # stable: newest first within each group
@@ -780,12 +895,14 @@ def attention_sections(jobs: Iterable[ExportJob], filters: Filters, *, now: date
     ]
 
 
-def attention_companies(jobs: Iterable[ExportJob], selected: uuid.UUID | None) -> list[tuple[str, str]]:
+def attention_companies(
+    jobs: Iterable[ExportJob], selected: uuid.UUID | None, company_names: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
     """The company filter's choices: every labelled company, every company seen in the answer and the
     one selected, by name (unnamed ones by id, after the named)."""
     found: dict[str, str] = dict(settings.PLEO_COMPANY_LABELS)
     for company in [job.company_id for job in jobs] + ([selected] if selected else []):
-        found.setdefault(str(company), "")
+        found.setdefault(str(company), company_name(company, company_names))
     named = sorted(((key, name) for key, name in found.items() if name), key=lambda choice: choice[1].lower())
     unknown = str(wording.ATTENTION_ROW["unknown_company"])
     return named + [(key, unknown % {"id": key}) for key in sorted(key for key, name in found.items() if not name)]
@@ -834,7 +951,7 @@ def attention_csv_rows(sections: Iterable[AttentionSection], base_url: str) -> I
                 iso_utc(job.created_at),
                 iso_utc(job.last_updated_at) if job.last_updated_at else "",
                 job.number_of_items,
-                company_name(row.company_id),
+                row.company if row.company_known else "",
                 row.company_id,
                 base_url + row.url,
             ]

@@ -1,23 +1,52 @@
-"""Getting export jobs and their entries: thin users of the cache engine over the Pleo client.
+"""Getting export jobs, their entries, the entries' details and companies' names: thin users of the
+cache engine over the Pleo client.
 
-``job_get``, ``job_items_get``, ``jobs_get_many`` and ``jobs_store`` say what to fetch, how long to keep
-it and how it is stored; ``exportjobs.cache`` does the caching, single flight and stale copies.
+``job_get``, ``job_items_get``, ``jobs_get_many``, ``jobs_store``, ``entry_details_get`` and
+``company_names_get`` say what to fetch, how long to keep it and how it is stored; ``exportjobs.cache``
+does the caching, single flight and stale copies.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict
 
-from .cache import Answer, Keys, Source, bulkhead_slot, fetch_through, page_budget, store_many, submit
-from .pleo import ExportJob, ExportJobItem, JobNotFound, PleoError, PleoTimeout, get_client
+from .cache import (
+    NAMESPACE,
+    Answer,
+    Keys,
+    Source,
+    bulkhead_slot,
+    cache_get,
+    cache_set,
+    fetch_through,
+    page_budget,
+    peek_many,
+    store_many,
+    submit,
+)
+from .pleo import (
+    AccountingEntry,
+    Company,
+    ExportJob,
+    ExportJobItem,
+    JobNotFound,
+    OverBudget,
+    PleoAuthError,
+    PleoBusy,
+    PleoError,
+    PleoTimeout,
+    get_client,
+)
 
 ITEM_STATUSES = ("successful", "failed", "pending", "in_progress", "abandoned")
 ENTRIES_PER_PAGE = 50  # failed entries the job page shows at a time
@@ -25,11 +54,20 @@ FAILED_PAGE_SIZE = 200  # failed entries asked of Pleo per call
 FAILED_LIST_MAX = 1000  # failed entries the desk lists for one job at most
 BULK_LIMIT = 50
 BULK_CONCURRENCY = 8
+# Calls for entries' details at once, per worker process: a page's 50 entries take two rounds.
+ENTRY_CONCURRENCY = 25
+COMPANY_CONCURRENCY = 4
+COMPANY_CACHE_TTL = 86400  # seconds a company's name is kept
+COMPANY_LIMIT = 20  # companies whose names one page asks Pleo for at most
+REFUSED_TTL = 300  # seconds the desk stops asking for what Pleo refused (403) to its key
 
 # Long-lived pools: their threads keep their cache connections between requests, and the sizes
 # bound how many calls one worker process makes to Pleo at once for these pages.
 _ITEMS_POOL = ThreadPoolExecutor(max_workers=2 * (len(ITEM_STATUSES) + 1), thread_name_prefix="pleo-items")
 _BULK_POOL = ThreadPoolExecutor(max_workers=BULK_CONCURRENCY, thread_name_prefix="pleo-bulk")
+_ENTRY_POOL = ThreadPoolExecutor(max_workers=ENTRY_CONCURRENCY, thread_name_prefix="pleo-entry")
+_COMPANY_POOL = ThreadPoolExecutor(max_workers=COMPANY_CONCURRENCY, thread_name_prefix="pleo-company")
+_COMPANY_PAGE_POOL = ThreadPoolExecutor(max_workers=COMPANY_CONCURRENCY, thread_name_prefix="company-names")
 
 
 def ttl_for(job: ExportJob | None) -> int:
@@ -225,3 +263,225 @@ def jobs_get_many(*, job_ids: list[uuid.UUID]) -> list[BulkRow]:
             future.cancel()
             rows.append(BulkRow(job_id, None, PleoTimeout("Pleo did not answer in time for this job.")))
     return rows
+
+
+# --- what each failed entry is (the Accounting Entries API) ---------------------------------------
+
+
+class _EntryCodec:
+    """An entry is cached as Pleo's own ``data`` object."""
+
+    def dump(self, value: AccountingEntry) -> dict[str, Any]:
+        return value.payload
+
+    def load(self, data: Any) -> AccountingEntry:
+        return AccountingEntry.from_payload(data)
+
+
+class _CompanyCodec:
+    """A company is cached as Pleo's own ``data`` object."""
+
+    def dump(self, value: Company) -> dict[str, Any]:
+        return value.payload
+
+    def load(self, data: Any) -> Company:
+        return Company.from_payload(data)
+
+
+def entry_ttl(_entry: AccountingEntry | None) -> int:
+    """Seconds an entry's answer (or Pleo's "no such entry") is kept: a changed note shows after this."""
+    return int(settings.ENTRY_CACHE_TTL)
+
+
+def company_ttl(_company: Company | None) -> int:
+    return COMPANY_CACHE_TTL
+
+
+def _refused_key(kind: str) -> str:
+    return f"{NAMESPACE}:refused:{kind}"
+
+
+def _refused(kind: str) -> bool:
+    """Pleo refused the desk's key for this kind of call (403) within the last ``REFUSED_TTL`` seconds."""
+    return isinstance(cache_get(_refused_key(kind), local_seconds=REFUSED_TTL), dict)
+
+
+def _remember_refusal(kind: str) -> None:
+    cache_set(_refused_key(kind), {"at": int(time.time())}, REFUSED_TTL, local_seconds=REFUSED_TTL)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDetails:
+    """What Pleo said about the entries on a page.
+
+    ``found``: the entries by id; ``gone``: ids Pleo says do not exist; ``problem``: why some or all
+    are without details ("" when none: ``refused``, ``over_budget``, ``busy``, ``unavailable``,
+    ``timeout``); ``waiting``: ids not answered within the page's time, filled in for the next view.
+    """
+
+    found: dict[str, AccountingEntry] = field(default_factory=dict)
+    gone: frozenset[str] = frozenset()
+    problem: str = ""
+    waiting: frozenset[str] = frozenset()
+
+    @property
+    def complete(self) -> bool:
+        """Nothing more will arrive soon: every entry answered, or Pleo refuses them all (remembered)."""
+        return not self.waiting and self.problem in ("", "refused")
+
+
+PROBLEM_ORDER = ("refused", "over_budget", "busy", "unavailable", "timeout")  # the first one found is told
+
+
+def _problem_of(error: PleoError) -> str:
+    if isinstance(error, PleoAuthError):
+        return "refused"
+    if isinstance(error, OverBudget):
+        return "over_budget"
+    if isinstance(error, PleoBusy):
+        return "busy"
+    if isinstance(error, PleoTimeout):
+        return "timeout"
+    return "unavailable"
+
+
+def entry_details_get(*, entry_ids: Sequence[uuid.UUID], deadline: float) -> EntryDetails:
+    """The details of the entries on one page (at most ``ENTRIES_PER_PAGE``), waiting until ``deadline``
+    (``time.monotonic()``) at the latest.
+
+    Cached answers (and cached "no such entry") cost no call: all are read in one round trip. The others
+    are asked for ``ENTRY_CONCURRENCY`` at a time, each through the cache engine (single flight, a stale
+    copy when Pleo is down), each counted against the user's budget. The first refusal (403), spent
+    budget, or Pleo down or slow stops the calls not yet made; a refusal is remembered for
+    ``REFUSED_TTL`` seconds so that no page asks again meanwhile. Calls still running at ``deadline``
+    go on and fill the cache for the next view.
+    """
+    ids = list(dict.fromkeys(str(entry_id) for entry_id in entry_ids))[:ENTRIES_PER_PAGE]
+    keys = {entry_id: Keys.of("entry", entry_id) for entry_id in ids}
+    codec = _EntryCodec()
+    cached = peek_many(keys.values(), codec=codec, ttl=entry_ttl)
+    found: dict[str, AccountingEntry] = {}
+    gone: set[str] = set()
+    missing: list[str] = []
+    for entry_id in ids:
+        answer = cached.get(keys[entry_id].value)
+        if answer is None:
+            missing.append(entry_id)
+        elif answer.value is None:
+            gone.add(entry_id)
+        else:
+            found[entry_id] = answer.value
+    if not missing:
+        return EntryDetails(found, frozenset(gone))
+    if _refused("entry"):
+        return EntryDetails(found, frozenset(gone), "refused")
+
+    client = get_client()
+    stop = threading.Event()  # set by the first failure that says: do not ask for the others now
+
+    def one(entry_id: str) -> AccountingEntry | PleoError | None:
+        if stop.is_set():
+            return None
+        try:
+            answer = fetch_through(
+                keys[entry_id],
+                fetch=lambda: client.get_accounting_entry(uuid.UUID(entry_id)),
+                codec=codec,
+                ttl=entry_ttl,
+            )
+        except JobNotFound as error:
+            return error
+        except PleoError as error:
+            stop.set()
+            if isinstance(error, PleoAuthError):
+                _remember_refusal("entry")
+            return error
+        if answer.value is None:  # another request just learnt that Pleo has no such entry
+            return JobNotFound("Pleo has no accounting entry with this ID.", status=404)
+        return answer.value
+
+    with bulkhead_slot() as admitted:
+        if not admitted:
+            return EntryDetails(found, frozenset(gone), "busy", frozenset(missing))
+        futures = {entry_id: submit(_ENTRY_POOL, one, entry_id) for entry_id in missing}
+        wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
+    problems: set[str] = set()
+    waiting: set[str] = set()
+    for entry_id, future in futures.items():
+        if not future.done():
+            waiting.add(entry_id)
+            continue
+        result = future.result()
+        if isinstance(result, AccountingEntry):
+            found[entry_id] = result
+        elif isinstance(result, JobNotFound):
+            gone.add(entry_id)
+        elif isinstance(result, PleoError):
+            problems.add(_problem_of(result))
+    if waiting:
+        problems.add("timeout")
+    problem = next((name for name in PROBLEM_ORDER if name in problems), "")
+    return EntryDetails(found, frozenset(gone), problem, frozenset(waiting))
+
+
+# --- companies by name (the Companies API) ---------------------------------------------------------
+
+
+def company_names_get(*, company_ids: Iterable[uuid.UUID | str], deadline: float | None = None) -> dict[str, str]:
+    """Pleo's name of each company by id (lower-case string), for those Pleo named in time.
+
+    Companies ``PLEO_COMPANY_LABELS`` names are not asked for (the label wins). Names are cached for
+    ``COMPANY_CACHE_TTL``; at most ``COMPANY_LIMIT`` companies are asked for, ``COMPANY_CONCURRENCY``
+    at a time, until ``deadline`` (default: one page budget from now). A refusal (403) is remembered
+    for ``REFUSED_TTL`` seconds; a company Pleo does not name is simply left out.
+    """
+    labels: dict[str, str] = settings.PLEO_COMPANY_LABELS
+    ids = [key for key in dict.fromkeys(str(value).lower() for value in company_ids) if key not in labels]
+    ids = ids[:COMPANY_LIMIT]
+    if not ids:
+        return {}
+    keys = {company_id: Keys.of("company", company_id) for company_id in ids}
+    codec = _CompanyCodec()
+    names: dict[str, str] = {}
+    missing: list[str] = []
+    cached = peek_many(keys.values(), codec=codec, ttl=company_ttl)
+    for company_id in ids:
+        answer = cached.get(keys[company_id].value)
+        if answer is None:
+            missing.append(company_id)
+        elif answer.value is not None and answer.value.name.strip():
+            names[company_id] = answer.value.name.strip()
+    if not missing or _refused("company"):
+        return names
+    client = get_client()
+
+    def one(company_id: str) -> Company | None:
+        try:
+            answer = fetch_through(
+                keys[company_id],
+                fetch=lambda: client.get_company(uuid.UUID(company_id)),
+                codec=codec,
+                ttl=company_ttl,
+            )
+        except JobNotFound:
+            return None
+        except PleoAuthError:
+            _remember_refusal("company")
+            return None
+        except PleoError:
+            return None
+        return answer.value
+
+    until = deadline if deadline is not None else time.monotonic() + page_budget()
+    futures = {company_id: submit(_COMPANY_POOL, one, company_id) for company_id in missing}
+    wait(futures.values(), timeout=max(0.0, until - time.monotonic()))
+    for company_id, future in futures.items():
+        company = future.result() if future.done() else None
+        if company is not None and company.name.strip():
+            names[company_id] = company.name.strip()
+    return names
+
+
+def company_names_later(*, company_ids: Iterable[uuid.UUID | str]) -> Future[dict[str, str]]:
+    """``company_names_get`` started now in the background, for a page that has other calls to make."""
+    return submit(_COMPANY_PAGE_POOL, company_names_get, company_ids=list(company_ids))

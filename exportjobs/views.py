@@ -13,6 +13,7 @@ import re
 import sys
 import time
 import uuid
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -38,7 +39,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from . import metrics, services, wording
 from .access import desk_view
 from .attention import Filters, ListResult, Recent, attention_get, attention_summary_cached
-from .cache import local_get, local_put
+from .cache import local_get, local_put, page_budget
 from .downloads import csv_download
 from .forms import MAX_INPUT, AttentionForm, LookupForm, find_job_ids
 from .models import AuditEvent
@@ -55,8 +56,10 @@ from .presenters import (
     items_context,
     job_page_context,
     local_text,
+    page_entry_ids,
     recent_line,
     seen_change,
+    with_details,
     zone_name,
 )
 from .services import JobResult
@@ -318,7 +321,10 @@ def bulk(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     text = data.get("ids", "")[:MAX_INPUT]
     ids = find_job_ids(text)
+    until = time.monotonic() + page_budget()
     rows = services.jobs_get_many(job_ids=ids) if ids else []
+    companies = [row.result.job.company_id for row in rows if row.result is not None]
+    names = services.company_names_get(company_ids=companies, deadline=until) if companies else {}
     for row in rows:
         if row.result is not None:
             outcome = AuditEvent.Outcome.FOUND
@@ -331,7 +337,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     over = next((row.error for row in rows if isinstance(row.error, OverBudget)), None)
     context = {
         "text": text,
-        "rows": [bulk_row(row) for row in rows],
+        "rows": [bulk_row(row, names) for row in rows],
         "found": len(ids),
         "limit": services.BULK_LIMIT,
         "searched": "ids" in data,
@@ -443,12 +449,22 @@ def _job_article(request: HttpRequest, result: JobResult) -> SafeString:
     key = "exportjobs:article:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
     article = local_get(key)
     if not isinstance(article, str):
-        context = job_page_context(request, result)
-        context["seen_change"] = seen_change(result.job, request.GET.get("seen"), request.GET.get("at"))
-        context.update(_entries(request, result.job))
+        job = result.job
+        names = services.company_names_later(company_ids=[job.company_id])  # asked while the entries are
+        until = time.monotonic() + page_budget()
+        entries = _entries(request, job)
+        try:
+            company_names, named_in_time = names.result(timeout=max(0.0, until - time.monotonic())), True
+        except FutureTimeout:
+            company_names, named_in_time = {}, False
+        context = job_page_context(request, result, company_names=company_names)
+        context["seen_change"] = seen_change(job, request.GET.get("seen"), request.GET.get("at"))
+        context.update(entries)
         context["csrf_input"] = mark_safe(CSRF_SLOT)  # noqa: S308 - a fixed marker, replaced below
         article = loader.render_to_string("exportjobs/_job_article.html", context)
-        local_put(key, article, ARTICLE_SECONDS)
+        # A page still missing what Pleo was asked is not reused: the next view shows what has arrived.
+        if named_in_time and entries.get("entries", {}).get("details_complete", True):
+            local_put(key, article, ARTICLE_SECONDS)
     field = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
     page: SafeString = mark_safe(article.replace(CSRF_SLOT, field, 1))  # noqa: S308 - escaped when rendered
     return page
@@ -496,13 +512,19 @@ def _entries(request: HttpRequest, job: ExportJob) -> dict[str, Any]:
     wanted = job.status in ENTRY_STATUSES or request.GET.get("entries") == "1"
     if not wanted:
         return {"entries_offered": job.number_of_items > 0}
+    started = time.monotonic()
     try:
         summary = services.job_items_get(job=job)
     except PleoError as error:
         logger.warning("Entries of job %s: %s (%s)", job.id, error.code, error.message)
         return {"entries_error": entries_error_notice(error)}
     failure_type, page = _entries_query(request)
-    return {"entries": items_context(summary, job=job, failure_type=failure_type, page=page)}
+    entries = items_context(summary, job=job, failure_type=failure_type, page=page)
+    entry_ids = page_entry_ids(entries)
+    if entry_ids:  # what each listed entry is, within what is left of the entries' time
+        details = services.entry_details_get(entry_ids=entry_ids, deadline=started + page_budget())
+        entries = with_details(entries, details)
+    return {"entries": entries}
 
 
 @require_http_methods(["GET", "POST"])
@@ -555,6 +577,7 @@ def attention(request: HttpRequest) -> HttpResponseBase:
         context = _attention_context(request, form=form, filters=Filters())
         return render(request, "exportjobs/attention.html", context, status=400)
     filters = form.filters()
+    until = time.monotonic() + page_budget()
     as_csv = form.cleaned_data["format"] == "csv"
     audit = {**filters.for_audit(), "format": "csv" if as_csv else "html"}
     try:
@@ -565,14 +588,16 @@ def attention(request: HttpRequest) -> HttpResponseBase:
         return error_page(request, error, job_id=None)
     now = datetime.now(timezone.utc)
     if as_csv:
-        sections = attention_sections(result.jobs.jobs, filters, now=now)
+        names = services.company_names_get(company_ids={job.company_id for job in result.jobs.jobs}, deadline=until)
+        sections = attention_sections(result.jobs.jobs, filters, now=now, company_names=names)
         shown = sum(len(section.rows) for section in sections if section.shown)
         try:
             _audit_attention(request, filters=audit, result=result, shown=shown)
         except AuditUnavailable:
             return audit_unavailable_page(request, job_id=None)
         return _attention_csv(request, filters, result, sections)
-    layout = _attention_layout(result, filters, now)
+    names = services.company_names_get(company_ids={job.company_id for job in result.jobs.jobs}, deadline=until)
+    layout = _attention_layout(result, filters, now, names)
     try:
         _audit_attention(request, filters=audit, result=result, shown=layout.shown)
     except AuditUnavailable:
@@ -611,26 +636,26 @@ LAYOUT_STEP = 10  # seconds a laid-out list is reused for (its relative times mo
 _LAID_OUT: Recent[tuple[object, ...], _Layout] = Recent(16)
 
 
-def _attention_layout(result: ListResult, filters: Filters, now: datetime) -> _Layout:
+def _attention_layout(result: ListResult, filters: Filters, now: datetime, names: dict[str, str]) -> _Layout:
     """The list's sections as HTML, how many jobs they show, and the company choices.
 
     Laying out 500 rows costs far more than serving the rest of the page, and every viewer of one answer
     sees the same rows: a worker lays out each answer once per ``LAYOUT_STEP`` (per time zone, language and
     company names) and reuses it. Nothing in the layout depends on the viewer.
     """
-    labels = tuple(sorted(settings.PLEO_COMPANY_LABELS.items()))
+    labels = tuple(sorted({**names, **settings.PLEO_COMPANY_LABELS}.items()))
     language = translation.get_language()
     key = (result.jobs.walk, filters.ident, int(now.timestamp()) // LAYOUT_STEP, zone_name(), language, labels)
 
     def lay_out() -> _Layout:
-        sections = attention_sections(result.jobs.jobs, filters, now=now)
+        sections = attention_sections(result.jobs.jobs, filters, now=now, company_names=names)
         html = render_to_string(
             "exportjobs/_attention_sections.html", {"sections": sections, "words": wording.ATTENTION}
         )
         return _Layout(
             sections_html=html,
             shown=sum(len(section.rows) for section in sections if section.shown),
-            companies=attention_companies(result.jobs.jobs, filters.company),
+            companies=attention_companies(result.jobs.jobs, filters.company, names),
         )
 
     return _LAID_OUT.get_or_make(key, lay_out)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from .pleo.models import FailureType, ItemFailureType, ItemStatus, JobStatus
+from .pleo.models import EntryFamily, FailureType, ItemFailureType, ItemStatus, JobStatus, ReviewStatus
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise as Text  # a string, or a lazily translated one
@@ -741,6 +741,7 @@ TICKET = {
     "title": _("Pleo export job %(id)s"),
     "status": _("Status: %(label)s (%(value)s) — %(meaning)s"),
     "entries": _("Entries: %(count)s"),
+    "company": _("Company: %(name)s (Pleo company ID %(id)s)"),
     "failure": _("Failure: %(label)s (%(value)s) — %(meaning)s"),
     "no_type": _("no type"),
     "actor": _("Who must act: %(actor)s. Next step: %(next_step)s"),
@@ -1100,3 +1101,107 @@ ATTENTION_CSV_HEADER: tuple[Text, ...] = (
 
 # "Created: 28 Nov 2026 15:31 UTC": a label and its value (French puts a space before the colon).
 LABEL_VALUE = pgettext_lazy("a label and its value", "%(label)s: %(value)s")
+
+# --- what each failed entry is (Pleo's accounting entry) ------------------------------------------
+
+ENTRY_FAMILY: dict[EntryFamily, Text] = {
+    EntryFamily.BALANCE_AMENDMENT: _("Balance adjustment"),
+    EntryFamily.BILL_INVOICE: _("Supplier invoice"),
+    EntryFamily.CARD_PURCHASE: _("Card purchase"),
+    EntryFamily.CASHBACK: _("Cashback"),
+    EntryFamily.CREDIT_NOTE: _("Credit note"),
+    EntryFamily.MILEAGE: _("Mileage"),
+    EntryFamily.OUT_OF_POCKET: _("Out-of-pocket expense"),
+    EntryFamily.OVERDRAFT: _("Overdraft fee or interest"),
+    EntryFamily.PER_DIEM: _("Daily allowance (per diem)"),
+    EntryFamily.PLEO_INVOICE: _("Pleo invoice"),
+    EntryFamily.REIMBURSEMENT: _("Reimbursement"),
+    EntryFamily.WALLET: _("Wallet top-up or withdrawal"),
+    EntryFamily.BILL_INVOICE_PAYMENT: _("Supplier invoice paid from the wallet"),
+}
+
+# A card purchase's ``subFamily`` in words; other families (and other sub-families) show the family alone.
+CARD_PURCHASE_KIND: dict[str, Text] = {
+    "ONLINE": _("Card purchase (online)"),
+    "IN_STORE": _("Card purchase (in store)"),
+    "ATM": _("Cash withdrawal (ATM)"),
+}
+
+REVIEW_STATUS: dict[ReviewStatus, Text] = {
+    ReviewStatus.NOT_OK: _("Rejected in review"),
+    ReviewStatus.NOT_REQUIRED: _("No review needed"),
+    ReviewStatus.NOT_SET: _("Not reviewed"),
+    ReviewStatus.OK: _("Approved in review"),
+    ReviewStatus.WAITING_FOR_EXPENSE_OWNER: _("Waiting for the person who spent"),
+    ReviewStatus.WAITING_FOR_REVIEWER: _("Waiting for a reviewer"),
+    ReviewStatus.WAITING_FOR_COMPANY_REVIEWER: _("Waiting for the company's reviewer"),
+    ReviewStatus.WAITING_FOR_TEAM_REVIEWER: _("Waiting for the team's reviewer"),
+    ReviewStatus.WAITING_FOR_TAG_REVIEWER: _("Waiting for the tag's reviewer"),
+}
+
+
+def entry_kind(family: EntryFamily | str, sub_family: str | None) -> str:
+    """ "Card purchase (online)", "Mileage", …; a family the desk does not know yet is shown as Pleo sent it."""
+    if family == EntryFamily.CARD_PURCHASE and sub_family in CARD_PURCHASE_KIND:
+        return str(CARD_PURCHASE_KIND[sub_family])
+    if isinstance(family, EntryFamily):
+        return str(ENTRY_FAMILY[family])
+    return gettext("Pleo's kind “%(kind)s”") % {"kind": family}
+
+
+def review_status_words(status: ReviewStatus | str) -> str:
+    if isinstance(status, ReviewStatus):
+        return str(REVIEW_STATUS[status])
+    return gettext("Review status “%(status)s”") % {"status": status}
+
+
+ENTRY_DETAILS: dict[str, Text] = {
+    "kind": _("What it is"),
+    "when": pgettext_lazy("when an expense happened", "When"),
+    "paid": _("Amount paid"),
+    "booked": _("Amount booked"),
+    "booked_hint": _("in the company's currency"),
+    "note": _("Note"),
+    "no_note": _("No note"),
+    "whole_note": _("Show the whole note"),
+    "category": _("Category (account)"),
+    "no_category": _("No category chosen"),
+    "unknown_category": _("“I don't know” was chosen"),
+    "receipt": _("Receipt"),
+    "review": _("Review"),
+    "entry_id": _("Pleo accounting entry ID"),
+    "copy": _("Copy"),
+    "gone": _("This entry no longer exists in Pleo."),
+    "waiting": _("Details not available yet."),
+    "no_details": _("Details not available."),
+}
+
+
+def receipt_words(count: int) -> str:
+    """ "1 receipt attached", "No receipt attached"."""
+    if count == 0:
+        return gettext("No receipt attached")
+    return ngettext("%(count)s receipt attached", "%(count)s receipts attached", count) % {"count": count}
+
+
+# Why failed entries are listed without what they are: one notice per page, keyed by the problem.
+ENTRY_NOTICES: dict[str, Text] = {
+    "refused": _(
+        "Pleo refused to tell the desk what these entries are (403): the desk's Pleo API key needs read access "
+        "to accounting entries (the Accounting Entries API) for these details. The entries are listed without "
+        "them; an administrator can grant that access to the key."
+    ),
+    "over_budget": _(
+        "You have made the desk ask Pleo very often in the last few minutes, so the entries are listed without "
+        "their details for now. They will show again shortly."
+    ),
+    "busy": _("The desk is busy asking Pleo for other pages, so the entries are listed without their details."),
+    "unavailable": _(
+        "Pleo could not say what these entries are right now, so some are listed without their details. "
+        "Refresh the page in a little while."
+    ),
+    "timeout": _(
+        "Pleo took too long to say what some entries are, so they are listed without their details. "
+        "They will show when you open this page again."
+    ),
+}

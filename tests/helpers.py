@@ -143,6 +143,34 @@ JOB_SCHEMA = contract_validator("export_job.schema.json")
 ITEM_SCHEMA = contract_validator("export_job_item.schema.json")
 PAGE_SCHEMA = contract_validator("item_page.schema.json")
 JOB_PAGE_SCHEMA = contract_validator("job_page.schema.json")
+ENTRY_SCHEMA = contract_validator("accounting_entry.schema.json")
+COMPANY_SCHEMA = contract_validator("company.schema.json")
+
+
+def entry_payload(entry_id: str, **fields: Any) -> dict[str, Any]:
+    """A contract-shaped ``AccountingEntryV1``; keyword arguments override or add fields (camelCase)."""
+    payload: dict[str, Any] = {
+        "id": entry_id,
+        "companyId": seed.COMPANY_ID,
+        "family": "CARD_PURCHASE",
+        "subFamily": "ONLINE",
+        "performedAt": "2026-11-12T11:45:00Z",
+        "transactionValue": {"currency": "DKK", "minors": 45000},
+        "totalBillValue": {"currency": "DKK", "minors": 45000},
+        "note": "Team lunch",
+        "accountCode": "6810",
+        "receiptIds": ["2f8a1c3e-5b7d-4e9f-8a1b-3c5d7e9f1a2b"],
+        "status": "COMPLETED",
+        "exportStatus": "NOT_EXPORTED",
+        "reviewStatus": "OK",
+        "tags": [],
+        "splitItems": [],
+        "attendees": [],
+        "createdAt": "2026-11-12T11:50:00Z",
+        "updatedAt": "2026-11-13T08:00:00Z",
+    }
+    payload.update(fields)
+    return payload
 
 
 def problems(validator: Draft202012Validator, instance: object) -> list[str]:

@@ -646,6 +646,9 @@ def test_a_language_chosen_in_the_header_sticks_after_signing_out_and_in(open_pa
     expect(elsewhere.locator("section.failure")).to_contain_text("Who needs to act")
 
 
+# --- what each failed entry is --------------------------------------------------------------------
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1280, 375])
 def test_the_failed_job_page_fits_the_screen_in_every_language(open_page, sandbox, width):
@@ -676,3 +679,40 @@ CUT_TEXT = """
     && getComputedStyle(el).overflow !== "visible")
   .map(el => el.tagName + ": " + el.textContent.trim().slice(0, 60))
 """
+
+
+def test_the_failed_entries_with_their_details_are_saved_as_a_screenshot_and_fit_a_phone(open_page, sandbox, width):
+    page = open_page(viewport={"width": width, "height": 900})
+    sign_in(page)
+    large = seed.job_uuid("large")
+    page.goto(job_path(large) + "#entries")
+    table = page.locator("table.failed-entries")
+    expect(table).to_be_visible()
+    expect(table.get_by_text("Card purchase (online)").first).to_be_visible()
+    expect(table.get_by_text("Mileage").first).to_be_visible()
+    expect(table.get_by_text("ISK 1,500").first).to_be_visible()
+    # a long note opens on demand, its whole text then readable
+    note = table.locator("details.entry-note").first
+    expect(note.locator(".note-text")).to_be_hidden()
+    note.locator("summary").click()
+    expect(note.locator(".note-text")).to_be_visible()
+    expect(note.locator(".note-text")).to_contain_text("Ask Maria in finance")
+    # markup in a note is text, never markup
+    expect(table.get_by_text("<b>Client dinner</b>", exact=False).first).to_be_visible()
+    assert page.locator("table.failed-entries b").count() == 0
+    assert page.locator("table.failed-entries img").count() == 0
+    # the entry's Pleo id is copied whole
+    first = table.locator(".entry").first
+    entry_id = first.get_attribute("data-entry-id")
+    first.get_by_role("button", name="Copy").click()
+    assert clipboard(page) == entry_id
+    if width == 375:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    # the partly exported sample (four failed entries, four kinds and currencies) as a whole page
+    page.goto(job_path(SAMPLE["completed_with_errors"]))
+    expect(page.locator("table.failed-entries .entry-kind").first).to_be_visible()
+    page.locator("details.entry-note").first.evaluate("node => { node.open = true; }")
+    screenshot(page, f"job-failed-entries-{width}px")
+    page.locator("table.failed-entries").screenshot(path=str(SCREENSHOTS / f"failed-entries-table-{width}px.png"))
+    if width == 375:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375

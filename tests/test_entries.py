@@ -48,8 +48,9 @@ def test_every_item_failure_type_has_wording():
 
 def entry_ids(page: str) -> list[str]:
     """The accounting entry ids of the failed-entries table, in order."""
-    cells = re.findall(r'<td data-label="Accounting entry"><code class="uuid">([^<]*(?:<wbr>[^<]*)*)</code>', page)
-    return [cell.replace("<wbr>", "") for cell in cells]
+    return re.findall(
+        r'<td data-label="Accounting entry" class="entry-cell"><div class="entry" data-entry-id="([^"]+)"', page
+    )
 
 
 def failure_groups(page: str) -> list[tuple[str, int]]:

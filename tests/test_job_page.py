@@ -6,7 +6,9 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from django.core.cache import cache
 
+from exportjobs import cache as desk_cache
 from exportjobs.pleo import FailureType, JobStatus
 from exportjobs.sandbox import seed
 from exportjobs.wording import ACTORS, FAILURE, STATUS
@@ -232,7 +234,7 @@ def test_the_details_use_words_a_finance_person_knows(desk, sandbox):
     assert "Entries in this export 1,234,567" in words
     assert f"Started by A person in Pleo, by pressing Export Pleo user ID {seed.USER_MARIA}" in words
     assert "Supplier (vendor) bookkeeping On" in words
-    assert f"Pleo company ID for Pleo support {seed.COMPANY_ID}" in words
+    assert f"Company and its Pleo ID, for Pleo support Nordlys ApS {seed.COMPANY_ID}" in words
 
 
 def test_freshness_says_when_the_data_was_fetched_and_where_from(desk, sandbox):
@@ -404,9 +406,12 @@ def test_healthz_answers_without_sign_in_and_never_calls_pleo(client, sandbox, d
 
 
 def test_a_named_company_shows_its_name_beside_its_id(desk, sandbox, settings):
-    words = text_of(show(desk, sandbox))
-    assert f"Pleo company ID for Pleo support {seed.COMPANY_ID}" in words
+    unknown = "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"  # a company Pleo has no name for (404)
+    words = text_of(show(desk, sandbox, companyId=unknown))
+    assert f"Pleo company ID for Pleo support {unknown}" in words
     assert "Company and its Pleo ID" not in words
+    cache.clear()
+    desk_cache.reset()
 
     settings.PLEO_COMPANY_LABELS = {seed.COMPANY_ID: "Nordlys ApS <Denmark>"}
     page = show(desk, sandbox)

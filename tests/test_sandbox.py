@@ -15,11 +15,14 @@ import requests
 from exportjobs.pleo import FailureType, ItemFailureType, ItemStatus, JobStatus
 from exportjobs.sandbox import seed
 from tests.helpers import (
+    COMPANY_SCHEMA,
+    ENTRY_SCHEMA,
     ITEM_SCHEMA,
     JOB_PAGE_SCHEMA,
     JOB_SCHEMA,
     PAGE_SCHEMA,
     SANDBOX_TOKEN,
+    entry_payload,
     list_page_problems,
     problems,
 )
@@ -567,3 +570,67 @@ def test_slow_list_answers_and_sort_faults(sandbox):
     sandbox.state.add_list_fault("ignore_sort", times=1)
     ignored = fetch_list(sandbox, sorting_keys="createdAt", sorting_order="DESC", limit=1000)["data"]
     assert [job["id"] for job in ignored] == sorted(job["id"] for job in ignored)
+
+
+# --- accounting entries and companies keep to their contracts -------------------------------------------
+
+
+def failed_entry_ids(sandbox, job_id: str) -> list[str]:
+    page = fetch_items(sandbox, job_id, status="failed", limit=1000)
+    return [item["accountingEntryId"] for item in page["data"]]
+
+
+@pytest.mark.parametrize("name", ["completed_with_errors", "large"])
+def test_every_failed_entry_of_a_sample_validates_against_the_contract(sandbox, name):
+    ids = failed_entry_ids(sandbox, seed.job_uuid(name))
+    assert ids
+    for entry_id in ids:
+        response = get(sandbox, f"/v1/accounting-entries/{entry_id}")
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == JSON_TYPE
+        body = response.json()
+        assert list(body) == ["data"]
+        assert problems(ENTRY_SCHEMA, body["data"]) == [], body["data"]
+        assert body["data"]["id"] == entry_id
+
+
+def test_the_sample_entries_cover_families_currencies_notes_and_missing_receipts(sandbox):
+    entries = [
+        get(sandbox, f"/v1/accounting-entries/{entry_id}").json()["data"]
+        for entry_id in failed_entry_ids(sandbox, seed.job_uuid("large"))
+    ]
+    assert {entry["family"] for entry in entries} == {family for family, _sub in seed.ENTRY_KINDS}
+    currencies = {entry["transactionValue"]["currency"] for entry in entries}
+    assert {"DKK", "SEK", "EUR", "GBP", "ISK", "JPY", "KWD"} <= currencies
+    notes = [entry.get("note") for entry in entries]
+    assert any(note and "<" in note for note in notes)
+    assert any(note and len(note) > 200 for note in notes)
+    assert None in notes
+    assert any(entry["receiptIds"] == [] for entry in entries)
+
+
+def test_the_sandbox_entries_are_served_after_a_restart_without_the_items_first(sandbox):
+    entry_id = seed.entry_uuid(seed.job_uuid("completed_with_errors"), 8)
+    response = get(sandbox, f"/v1/accounting-entries/{entry_id}")
+    assert response.status_code == 200
+
+
+def test_an_unknown_entry_or_company_is_404_and_needs_credentials(sandbox):
+    unknown = "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+    assert get(sandbox, f"/v1/accounting-entries/{unknown}").status_code == 404
+    assert get(sandbox, f"/v1/companies/{unknown}").status_code == 404
+    assert get(sandbox, f"/v1/companies/{seed.COMPANY_ID}", auth=None).status_code == 401
+
+
+@pytest.mark.parametrize(("company_id", "name"), seed.COMPANIES)
+def test_every_company_validates_against_the_contract(sandbox, company_id, name):
+    response = get(sandbox, f"/v1/companies/{company_id}")
+    assert response.status_code == 200
+    body = response.json()
+    assert list(body) == ["data"]
+    assert problems(COMPANY_SCHEMA, body["data"]) == []
+    assert body["data"]["name"] == name
+
+
+def test_the_helpers_entry_payload_keeps_to_the_contract():
+    assert problems(ENTRY_SCHEMA, entry_payload("0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f")) == []

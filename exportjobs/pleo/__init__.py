@@ -13,6 +13,10 @@ from .errors import (
     PleoUnavailable,
 )
 from .models import (
+    AccountingEntry,
+    Company,
+    EntryFamily,
+    EntryStatus,
     ExportJob,
     ExportJobItem,
     FailureType,
@@ -21,10 +25,16 @@ from .models import (
     ItemStatus,
     JobPage,
     JobStatus,
+    Money,
+    ReviewStatus,
     known_or_raw,
 )
 
 __all__ = [
+    "AccountingEntry",
+    "Company",
+    "EntryFamily",
+    "EntryStatus",
     "ExportJob",
     "ExportJobItem",
     "FailureType",
@@ -34,6 +44,7 @@ __all__ = [
     "JobNotFound",
     "JobPage",
     "JobStatus",
+    "Money",
     "OverBudget",
     "PleoAuthError",
     "PleoBadResponse",
@@ -43,6 +54,7 @@ __all__ = [
     "PleoRateLimited",
     "PleoTimeout",
     "PleoUnavailable",
+    "ReviewStatus",
     "get_client",
     "known_or_raw",
 ]

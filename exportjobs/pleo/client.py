@@ -37,7 +37,17 @@ from .errors import (
     PleoUnavailable,
     quoted,
 )
-from .models import CURSOR, ExportJob, ItemPage, JobPage, parse_job_response
+from .models import (
+    CURSOR,
+    AccountingEntry,
+    Company,
+    ExportJob,
+    ItemPage,
+    JobPage,
+    parse_company_response,
+    parse_entry_response,
+    parse_job_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,14 +95,32 @@ def _error_type(body: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def interpret_answer(status: int, headers: Mapping[str, str], body: bytes) -> Any:
-    """The JSON of a 200, or the ``PleoError`` its status and body stand for."""
+# What a 404 and a 403 mean for each kind of thing the desk asks about (the export job is the default).
+NOT_FOUND_MESSAGES = {
+    "entry": "Pleo has no accounting entry with this ID.",
+    "company": "Pleo has no company with this ID.",
+}
+REFUSED_MESSAGES = {
+    "job": "they lack the export-jobs:read scope or access to this company",
+    "entry": "they lack read access to accounting entries (Accounting Entries API)",
+    "company": "they lack read access to companies (Companies API)",
+}
+
+
+def interpret_answer(status: int, headers: Mapping[str, str], body: bytes, *, resource: str = "job") -> Any:
+    """The JSON of a 200, or the ``PleoError`` its status and body stand for.
+
+    ``resource`` (``job``, ``entry``, ``company``): what was asked for. Any 404 of an entry or a company
+    means it does not exist; a job's 404 must say ``EXPORT_NOT_FOUND`` (or nothing).
+    """
     if status == 200:
         try:
             return json.loads(body)
         except (ValueError, RecursionError):
             content_type = quoted(headers.get("Content-Type", "unknown"))
             raise PleoBadResponse(f"Pleo's answer is not JSON (content type {content_type}).", status=200) from None
+    if status == 404 and resource in NOT_FOUND_MESSAGES:
+        raise JobNotFound(NOT_FOUND_MESSAGES[resource], status=404)
     if status == 404:
         kind = _error_type(body)
         if kind in (None, "EXPORT_NOT_FOUND"):
@@ -106,7 +134,7 @@ def interpret_answer(status: int, headers: Mapping[str, str], body: bytes) -> An
     if status == 403:
         raise PleoAuthError(
             "Pleo accepted the dashboard's credentials but refused access (403): "
-            "they lack the export-jobs:read scope or access to this company.",
+            f"{REFUSED_MESSAGES.get(resource, REFUSED_MESSAGES['job'])}.",
             status=403,
         )
     if status == 429:
@@ -211,6 +239,16 @@ class PleoClient:
         params += [("sorting_order", order) for order in sorting_order]
         return JobPage.from_payload(self._get("/v2/export-jobs", endpoint="list", params=params, deadline=deadline))
 
+    def get_accounting_entry(self, entry_id: uuid.UUID) -> AccountingEntry:
+        """``GET /v1/accounting-entries/{accountingEntryId}`` as a typed entry."""
+        entry_id = uuid.UUID(str(entry_id))
+        return parse_entry_response(self._get(f"/v1/accounting-entries/{entry_id}", endpoint="entry"))
+
+    def get_company(self, company_id: uuid.UUID) -> Company:
+        """``GET /v1/companies/{companyId}`` as a typed company."""
+        company_id = uuid.UUID(str(company_id))
+        return parse_company_response(self._get(f"/v1/companies/{company_id}", endpoint="company"))
+
     # Transport ---------------------------------------------------------------
 
     def _get(
@@ -225,10 +263,15 @@ class PleoClient:
         if self.before_call is not None:
             self.before_call(endpoint)
         with metrics.pleo_call(endpoint):
-            return self._get_with_retries(path, params, deadline)
+            return self._get_with_retries(path, params, deadline, resource=endpoint)
 
     def _get_with_retries(
-        self, path: str, params: Mapping[str, Any] | Sequence[tuple[str, str]] | None, deadline: float | None
+        self,
+        path: str,
+        params: Mapping[str, Any] | Sequence[tuple[str, str]] | None,
+        deadline: float | None,
+        *,
+        resource: str = "job",
     ) -> Any:
         url = self.base_url + path
         own = time.monotonic() + 2 * self.timeout
@@ -237,7 +280,7 @@ class PleoClient:
         while True:
             attempt += 1
             try:
-                return self._attempt(url, params, deadline)
+                return self._attempt(url, params, deadline, resource=resource)
             except _Retryable as retry:
                 remaining = deadline - time.monotonic()
                 pause = random.uniform(0, BACKOFF_BASE * 2 ** (attempt - 1))  # noqa: S311 - jitter, not a secret
@@ -246,7 +289,14 @@ class PleoClient:
                 logger.info("Pleo GET %s failed (%s); retry %d in %.2fs", path, retry.error.code, attempt, pause)
                 time.sleep(pause)
 
-    def _attempt(self, url: str, params: Mapping[str, Any] | Sequence[tuple[str, str]] | None, deadline: float) -> Any:
+    def _attempt(
+        self,
+        url: str,
+        params: Mapping[str, Any] | Sequence[tuple[str, str]] | None,
+        deadline: float,
+        *,
+        resource: str = "job",
+    ) -> Any:
         remaining = deadline - time.monotonic()
         per_try = max(0.01, min(self.timeout, remaining))
         started = time.monotonic()
@@ -277,7 +327,7 @@ class PleoClient:
             _watch.deadline, _watch.timers = None, []
         elapsed_ms = (time.monotonic() - started) * 1000
         logger.info("Pleo GET %s -> %s in %.0f ms", response.url.split("?")[0], response.status_code, elapsed_ms)
-        return interpret_answer(response.status_code, response.headers, body)
+        return interpret_answer(response.status_code, response.headers, body, resource=resource)
 
 
 def _read_body(response: requests.Response, deadline: float) -> bytes:

@@ -410,3 +410,139 @@ class JobPage(PleoModel):
     @property
     def total(self) -> int | None:
         return self.pagination.total
+
+
+# --- an accounting entry and a company (what a failed item points at) --------------------------
+
+INT64 = 2**63
+
+
+class EntryFamily(str, enum.Enum):
+    """``family`` of an ``AccountingEntryV1``: what kind of money movement it is."""
+
+    BALANCE_AMENDMENT = "BALANCE_AMENDMENT"
+    BILL_INVOICE = "BILL_INVOICE"
+    CARD_PURCHASE = "CARD_PURCHASE"
+    CASHBACK = "CASHBACK"
+    CREDIT_NOTE = "CREDIT_NOTE"
+    MILEAGE = "MILEAGE"
+    OUT_OF_POCKET = "OUT_OF_POCKET"
+    OVERDRAFT = "OVERDRAFT"
+    PER_DIEM = "PER_DIEM"
+    PLEO_INVOICE = "PLEO_INVOICE"
+    REIMBURSEMENT = "REIMBURSEMENT"
+    WALLET = "WALLET"
+    BILL_INVOICE_PAYMENT = "BILL_INVOICE_PAYMENT"
+
+
+class EntryStatus(str, enum.Enum):
+    DRAFT = "DRAFT"
+    PENDING = "PENDING"
+    COMPLETED = "COMPLETED"
+    COMPLETED_EXTERNALLY = "COMPLETED_EXTERNALLY"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+    ERROR = "ERROR"
+
+
+class ReviewStatus(str, enum.Enum):
+    NOT_OK = "NOT_OK"
+    NOT_REQUIRED = "NOT_REQUIRED"
+    NOT_SET = "NOT_SET"
+    OK = "OK"
+    WAITING_FOR_EXPENSE_OWNER = "WAITING_FOR_EXPENSE_OWNER"
+    WAITING_FOR_REVIEWER = "WAITING_FOR_REVIEWER"
+    WAITING_FOR_COMPANY_REVIEWER = "WAITING_FOR_COMPANY_REVIEWER"
+    WAITING_FOR_TEAM_REVIEWER = "WAITING_FOR_TEAM_REVIEWER"
+    WAITING_FOR_TAG_REVIEWER = "WAITING_FOR_TAG_REVIEWER"
+
+
+EntryFamilyValue = Annotated[EntryFamily | str, PlainValidator(_known_or_raw_validator(EntryFamily))]
+EntryStatusValue = Annotated[EntryStatus | str, PlainValidator(_known_or_raw_validator(EntryStatus))]
+ReviewStatusValue = Annotated[ReviewStatus | str, PlainValidator(_known_or_raw_validator(ReviewStatus))]
+CURRENCY = re.compile(r"[A-Za-z]{3}\Z")
+
+
+def _currency(value: object) -> str:
+    if not isinstance(value, str) or not CURRENCY.match(value):
+        raise ValueError("expected a three-letter ISO 4217 currency code")
+    return value.upper()
+
+
+class Money(PleoModel):
+    """An amount in a currency's smallest unit: ``{"currency": "GBP", "minors": 6580}`` is £65.80."""
+
+    currency: Annotated[str, PlainValidator(_currency)]
+    minors: Annotated[int, Field(ge=-INT64, le=INT64 - 1)]
+
+
+class AccountingEntry(PleoModel):
+    """The accounting entry behind an export item (``AccountingEntryV1``), the fields the desk shows."""
+
+    id: PleoUUID
+    company_id: PleoUUID
+    family: EntryFamilyValue
+    sub_family: str | None = None
+    performed_at: Instant
+    transaction_value: Money
+    total_bill_value: Money | None = None
+    note: str | None = None
+    account_code: str | None = None
+    receipt_ids: Annotated[tuple[str, ...], Field(strict=False)]
+    status: EntryStatusValue
+    review_status: ReviewStatusValue
+
+    _payload: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def from_payload(cls, data: object) -> AccountingEntry:
+        """The entry in Pleo's ``data`` object; keeps the object to cache as it came."""
+        entry = validate(cls, data, what="accounting entry")
+        entry._payload = dict(data) if isinstance(data, Mapping) else {}
+        return entry
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self._payload
+
+    @property
+    def family_value(self) -> str:
+        return enum_value(self.family)
+
+    @property
+    def review_status_value(self) -> str:
+        return enum_value(self.review_status)
+
+    @property
+    def has_receipt(self) -> bool:
+        return bool(self.receipt_ids)
+
+
+class Company(PleoModel):
+    """A Pleo company (``ExternalCompanyResponseModel``): its name is what people know it by."""
+
+    id: PleoUUID
+    name: str
+    registration_number: str | None = None
+
+    _payload: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def from_payload(cls, data: object) -> Company:
+        company = validate(cls, data, what="company")
+        company._payload = dict(data) if isinstance(data, Mapping) else {}
+        return company
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self._payload
+
+
+def parse_entry_response(payload: object) -> AccountingEntry:
+    """The entry in a ``{"data": {...}}`` answer."""
+    return AccountingEntry.from_payload(validate(_JobEnvelope, payload, what="answer").data)
+
+
+def parse_company_response(payload: object) -> Company:
+    """The company in a ``{"data": {...}}`` answer."""
+    return Company.from_payload(validate(_JobEnvelope, payload, what="answer").data)

@@ -29,6 +29,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="also list N failed jobs of the last day, ids seed.bench_listed_uuid(0 … N-1) (for benchmarks)",
     )
+    parser.add_argument(
+        "--failed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also serve N generated jobs with 50 failed entries, ids seed.bench_failed_uuid(0 … N-1) (for benchmarks)",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     token = args.token or ("" if args.api_key else secrets.token_urlsafe(24))
@@ -36,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.host, args.port),
         token=token,
         api_key=args.api_key,
-        state=SandboxState(latency=args.latency, generated=args.generated, listed=args.listed),
+        state=SandboxState(latency=args.latency, generated=args.generated, listed=args.listed, failed=args.failed),
         verbose=args.verbose,
     )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

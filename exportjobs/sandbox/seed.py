@@ -491,7 +491,7 @@ ITEM_FAILURES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _failure_spacing(job: dict[str, Any]) -> int:
+def failure_spacing(job: dict[str, Any]) -> int:
     """In a partly exported job, every n-th entry failed."""
     return 40 if job.get("numberOfItems", 0) > 1000 else 9
 
@@ -502,7 +502,7 @@ def item_status(job: dict[str, Any], index: int) -> str:
     if status == "completed":
         return "successful"
     if status == "completed_with_errors":
-        every = _failure_spacing(job)
+        every = failure_spacing(job)
         return "failed" if index % every == every - 1 else "successful"
     if status == "failed":  # the job stopped: Pleo marks its entries abandoned, not failed
         return "abandoned"
@@ -532,7 +532,7 @@ def item_payload(job: dict[str, Any], index: int, now: datetime) -> dict[str, An
     elif status == "failed":
         # The n-th failed entry gets the n-th failure type: small jobs show the first few
         # (the four that only v3 lists come first), the 10,000-entry job shows them all.
-        kind, reason = ITEM_FAILURES[(index // _failure_spacing(job)) % len(ITEM_FAILURES)]
+        kind, reason = ITEM_FAILURES[(index // failure_spacing(job)) % len(ITEM_FAILURES)]
         item["failureReasonType"] = kind
         item["failureReason"] = reason
     return item
@@ -544,3 +544,167 @@ def sample_links() -> list[tuple[str, list[tuple[str, str]]]]:
     for sample in SAMPLES:
         groups.setdefault(sample.group, []).append((sample.title, sample.id))
     return list(groups.items())
+
+
+# --- accounting entries and companies (what a failed item points at) ---------------------------
+
+# Each company's own currency: an entry paid in another is booked in this one.
+COMPANY_CURRENCY = {COMPANY_ID: "DKK", COMPANY_SE: "SEK", COMPANY_NO: "NOK"}
+COMPANY_DETAILS = {
+    COMPANY_ID: {"registrationNumber": "DK-31415926", "locality": "København", "country": "DK"},
+    COMPANY_SE: {"registrationNumber": "556677-8899", "locality": "Stockholm", "country": "SE"},
+    COMPANY_NO: {"registrationNumber": "912 345 678", "locality": "Oslo", "country": "NO"},
+}
+# (family, subFamily) of the n-th failed entry of a job, in turn.
+ENTRY_KINDS: tuple[tuple[str, str | None], ...] = (
+    ("CARD_PURCHASE", "ONLINE"),
+    ("OUT_OF_POCKET", None),
+    ("MILEAGE", None),
+    ("BILL_INVOICE", None),
+    ("CARD_PURCHASE", "IN_STORE"),
+    ("PER_DIEM", None),
+    ("REIMBURSEMENT", None),
+    ("CREDIT_NOTE", None),
+    ("CARD_PURCHASE", "ATM"),
+    ("BILL_INVOICE_PAYMENT", None),
+    ("CASHBACK", None),
+    ("WALLET", None),
+    ("BALANCE_AMENDMENT", None),
+    ("OVERDRAFT", None),
+    ("PLEO_INVOICE", None),
+)
+# (currency, minors) paid, in turn: each currency's own smallest unit (ISK and JPY have none, KWD has three).
+ENTRY_AMOUNTS: tuple[tuple[str, int], ...] = (
+    ("DKK", 45000),
+    ("SEK", 129900),
+    ("EUR", 8450),
+    ("GBP", 6580),
+    ("ISK", 1500),
+    ("JPY", 3200),
+    ("KWD", 12500),
+    ("DKK", 1234567),
+    ("NOK", 49900),
+)
+# Rough rates into each company currency, per unit of the currency paid (for totalBillValue).
+TO_DKK = {"DKK": 1.0, "SEK": 0.65, "EUR": 7.46, "GBP": 8.6, "ISK": 0.05, "JPY": 0.046, "KWD": 22.4, "NOK": 0.64}
+LONG_NOTE = (
+    "Flights, hotel and taxis for the customer workshop in Aarhus with the whole implementation team; "
+    "the hotel invoice is split between two cost centres (see the attached booking confirmation), and "
+    "the taxi from the station was paid in cash because the card terminal in the car was broken. "
+    "Ask Maria in finance if anything is unclear about the split."
+)
+ENTRY_NOTES: tuple[str | None, ...] = (
+    "Team lunch",
+    "<b>Client dinner</b> & drinks <img src=x onerror=alert(1)>",
+    LONG_NOTE,
+    None,
+    "Taxi to the airport\nfor the Oslo trip",
+    "Printer paper and toner",
+    'Software licence (annual) — <a href="https://example.com">invoice</a>',
+)
+ACCOUNT_CODES: tuple[str | None, ...] = ("6810", "7140", None, "2740", "6300")
+REVIEW_STATUSES = ("NOT_REQUIRED", "OK", "WAITING_FOR_REVIEWER", "NOT_OK", "NOT_SET", "WAITING_FOR_EXPENSE_OWNER")
+RECEIPT_FAILURE_TYPES = frozenset(
+    {
+        "receipt_upload_failure",
+        "receipt_download_failure",
+        "receipt_file_size_limit_exceeded",
+        "receipt_conversion_failure",
+    }
+)
+UNKNOWN_ACCOUNT = "00000000-0000-0000-0000-000000000000"
+
+
+def entry_uuid(job_id: str, index: int) -> str:
+    """The accounting entry id of item ``index`` of job ``job_id`` (as ``item_payload`` gives it)."""
+    return str(uuid.uuid5(uuid.UUID(job_id), f"entry-{index}"))
+
+
+def entry_payload(job: dict[str, Any], index: int, now: datetime) -> dict[str, Any]:
+    """The ``AccountingEntryV1`` behind item ``index`` of ``job``: the n-th failed entry takes the n-th
+    kind, amount, note, category and review status in turn; some receipt failures have no receipt."""
+    entry_id = entry_uuid(job["id"], index)
+    n = index // failure_spacing(job) if item_status(job, index) == "failed" else index
+    family, sub_family = ENTRY_KINDS[n % len(ENTRY_KINDS)]
+    currency, minors = ENTRY_AMOUNTS[n % len(ENTRY_AMOUNTS)]
+    company = str(job.get("companyId") or COMPANY_ID)
+    home = COMPANY_CURRENCY.get(company, "DKK")
+    failure = ITEM_FAILURES[n % len(ITEM_FAILURES)][0] if item_status(job, index) == "failed" else None
+    receipts = [] if failure in RECEIPT_FAILURE_TYPES and n % 2 == 0 else [str(uuid.uuid5(uuid.UUID(entry_id), "r"))]
+    performed = now - timedelta(days=2 + n % 20, hours=n % 9, minutes=(7 * n) % 60)
+    code = ACCOUNT_CODES[n % len(ACCOUNT_CODES)]
+    entry: dict[str, Any] = {
+        "id": entry_id,
+        "companyId": company,
+        "family": family,
+        "performedAt": ts(performed),
+        "settledAt": ts(performed + timedelta(days=1)),
+        "transactionValue": {"currency": currency, "minors": minors},
+        "receiptIds": receipts,
+        "status": "COMPLETED",
+        "exportStatus": "NOT_EXPORTED",
+        "reviewStatus": REVIEW_STATUSES[n % len(REVIEW_STATUSES)],
+        "tags": [],
+        "splitItems": [],
+        "attendees": [],
+        "createdAt": ts(performed),
+        "updatedAt": ts(performed + timedelta(days=1)),
+        "employeeId": USER_MARIA if n % 2 else USER_OLE,
+    }
+    if sub_family:
+        entry["subFamily"] = sub_family
+    if currency != home:
+        digits = {"ISK": 0, "JPY": 0, "KWD": 3}
+        units = minors / 10 ** digits.get(currency, 2)
+        booked = units * TO_DKK.get(currency, 1.0) / TO_DKK.get(home, 1.0)
+        entry["totalBillValue"] = {"currency": home, "minors": round(booked * 100)}
+    else:
+        entry["totalBillValue"] = {"currency": home, "minors": minors}
+    note = ENTRY_NOTES[n % len(ENTRY_NOTES)]
+    if note is not None:
+        entry["note"] = note
+    if code is not None:
+        entry["accountCode"] = code
+        entry["accountId"] = str(uuid.uuid5(NAMESPACE, f"account-{code}"))
+    elif n % 2:
+        entry["accountId"] = UNKNOWN_ACCOUNT
+    return entry
+
+
+def company_payload(company_id: str) -> dict[str, Any] | None:
+    """The ``ExternalCompanyResponseModel`` of one of the sandbox's companies; None for any other id."""
+    names = dict(COMPANIES)
+    if company_id not in names:
+        return None
+    details = COMPANY_DETAILS[company_id]
+    return {
+        "id": company_id,
+        "name": names[company_id],
+        "registrationNumber": details["registrationNumber"],
+        "address": {"addressLine1": "Havnegade 1", "locality": details["locality"], "country": details["country"]},
+    }
+
+
+def bench_failed_uuid(index: int) -> str:
+    """The id of bench job ``index`` with 50 failed entries: served by a sandbox started with ``failed > index``."""
+    return job_uuid(f"bench-failed-{index}")
+
+
+BENCH_FAILED_ITEMS = 450  # every 9th entry fails: 50 failed entries, one page of the job page
+
+
+def bench_failed_job(job_id: str, index: int, now: datetime) -> dict[str, Any]:
+    """A partly exported job with 50 failed entries, for benchmarks of the failed entries' details."""
+    created = 60 + index % 1440
+    return _job(
+        job_id,
+        now,
+        status="completed_with_errors",
+        created=created,
+        started=created - 1,
+        updated=created - 5,
+        completed=created - 5,
+        items=BENCH_FAILED_ITEMS,
+        failure_type="validation_failure",
+        failure_reason="Some entries were rejected.",
+    )

@@ -1,4 +1,5 @@
-"""A real HTTP server that speaks Pleo's export-job contract: one job, its items, and the list.
+"""A real HTTP server that speaks Pleo's export-job contract: one job, its items, and the list; and the
+accounting entry and the company an item points at.
 
 Used by ``make run`` when no Pleo URL is configured, and by the tests, which
 start it on a free port and drive it through ``SandboxState``: replace a job's
@@ -31,6 +32,8 @@ JSON_TYPE = "application/json;charset=UTF-8"
 LIST_PATH = "/v2/export-jobs"
 JOB_PATH = re.compile(r"^/v2/export-jobs/(?P<id>[^/]+)$")
 ITEMS_PATH = re.compile(r"^/v2/export-jobs/(?P<id>[^/]+)/items$")
+ENTRY_PATH = re.compile(r"^/v1/accounting-entries/(?P<id>[^/]+)$")
+COMPANY_PATH = re.compile(r"^/v1/companies/(?P<id>[^/]+)$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 ITEM_STATUSES = ("pending", "in_progress", "failed", "successful", "abandoned")
 JOB_STATUSES = ("pending", "in_progress", "failed", "completed", "completed_with_errors")
@@ -40,6 +43,10 @@ LIST_LIMIT = 1000  # the sandbox's largest page (Pleo documents none)
 RECORDED_PAGES = 500  # list pages kept for the tests' contract check
 MAX_ITEMS = 100_000  # entries the sandbox builds for one job at most
 NOT_FOUND_BODY = {"type": "EXPORT_NOT_FOUND", "message": "Export job not found."}
+ENTRY_NOT_FOUND_BODY = {"type": "NOT_FOUND", "message": "Accounting entry not found."}
+COMPANY_NOT_FOUND_BODY = {"type": "NOT_FOUND", "message": "Company not found."}
+ENTRIES = "entries"  # the fault key that applies to every accounting entry (add_fault(ENTRIES, ...))
+COMPANIES = "companies"  # and to every company
 
 
 def encode_cursor(offset: int) -> str:
@@ -53,11 +60,21 @@ def decode_cursor(cursor: str) -> int:
 class SandboxState:
     """The sandbox's jobs, faults and request counters; safe to use from any thread."""
 
-    def __init__(self, *, now: datetime | None = None, latency: float = 0.0, generated: int = 0, listed: int = 0):
+    def __init__(
+        self,
+        *,
+        now: datetime | None = None,
+        latency: float = 0.0,
+        generated: int = 0,
+        listed: int = 0,
+        failed: int = 0,
+    ):
         self._lock = threading.Lock()
         self.latency = latency
         # Generated jobs 0 … generated-1 (``seed.generated_uuid``), built when asked for: for benchmarks.
         self.generated = {seed.generated_uuid(index): index for index in range(generated)}
+        # Generated jobs with 50 failed entries each, ``seed.bench_failed_uuid(0 … failed-1)``: for benchmarks.
+        self.failed_generated = {seed.bench_failed_uuid(index): index for index in range(failed)}
         # Failed jobs of the last day for the list, ``seed.bench_listed_uuid(0 … listed-1)``: for benchmarks.
         self.listed = listed
         self.stopping = threading.Event()
@@ -82,6 +99,11 @@ class SandboxState:
             self.list_hits = 0
             self.list_pages: list[dict[str, Any]] = []  # pages served without a fault or an edited job
             self.edited: set[str] = set()  # jobs a test replaced or changed: they may break the contract on purpose
+            self.entries: dict[str, dict[str, Any] | None] = {}  # entries a test put (None: deleted)
+            self.entry_index: dict[str, tuple[str, int]] = {}  # entry id → (job id, item index), as served
+            self.entry_hits: Counter[str] = Counter()
+            self.company_hits: Counter[str] = Counter()
+            self.served_entries: list[dict[str, Any]] = []  # entries served as seeded, for the contract check
 
     # Test controls -------------------------------------------------------------
 
@@ -98,6 +120,63 @@ class SandboxState:
             self.timelines.pop(job_id, None)
             self.edited.add(job_id)
             return copy.deepcopy(self.jobs[job_id])
+
+    def put_entry(self, entry_id: str, payload: dict[str, Any] | None) -> None:
+        """Serve ``payload`` as this entry's ``data`` object; None: the entry no longer exists (404)."""
+        with self._lock:
+            self.entries[entry_id.lower()] = copy.deepcopy(payload)
+
+    def entry(self, entry_id: str) -> dict[str, Any] | None:
+        """The entry as served: one a test put, else the one behind a seeded job's item; None if none."""
+        with self._lock:
+            if entry_id in self.entries:
+                return copy.deepcopy(self.entries[entry_id])
+            where = self.entry_index.get(entry_id) or self._find_entry(entry_id)
+            if where is None:
+                return None
+            job = self.jobs.get(where[0])
+            if job is None:
+                index = self.generated.get(where[0])
+                failed = self.failed_generated.get(where[0])
+                if failed is not None:
+                    job = seed.bench_failed_job(where[0], failed, self.now)
+                elif index is not None:
+                    job = seed.generated_job(where[0], index, self.now)
+                else:
+                    return None
+            return seed.entry_payload(job, where[1], self.now)
+
+    def _find_entry(self, entry_id: str) -> tuple[str, int] | None:
+        """Where a failed entry of a seeded partly exported job lives (not yet served as an item); under the lock."""
+        for job_id, job in self.jobs.items():
+            if job.get("status") != "completed_with_errors":
+                continue
+            total = max(0, min(int(job.get("numberOfItems") or 0), MAX_ITEMS))
+            every = seed.failure_spacing(job)
+            for index in range(every - 1, total, every):
+                if seed.entry_uuid(job_id, index) == entry_id:
+                    self.entry_index[entry_id] = (job_id, index)
+                    return job_id, index
+        return None
+
+    def remember_items(self, job_id: str, indices: list[int]) -> None:
+        with self._lock:
+            for index in indices:
+                self.entry_index[seed.entry_uuid(job_id, index)] = (job_id, index)
+
+    def record_entry(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            if str(entry.get("id")) not in self.entries:
+                self.served_entries.append(copy.deepcopy(entry))
+                del self.served_entries[:-RECORDED_PAGES]
+
+    def entry_calls(self, entry_id: str | None = None) -> int:
+        with self._lock:
+            return sum(self.entry_hits.values()) if entry_id is None else self.entry_hits[entry_id]
+
+    def company_calls(self, company_id: str | None = None) -> int:
+        with self._lock:
+            return sum(self.company_hits.values()) if company_id is None else self.company_hits[company_id]
 
     def job(self, job_id: str) -> dict[str, Any]:
         with self._lock:
@@ -176,6 +255,9 @@ class SandboxState:
         with self._lock:
             job = self.jobs.get(job_id)
             if job is None:
+                failed = self.failed_generated.get(job_id)
+                if failed is not None:
+                    return seed.bench_failed_job(job_id, failed, self.now)
                 index = self.generated.get(job_id)
                 return None if index is None else seed.generated_job(job_id, index, self.now)
             self._follow_timeline(job_id, job)
@@ -228,6 +310,14 @@ class SandboxState:
         with self._lock:
             (self.item_hits if items else self.hits)[job_id] += 1
 
+    def count_entry(self, entry_id: str) -> None:
+        with self._lock:
+            self.entry_hits[entry_id] += 1
+
+    def count_company(self, company_id: str) -> None:
+        with self._lock:
+            self.company_hits[company_id] += 1
+
 
 class Handler(BaseHTTPRequestHandler):
     server: SandboxServer
@@ -279,6 +369,8 @@ class Handler(BaseHTTPRequestHandler):
                     "calls": state.calls(),
                     "itemCalls": state.item_calls(),
                     "listCalls": state.list_calls(),
+                    "entryCalls": state.entry_calls(),
+                    "companyCalls": state.company_calls(),
                     "jobs": dict(state.hits),
                 },
             )
@@ -294,6 +386,12 @@ class Handler(BaseHTTPRequestHandler):
         match = ITEMS_PATH.match(url.path)
         if match:
             return self._items(match["id"].lower(), parse_qs(url.query))
+        match = ENTRY_PATH.match(url.path)
+        if match:
+            return self._entry(match["id"].lower())
+        match = COMPANY_PATH.match(url.path)
+        if match:
+            return self._company(match["id"].lower())
         return self._json(404, {"type": "NOT_FOUND", "message": "No such endpoint."})
 
     def do_POST(self) -> None:
@@ -307,6 +405,12 @@ class Handler(BaseHTTPRequestHandler):
             except (KeyError, ValueError):
                 return self._json(400, {"type": "BAD_REQUEST", "message": "seconds= is required."})
             return self._json(200, {"latency": self.server.state.latency})
+        if url.path == "/_sandbox/entries":  # every accounting entry refused (403) from now on, or no longer
+            refuse = parse_qs(url.query).get("refuse", ["1"])[0] == "1"
+            self.server.state.clear_faults(ENTRIES)
+            if refuse:
+                self.server.state.add_fault(ENTRIES, "403")
+            return self._json(200, {"refuse": refuse})
         return self._json(405, {"type": "METHOD_NOT_ALLOWED", "message": "Only GET is served."})
 
     def _job(self, job_id: str) -> None:
@@ -354,6 +458,9 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "401":
             self._json(401, {"type": "UNAUTHORIZED", "message": "JWT is expired."})
             return True
+        if kind == "404":
+            self._json(404, {"type": "NOT_FOUND", "message": "Not found."})
+            return True
         if kind == "403":
             self._json(403, {"type": "ACCESS_DENIED", "message": "Access_Denied"})
             return True
@@ -394,6 +501,7 @@ class Handler(BaseHTTPRequestHandler):
         indices = [i for i in range(total_items) if status is None or seed.item_status(job, i) == status]
         page = indices[offset : offset + limit]
         data = [seed.item_payload(job, i, state.now) for i in page]
+        state.remember_items(job_id, page)
         end = offset + len(page)
         params = {key: values for key, values in query.items()}
         pagination: dict[str, Any] = {
@@ -406,6 +514,35 @@ class Handler(BaseHTTPRequestHandler):
             pagination["startCursor"] = encode_cursor(offset)
             pagination["endCursor"] = encode_cursor(end)
         self._json(200, {"data": data, "pagination": pagination})
+
+    def _entry(self, entry_id: str) -> None:
+        """``GET /v1/accounting-entries/{id}``: faults for this entry, then for all entries (``ENTRIES``)."""
+        state = self.server.state
+        state.count_entry(entry_id)
+        if not UUID_RE.match(entry_id):
+            return self._json(400, {"type": "BAD_REQUEST", "message": "accountingEntryId must be a UUID."})
+        fault = state.take_fault(entry_id) or state.take_fault(ENTRIES)
+        if fault and self._fault(fault, entry_id):
+            return
+        entry = state.entry(entry_id)
+        if entry is None:
+            return self._json(404, ENTRY_NOT_FOUND_BODY)
+        state.record_entry(entry)
+        self._json(200, {"data": entry})
+
+    def _company(self, company_id: str) -> None:
+        """``GET /v1/companies/{id}``: faults for this company, then for all companies (``COMPANIES``)."""
+        state = self.server.state
+        state.count_company(company_id)
+        if not UUID_RE.match(company_id):
+            return self._json(400, {"type": "BAD_REQUEST", "message": "companyId must be a UUID."})
+        fault = state.take_fault(company_id) or state.take_fault(COMPANIES)
+        if fault and self._fault(fault, company_id):
+            return
+        company = seed.company_payload(company_id)
+        if company is None:
+            return self._json(404, COMPANY_NOT_FOUND_BODY)
+        self._json(200, {"data": company})
 
     def _bad_request(self, message: str) -> None:
         self._json(400, {"type": "BAD_REQUEST", "message": message})

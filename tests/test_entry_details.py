@@ -1,0 +1,382 @@
+"""What each failed entry is (Pleo's Accounting Entries API) and companies by name (Companies API),
+against the sandbox over real sockets: words, money, notes, receipts, refusals, slowness, cache, budget."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import pytest
+from django.core.cache import cache
+
+from exportjobs import cache as desk_cache
+from exportjobs import services
+from exportjobs.pleo import (
+    EntryFamily,
+    JobNotFound,
+    PleoAuthError,
+    PleoClient,
+    ReviewStatus,
+)
+from exportjobs.sandbox import seed
+from exportjobs.sandbox.server import COMPANIES, ENTRIES
+from exportjobs.wording import CARD_PURCHASE_KIND, ENTRY_DETAILS, ENTRY_FAMILY, ENTRY_NOTICES, REVIEW_STATUS
+from tests.helpers import SANDBOX_TOKEN, entry_payload, job_payload, text_of
+
+PARTIAL = seed.job_uuid("completed_with_errors")  # 36 entries, 4 failed: items 8, 17, 26 and 35
+LARGE = seed.job_uuid("large")  # 10,000 entries, 250 failed; the page lists 50
+FAILED_ITEMS = (8, 17, 26, 35)
+FIRST = seed.entry_uuid(PARTIAL, 8)  # failed over an unknown account
+URL = f"/jobs/{PARTIAL}/"
+
+
+def entry_ids(page: str) -> list[str]:
+    return re.findall(r'<div class="entry" data-entry-id="([^"]+)"', page)
+
+
+def row_of(page: str, entry_id: str) -> str:
+    """The failed-entries table row of one entry, as HTML."""
+    return re.search(rf"<tr>(?:(?!</tr>).)*data-entry-id=\"{entry_id}\"(?:(?!</tr>).)*</tr>", page, re.S).group(0)
+
+
+def view(desk, url: str = URL, **headers) -> str:
+    response = desk.get(url, **headers)
+    assert response.status_code == 200, response.content[:500]
+    return response.content.decode()
+
+
+def forget_this_process() -> None:
+    """The next view finds only what the shared cache holds (as another worker would)."""
+    desk_cache.clear_local()
+
+
+# --- the client and the typed values -----------------------------------------------------------
+
+
+@pytest.fixture
+def pleo(sandbox):
+    return PleoClient(sandbox.url, token=SANDBOX_TOKEN, timeout=1.0)
+
+
+def test_the_client_reads_an_entry_as_typed_values(pleo):
+    entry = pleo.get_accounting_entry(uuid.UUID(FIRST))
+    assert str(entry.id) == FIRST
+    assert entry.family == EntryFamily.CARD_PURCHASE
+    assert entry.sub_family == "ONLINE"
+    assert entry.transaction_value.currency == "DKK"
+    assert entry.transaction_value.minors == 45000
+    assert entry.performed_at.tzinfo is not None
+
+
+def test_values_pleo_adds_later_are_kept_raw_and_never_break_the_entry(pleo, sandbox):
+    sandbox.state.put_entry(FIRST, entry_payload(FIRST, family="CRYPTO_PURCHASE", reviewStatus="AI_APPROVED"))
+    entry = pleo.get_accounting_entry(uuid.UUID(FIRST))
+    assert entry.family == "CRYPTO_PURCHASE"
+    assert entry.review_status == "AI_APPROVED"
+
+
+def test_an_entry_pleo_does_not_have_is_not_found_and_a_refusal_names_the_access(pleo, sandbox):
+    sandbox.state.put_entry(FIRST, None)
+    with pytest.raises(JobNotFound, match="accounting entry"):
+        pleo.get_accounting_entry(uuid.UUID(FIRST))
+    sandbox.state.add_fault(ENTRIES, "403")
+    with pytest.raises(PleoAuthError, match="read access to accounting entries"):
+        pleo.get_accounting_entry(uuid.UUID(seed.entry_uuid(PARTIAL, 17)))
+
+
+def test_the_client_reads_a_company_by_its_id(pleo):
+    company = pleo.get_company(uuid.UUID(seed.COMPANY_SE))
+    assert company.name == "Nordlys AB"
+    assert company.registration_number == "556677-8899"
+
+
+# --- the page says what each entry is -------------------------------------------------------------
+
+
+def test_each_failed_entry_says_what_when_how_much_note_category_receipt_and_review(desk, sandbox):
+    page = view(desk)
+    assert entry_ids(page) == [seed.entry_uuid(PARTIAL, index) for index in FAILED_ITEMS]
+    words = text_of(row_of(page, FIRST))
+    performed = seed.entry_payload(sandbox.state.job(PARTIAL), 8, sandbox.state.now)["performedAt"]
+    assert "Card purchase (online)" in words
+    assert f'datetime="{performed}"' in row_of(page, FIRST)
+    assert "DKK 450.00" in words
+    assert "Amount booked" not in words  # paid in the company's own currency
+    assert "“Team lunch”" in words or "Team lunch" in words
+    assert "Category (account) 6810" in words
+    assert "Receipt 1 receipt attached" in words
+    assert "Review No review needed" in words
+    assert f"Pleo accounting entry ID {FIRST}" in words  # the technical detail stays
+    assert f'data-copy="{FIRST}"' in page
+
+
+@pytest.mark.parametrize("family", list(EntryFamily))
+def test_every_family_is_said_in_words(desk, sandbox, family):
+    sandbox.state.put_entry(FIRST, entry_payload(FIRST, family=family.value, subFamily="SOMETHING_NEW"))
+    words = text_of(row_of(view(desk), FIRST))
+    assert str(ENTRY_FAMILY[family]) in words
+
+
+@pytest.mark.parametrize("sub_family", sorted(CARD_PURCHASE_KIND))
+def test_card_purchases_say_where_they_were_made(desk, sandbox, sub_family):
+    sandbox.state.put_entry(FIRST, entry_payload(FIRST, family="CARD_PURCHASE", subFamily=sub_family))
+    assert str(CARD_PURCHASE_KIND[sub_family]) in text_of(row_of(view(desk), FIRST))
+
+
+def test_a_family_and_a_review_status_the_desk_does_not_know_are_shown_raw(desk, sandbox):
+    sandbox.state.put_entry(FIRST, entry_payload(FIRST, family="CRYPTO_PURCHASE", reviewStatus="AI_APPROVED"))
+    words = text_of(row_of(view(desk), FIRST))
+    assert "Pleo's kind “CRYPTO_PURCHASE”" in words
+    assert "Review status “AI_APPROVED”" in words
+
+
+@pytest.mark.parametrize("status", list(ReviewStatus))
+def test_every_review_status_is_said_in_words(desk, sandbox, status):
+    sandbox.state.put_entry(FIRST, entry_payload(FIRST, reviewStatus=status.value))
+    assert f"Review {REVIEW_STATUS[status]}" in text_of(row_of(view(desk), FIRST))
+
+
+def test_the_large_job_shows_the_many_kinds_of_its_first_50_failed_entries(desk, sandbox):
+    page = view(desk, f"/jobs/{LARGE}/")
+    words = text_of(page)
+    assert len(entry_ids(page)) == 50
+    for family, sub_family in seed.ENTRY_KINDS:
+        expected = CARD_PURCHASE_KIND[sub_family] if sub_family else ENTRY_FAMILY[EntryFamily(family)]
+        assert str(expected) in words, expected
+    assert sandbox.state.entry_calls() == 50
+
+
+# --- money by the book ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("money", "language", "shown"),
+    [
+        ({"currency": "ISK", "minors": 1500}, "en", "ISK 1,500"),
+        ({"currency": "ISK", "minors": 1500}, "da", "1.500 ISK"),
+        ({"currency": "JPY", "minors": 3200}, "en", "JP¥3,200"),
+        ({"currency": "KWD", "minors": 12500}, "en", "KWD 12.500"),
+        ({"currency": "GBP", "minors": 6580}, "en", "£65.80"),
+        ({"currency": "EUR", "minors": 123456}, "de", "1.234,56 €"),
+        ({"currency": "SEK", "minors": 129900}, "sv", "1 299,00 kr"),
+        ({"currency": "DKK", "minors": 45000}, "da", "450,00 kr."),
+    ],
+)
+def test_amounts_have_their_currencys_decimals_and_the_readers_separators(desk, sandbox, money, language, shown):
+    booked = {"currency": "DKK", "minors": 9999}
+    sandbox.state.put_entry(FIRST, entry_payload(FIRST, transactionValue=money, totalBillValue=booked))
+    words = text_of(row_of(view(desk, HTTP_ACCEPT_LANGUAGE=language), FIRST)).replace("\u00a0", " ")
+    assert shown in words
+
+
+def test_isk_is_never_divided_by_100(desk, sandbox):
+    isk = {"currency": "ISK", "minors": 1500}
+    sandbox.state.put_entry(FIRST, entry_payload(FIRST, transactionValue=isk, totalBillValue=isk))
+    words = text_of(row_of(view(desk), FIRST)).replace("\u00a0", " ")
+    assert "ISK 1,500" in words
+    assert "15.00" not in words
+
+
+def test_an_amount_paid_in_another_currency_also_shows_the_amount_booked(desk, sandbox):
+    paid, booked = {"currency": "EUR", "minors": 8450}, {"currency": "DKK", "minors": 63037}
+    sandbox.state.put_entry(FIRST, entry_payload(FIRST, transactionValue=paid, totalBillValue=booked))
+    words = text_of(row_of(view(desk), FIRST)).replace("\u00a0", " ")
+    assert "€84.50 Amount booked: DKK 630.37 (in the company's currency)" in words
+
+
+# --- notes, categories and receipts ------------------------------------------------------------------
+
+
+def test_a_note_with_markup_is_shown_as_text(desk, sandbox):
+    note = "<b>Client dinner</b> & drinks <img src=x onerror=alert(1)>"
+    sandbox.state.put_entry(FIRST, entry_payload(FIRST, note=note))
+    row = row_of(view(desk), FIRST)
+    assert "&lt;b&gt;Client dinner&lt;/b&gt; &amp; drinks &lt;img src=x onerror=alert(1)&gt;" in row
+    assert "<img src=x" not in row
+    assert "<b>Client" not in row
+
+
+def test_a_long_note_is_shortened_with_the_whole_text_on_demand(desk, sandbox):
+    sandbox.state.put_entry(FIRST, entry_payload(FIRST, note=seed.LONG_NOTE))
+    row = row_of(view(desk), FIRST)
+    summary = re.search(r"<summary>(.*?)</summary>", row, re.S).group(1)
+    assert len(text_of(summary)) < 120
+    assert str(ENTRY_DETAILS["whole_note"]) in summary
+    assert "Ask Maria in finance" in text_of(row)  # the whole note, inside <details>
+    assert '<details class="entry-note">' in row
+
+
+def test_no_note_and_no_category_say_so(desk, sandbox):
+    payload = entry_payload(FIRST, accountId="00000000-0000-0000-0000-000000000000")
+    del payload["note"], payload["accountCode"]
+    sandbox.state.put_entry(FIRST, payload)
+    words = text_of(row_of(view(desk), FIRST))
+    assert "No note" in words
+    assert "Category (account) “I don't know” was chosen" in words
+
+
+def test_a_receipt_failure_without_a_receipt_stands_out(desk, sandbox):
+    page = view(desk, f"/jobs/{LARGE}/?entries=1&type=receipt_upload_failure")
+    ids = entry_ids(page)
+    assert ids
+    missing = [entry_id for entry_id in ids if "receipt-missing" in row_of(page, entry_id)]
+    assert missing, "the sandbox has receipt failures without a receipt"
+    row = row_of(page, missing[0])
+    assert '<div class="receipt-matters">' in row
+    assert '<strong class="receipt-missing">No receipt attached</strong>' in row
+
+
+def test_a_receipt_is_not_emphasised_when_the_failure_is_about_something_else(desk, sandbox):
+    sandbox.state.put_entry(FIRST, entry_payload(FIRST, receiptIds=[]))
+    row = row_of(view(desk), FIRST)  # failed over an unknown account
+    assert "No receipt attached" in text_of(row)
+    assert "receipt-matters" not in row
+
+
+# --- when Pleo says no, or is slow ---------------------------------------------------------------------
+
+
+def test_a_refusal_lists_the_entries_with_one_notice_naming_the_access_needed(desk, sandbox):
+    sandbox.state.add_fault(ENTRIES, "403")
+    page = view(desk)
+    words = text_of(page)
+    assert len(entry_ids(page)) == 4
+    assert words.count(str(ENTRY_NOTICES["refused"])) == 1
+    assert "read access to accounting entries" in words
+    assert "Card purchase" not in words
+    calls = sandbox.state.entry_calls()
+    assert 1 <= calls <= 4
+    forget_this_process()
+    view(desk)
+    assert sandbox.state.entry_calls() == calls  # the refusal is remembered: no call per entry per view
+
+
+def test_an_entry_that_no_longer_exists_says_so_on_its_row(desk, sandbox):
+    sandbox.state.put_entry(FIRST, None)
+    page = view(desk)
+    assert str(ENTRY_DETAILS["gone"]) in text_of(row_of(page, FIRST))
+    assert "Tax code" not in text_of(row_of(page, FIRST))
+    assert str(ENTRY_DETAILS["gone"]) not in text_of(row_of(page, seed.entry_uuid(PARTIAL, 17)))
+    assert "entries-details-notice" not in page
+    forget_this_process()
+    view(desk)
+    assert sandbox.state.entry_calls(FIRST) == 1  # "no such entry" is cached too
+
+
+def test_pleo_unavailable_lists_the_entries_with_a_notice_and_no_500(desk, sandbox):
+    sandbox.state.add_fault(ENTRIES, "503")
+    page = view(desk)
+    assert len(entry_ids(page)) == 4
+    assert text_of(page).count(str(ENTRY_NOTICES["unavailable"])) == 1
+
+
+def test_a_slow_entries_api_costs_the_page_no_more_than_its_budget_and_fills_in_on_the_next_view(
+    desk, sandbox, settings
+):
+    settings.PLEO_API_TIMEOUT = 0.3  # a page budget of 1.6 s
+    sandbox.state.add_fault(ENTRIES, "delay", seconds=1.0)
+    started = time.monotonic()
+    page = view(desk)
+    assert time.monotonic() - started < 1.6 + 0.5
+    assert len(entry_ids(page)) == 4
+    assert text_of(page).count(str(ENTRY_NOTICES["timeout"])) == 1
+    sandbox.state.clear_faults(ENTRIES)
+    words = text_of(view(desk))
+    assert "Card purchase (online)" in words
+    assert str(ENTRY_NOTICES["timeout"]) not in words
+
+
+def test_details_not_answered_in_time_are_fetched_on_and_kept_for_the_next_view(desk, sandbox):
+    sandbox.state.add_fault(ENTRIES, "delay", seconds=0.4)
+    view(desk, f"/jobs/{PARTIAL}/?entries=1")  # the job and its items are cached now
+    cache.clear()
+    desk_cache.clear_local()
+    ids = [uuid.UUID(seed.entry_uuid(PARTIAL, index)) for index in FAILED_ITEMS]
+    first = services.entry_details_get(entry_ids=ids, deadline=time.monotonic() + 0.1)
+    assert first.problem == "timeout"
+    assert {str(entry_id) for entry_id in ids} == first.waiting
+    time.sleep(0.8)  # the calls go on after the page stopped waiting, and fill the cache
+    calls = sandbox.state.entry_calls()
+    second = services.entry_details_get(entry_ids=ids, deadline=time.monotonic() + 0.1)
+    assert second.complete
+    assert len(second.found) == 4
+    assert sandbox.state.entry_calls() == calls
+
+
+# --- the cache and the budget ---------------------------------------------------------------------------
+
+
+def test_a_second_view_makes_no_entry_or_company_call(desk, sandbox):
+    first = view(desk)
+    assert sandbox.state.entry_calls() == 4
+    assert sandbox.state.company_calls() == 1
+    forget_this_process()
+    second = view(desk)
+    assert sandbox.state.entry_calls() == 4
+    assert sandbox.state.company_calls() == 1
+    assert text_of(row_of(second, FIRST)) == text_of(row_of(first, FIRST))
+
+
+def test_a_changed_note_shows_once_the_entry_cache_expires(desk, sandbox, settings):
+    settings.ENTRY_CACHE_TTL = 1
+    view(desk)
+    sandbox.state.put_entry(FIRST, entry_payload(FIRST, note="Team lunch with the auditors"))
+    time.sleep(1.2)
+    forget_this_process()
+    assert "Team lunch with the auditors" in text_of(view(desk))
+
+
+def test_entry_and_company_calls_count_against_the_users_budget(desk, sandbox, settings):
+    # job 1 + items 6 (five counts, one page of failed entries) = 7; three more calls fit, for the company
+    # (asked beside the entries) and the entries: the fourth of those five is refused by the budget
+    settings.PLEO_USER_BUDGET = 10
+    page = view(desk)
+    assert sandbox.state.entry_calls() + sandbox.state.company_calls() == 3
+    assert sandbox.state.entry_calls() >= 2
+    assert len(entry_ids(page)) == 4
+    assert text_of(page).count(str(ENTRY_NOTICES["over_budget"])) == 1
+
+
+def test_a_budget_that_fits_the_page_shows_every_detail(desk, sandbox, settings):
+    settings.PLEO_USER_BUDGET = 12
+    page = view(desk)
+    assert sandbox.state.entry_calls() == 4
+    assert "entries-details-notice" not in page
+
+
+# --- companies by name ------------------------------------------------------------------------------------
+
+
+def test_the_ticket_summary_names_the_company(desk, sandbox):
+    ticket = re.search(r'<pre id="ticket-text" class="ticket-text">(.*?)</pre>', view(desk), re.S).group(1)
+    assert f"Company: Nordlys ApS (Pleo company ID {seed.COMPANY_ID})" in text_of(ticket)
+
+
+def test_the_bulk_table_names_each_jobs_company(desk, sandbox):
+    other = "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    sandbox.state.put_job(job_payload(other, companyId=seed.COMPANY_SE))
+    page = desk.post("/bulk/", {"ids": f"{PARTIAL} and {other}"}).content.decode()
+    assert f'<span class="company-name" title="{seed.COMPANY_ID}">Nordlys ApS</span>' in page
+    assert f'<span class="company-name" title="{seed.COMPANY_SE}">Nordlys AB</span>' in page
+
+
+def test_a_label_overrides_pleos_name_and_saves_the_call(desk, sandbox, settings):
+    settings.PLEO_COMPANY_LABELS = {seed.COMPANY_ID: "Nordlys Denmark"}
+    words = text_of(view(desk))
+    assert "Nordlys Denmark" in words
+    assert sandbox.state.company_calls() == 0
+
+
+def test_a_company_pleo_refuses_or_does_not_know_shows_its_id(desk, sandbox):
+    sandbox.state.add_fault(COMPANIES, "403")
+    words = text_of(view(desk))
+    assert f"Pleo company ID for Pleo support {seed.COMPANY_ID}" in words
+    assert f"Company: {seed.COMPANY_ID[:8]} (Pleo company ID {seed.COMPANY_ID})" in words
+
+
+def test_the_attention_list_names_companies_from_pleo(desk, sandbox):
+    page = desk.get("/attention/?period=30d").content.decode()
+    for company_id, name in seed.COMPANIES:
+        assert f'<span title="{company_id}">{name}</span>' in page
+    assert sandbox.state.company_calls() == 3
