@@ -845,7 +845,7 @@ def attention_rows_html(rows: Iterable[AttentionRow]) -> SafeString:
             what += f'<br><span class="hint">{escape(row.who_acts)}</span>'
         company_id = escape(row.company_id)
         company = (
-            f'<span title="{company_id}">{escape(row.company)}</span>'
+            f'<span translate="no" title="{company_id}">{escape(row.company)}</span>'
             if row.company_known
             else f'<code title="{company_id}">{escape(row.company)}…</code>'
         )

@@ -224,7 +224,8 @@ class VisibleText(HTMLParser):
         values = dict(attrs)
         # An element that says its own language (each language's name in the menu, the English copy of
         # the ticket text, a technical detail kept in English) is that language on purpose.
-        skip = tag in SKIPPED_ELEMENTS or (tag != "html" and "lang" in values)
+        # Text marked translate="no" is Pleo's data (a note someone wrote, a company's name), never the desk's.
+        skip = tag in SKIPPED_ELEMENTS or (tag != "html" and "lang" in values) or values.get("translate") == "no"
         if tag not in self.VOID:
             self.stack.append((tag, skip))
         if not (skip or self.skipping()):
