@@ -358,7 +358,8 @@ class EntryView:
     booked: str  # in the company's currency; "" when the same currency (or not given)
     note: str  # as written (escaped when shown)
     note_short: str  # the note cut to NOTE_SHORT characters; "" when it is short enough to show whole
-    category: str
+    category: str  # the account code, as Pleo sent it
+    category_words: str  # without a code: "no category chosen", or that "I don't know" was picked
     receipts: int
     receipt_text: str
     receipt_matters: bool  # the entry failed over its receipt
@@ -454,12 +455,6 @@ def entry_view(entry: AccountingEntry, *, failure_type: str = "") -> EntryView:
     booked = entry.total_bill_value
     note = (entry.note or "").strip()
     account = entry.payload.get("accountId")
-    if entry.account_code:
-        category = entry.account_code
-    elif account == UNKNOWN_ACCOUNT:
-        category = str(wording.ENTRY_DETAILS["unknown_category"])
-    else:
-        category = ""
     try:
         local = dj_timezone.localtime(entry.performed_at)
     except OverflowError:
@@ -473,7 +468,8 @@ def entry_view(entry: AccountingEntry, *, failure_type: str = "") -> EntryView:
         booked=l10n.money(booked.minors, booked.currency) if booked and booked.currency != paid.currency else "",
         note=note,
         note_short=_short_note(note) if note else "",
-        category=category,
+        category=entry.account_code or "",
+        category_words=str(wording.ENTRY_DETAILS["unknown_category" if account == UNKNOWN_ACCOUNT else "no_category"]),
         receipts=receipts,
         receipt_text=wording.receipt_words(receipts),
         receipt_matters=failure_type in RECEIPT_FAILURES,
