@@ -490,7 +490,8 @@ def with_details(entries: dict[str, Any], details: EntryDetails) -> dict[str, An
         if entry is not None:
             rows.append(replace(row, details=entry_view(entry, failure_type=row.type_value)))
         else:
-            rows.append(replace(row, gone=row.entry_id in details.gone, waiting=row.entry_id not in details.gone))
+            gone = row.entry_id in details.gone
+            rows.append(replace(row, gone=gone, waiting=not gone and details.problem != "refused"))
     notice = str(wording.ENTRY_NOTICES[details.problem]) if details.problem in wording.ENTRY_NOTICES else ""
     return {**entries, "failed": rows, "details_notice": notice, "details_complete": details.complete}
 
