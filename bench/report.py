@@ -159,7 +159,10 @@ def _entries_lines(ent: dict) -> list[str]:
         f"entry, the company). Each cold page is a job not asked before with 450 entries, 50 of them failed; the "
         f"desk asks for the 50 entries' details {ent['concurrency']} at a time (`ENTRY_CONCURRENCY`), while the "
         "company's name is asked beside them. The job and items calls are then asked again straight from the "
-        "sandbox (the job, then the five counts and the failed entries at once) for the comparison.",
+        "sandbox (the job, then the five counts and the failed entries at once) for the comparison. The cached "
+        "page with details and the cached page without them (a job opened while the sandbox refuses the entries, "
+        "so listed as before the details existed) are measured alternately, twice each; the quieter run of each "
+        "counts.",
         "",
         "| job | HTTP | page | job and items asked directly | difference | entries with details | entry calls |"
         " company calls |",

@@ -542,21 +542,32 @@ class Bench:
             )
         hot = f"/jobs/{seed.bench_failed_uuid(0)}/"
         page_bytes = servers.check_page(desk.url, hot, self.cookies, contains="Card purchase (online)")
-        self.warm(desk, [hot])
-        with_details = self.measure(
-            desk.url, label="cached job page, 50 failed entries with details", path=hot, expect_bytes=page_bytes
-        )
         before = sandbox.stats()["entryCalls"]
         servers.timed_get(desk.url, hot, self.cookie)
         cached_calls = sandbox.stats()["entryCalls"] - before
-        sandbox.refuse_entries(True)
+        sandbox.refuse_entries(True)  # from now on the entries are listed as before the details existed
         bare = f"/jobs/{seed.bench_failed_uuid(ENTRY_COLD)}/"
-        servers.timed_get(desk.url, bare, self.cookie)  # Pleo refuses: the entries are listed as before
+        servers.timed_get(desk.url, bare, self.cookie)
         bare_bytes = servers.check_page(desk.url, bare, self.cookies, contains="read access to accounting entries")
-        self.warm(desk, [bare])
-        without = self.measure(
-            desk.url, label="cached job page, 50 failed entries without details", path=bare, expect_bytes=bare_bytes
-        )
+        self.warm(desk, [hot, bare])
+        # Alternated, twice each: the quieter run of each counts (other programs share this machine's CPUs).
+        runs: dict[str, list[dict]] = {"with": [], "without": []}
+        for _round in range(2):
+            runs["with"].append(
+                self.measure(
+                    desk.url, label="cached job page, 50 failed entries with details", path=hot, expect_bytes=page_bytes
+                )
+            )
+            runs["without"].append(
+                self.measure(
+                    desk.url,
+                    label="cached job page, 50 failed entries without details",
+                    path=bare,
+                    expect_bytes=bare_bytes,
+                )
+            )
+        with_details = min(runs["with"], key=lambda run: run["p50_ms"])
+        without = min(runs["without"], key=lambda run: run["p50_ms"])
         sandbox.refuse_entries(False)
         self.results["entries"] = {
             "latency_ms": latency * 1000,

@@ -367,7 +367,8 @@ class EntryView:
     booked: str  # in the company's currency; "" when the same currency (or not given)
     note: str  # as written (escaped when shown)
     note_short: str  # the note cut to NOTE_SHORT characters; "" when it is short enough to show whole
-    category: str
+    category: str  # the account code, as Pleo sent it
+    category_words: str  # without a code: "no category chosen", or that "I don't know" was picked
     receipts: int
     receipt_text: str
     receipt_matters: bool  # the entry failed over its receipt
@@ -463,12 +464,6 @@ def entry_view(entry: AccountingEntry, *, failure_type: str = "") -> EntryView:
     booked = entry.total_bill_value
     note = (entry.note or "").strip()
     account = entry.payload.get("accountId")
-    if entry.account_code:
-        category = entry.account_code
-    elif account == UNKNOWN_ACCOUNT:
-        category = str(wording.ENTRY_DETAILS["unknown_category"])
-    else:
-        category = ""
     try:
         local = dj_timezone.localtime(entry.performed_at)
     except OverflowError:
@@ -482,7 +477,8 @@ def entry_view(entry: AccountingEntry, *, failure_type: str = "") -> EntryView:
         booked=l10n.money(booked.minors, booked.currency) if booked and booked.currency != paid.currency else "",
         note=note,
         note_short=_short_note(note) if note else "",
-        category=category,
+        category=entry.account_code or "",
+        category_words=str(wording.ENTRY_DETAILS["unknown_category" if account == UNKNOWN_ACCOUNT else "no_category"]),
         receipts=receipts,
         receipt_text=wording.receipt_words(receipts),
         receipt_matters=failure_type in RECEIPT_FAILURES,
@@ -503,7 +499,8 @@ def with_details(entries: dict[str, Any], details: EntryDetails) -> dict[str, An
         if entry is not None:
             rows.append(replace(row, details=entry_view(entry, failure_type=row.type_value)))
         else:
-            rows.append(replace(row, gone=row.entry_id in details.gone, waiting=row.entry_id not in details.gone))
+            gone = row.entry_id in details.gone
+            rows.append(replace(row, gone=gone, waiting=not gone and details.problem != "refused"))
     notice = str(wording.ENTRY_NOTICES[details.problem]) if details.problem in wording.ENTRY_NOTICES else ""
     return {**entries, "failed": rows, "details_notice": notice, "details_complete": details.complete}
 

@@ -303,3 +303,47 @@ def test_the_benchmark_times_a_walk_of_the_list_straight_from_the_sandbox(tmp_pa
         assert sandbox.stats()["listCalls"] == 3
     finally:
         sandbox.stop()
+
+
+def _run(label: str, p50: float) -> dict:
+    return {
+        "label": label,
+        "connections": 1,
+        "requests": 1000,
+        "rps": 1000 / p50,
+        "p50_ms": p50,
+        "p95_ms": p50 * 1.5,
+        "p99_ms": p50 * 2,
+        "max_ms": p50 * 3,
+        "errors": {},
+    }
+
+
+def entries_results(*, cold_ms: float, with_ms: float) -> dict:
+    cold = [
+        {"status": 200, "ms": cold_ms, "upstream_ms": 210.0, "details": 50, "entry_calls": 50, "company_calls": 0}
+        for _ in range(4)
+    ]
+    return {
+        "entries": {
+            "latency_ms": 100.0,
+            "concurrency": 25,
+            "cold": cold,
+            "cached": _run("cached job page, 50 failed entries with details", with_ms),
+            "cached_without": _run("cached job page, 50 failed entries without details", 2.4),
+            "cached_entry_calls": 0,
+            "page_bytes": 102_000,
+            "bare_bytes": 69_000,
+        },
+        "elapsed_s": 60,
+    }
+
+
+def test_phase_10_alone_states_its_goals_and_whether_they_were_met():
+    met = report.render_entries(entries_results(cold_ms=430.0, with_ms=2.5))
+    assert "Cold job page with 50 failed entries" in met
+    assert "430.0 ms − 210.0 ms = **220 ms** | ≤ 2 × 100 + 30 = 230 ms | yes" in met
+    assert "2.50 ms / 2.40 ms = **1.04** | ≤ 1.1 | yes" in met
+    missed = report.render_entries(entries_results(cold_ms=470.0, with_ms=3.0))
+    assert "= **260 ms** | ≤ 2 × 100 + 30 = 230 ms | **no**" in missed
+    assert "= **1.25** | ≤ 1.1 | **no**" in missed

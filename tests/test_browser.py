@@ -716,3 +716,7 @@ def test_the_failed_entries_with_their_details_are_saved_as_a_screenshot_and_fit
     page.locator("table.failed-entries").screenshot(path=str(SCREENSHOTS / f"failed-entries-table-{width}px.png"))
     if width == 375:
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    # Pleo refusing the details: the entries as before, one notice naming the access the key needs
+    page.goto(job_path(seed.job_uuid("fault:entries-403")))
+    expect(page.locator(".entries-details-notice")).to_have_count(1)
+    page.locator("#entries").screenshot(path=str(SCREENSHOTS / f"failed-entries-refused-{width}px.png"))

@@ -380,3 +380,25 @@ def test_the_attention_list_names_companies_from_pleo(desk, sandbox):
     for company_id, name in seed.COMPANIES:
         assert f'<span title="{company_id}">{name}</span>' in page
     assert sandbox.state.company_calls() == 3
+
+
+# --- the sandbox's samples of these faults (for `make run`) ------------------------------------------------
+
+
+def test_the_sandbox_sample_of_refused_details_shows_the_notice(desk, sandbox):
+    page = view(desk, f"/jobs/{seed.job_uuid('fault:entries-403')}/")
+    assert str(ENTRY_NOTICES["refused"]) in text_of(page)
+    assert str(ENTRY_DETAILS["waiting"]) not in text_of(page)  # nothing is on its way: the notice says why
+
+
+def test_the_sandbox_sample_of_a_deleted_entry_says_so_on_its_row(desk, sandbox):
+    job_id = seed.job_uuid("fault:entries-404")
+    page = view(desk, f"/jobs/{job_id}/")
+    assert str(ENTRY_DETAILS["gone"]) in text_of(row_of(page, seed.entry_uuid(job_id, 8)))
+    assert "Out-of-pocket expense" in text_of(row_of(page, seed.entry_uuid(job_id, 17)))
+
+
+def test_the_sandbox_sample_of_slow_details_lists_the_entries_with_a_notice(desk, sandbox):
+    page = view(desk, f"/jobs/{seed.job_uuid('fault:entries-slow')}/")
+    assert str(ENTRY_NOTICES["timeout"]) in text_of(page)
+    assert len(entry_ids(page)) == 4

@@ -45,6 +45,7 @@ class Sample:
     build: Callable[[datetime], dict[str, Any]]
     faults: tuple[dict[str, Any], ...] = ()
     timeline: tuple[tuple[int, dict[str, Any]], ...] = field(default=())
+    entry_faults: tuple[dict[str, Any], ...] = ()  # for the accounting entries of this job's items
 
 
 def _job(
@@ -276,6 +277,32 @@ def _samples() -> list[Sample]:
                     failure_reason=reason,
                     **extra,
                 ),
+            )
+        )
+    for name, title, entry_fault in (
+        ("fault:entries-403", "Entries' details refused (403: the key lacks access)", {"kind": "403"}),
+        ("fault:entries-404", "One failed entry no longer exists (404)", {"kind": "404", "index": 8}),
+        ("fault:entries-slow", "Entries' details too slow (no answer in time)", {"kind": "hang"}),
+    ):
+        job_id = job_uuid(name)
+        samples.append(
+            Sample(
+                job_id,
+                title,
+                "Faults (sandbox only)",
+                partial(
+                    _job,
+                    job_id,
+                    status="completed_with_errors",
+                    created=40,
+                    started=39,
+                    updated=35,
+                    completed=35,
+                    items=36,
+                    failure_type="validation_failure",
+                    failure_reason="4 of 36 entries were rejected by the accounting system.",
+                ),
+                entry_faults=(entry_fault,),
             )
         )
     for name, title, fault in (

@@ -47,6 +47,7 @@ ENTRY_NOT_FOUND_BODY = {"type": "NOT_FOUND", "message": "Accounting entry not fo
 COMPANY_NOT_FOUND_BODY = {"type": "NOT_FOUND", "message": "Company not found."}
 ENTRIES = "entries"  # the fault key that applies to every accounting entry (add_fault(ENTRIES, ...))
 COMPANIES = "companies"  # and to every company
+ENTRIES_OF = "entries-of:"  # + a job id: the fault key for the accounting entries of that job's items
 
 
 def encode_cursor(offset: int) -> str:
@@ -91,6 +92,9 @@ class SandboxState:
             self.faults: dict[str, list[dict[str, Any]]] = {
                 s.id: [dict(f) for f in s.faults] for s in seed.SAMPLES if s.faults
             }
+            for sample in seed.SAMPLES:  # faults of a job's entries: under ENTRIES_OF + the job's id
+                if sample.entry_faults:
+                    self.faults[ENTRIES_OF + sample.id] = [dict(f) for f in sample.entry_faults]
             self.timelines = {s.id: s.timeline for s in seed.SAMPLES if s.timeline}
             self.first_seen: dict[str, float] = {}
             self.hits: Counter[str] = Counter()
@@ -158,6 +162,17 @@ class SandboxState:
                     self.entry_index[entry_id] = (job_id, index)
                     return job_id, index
         return None
+
+    def entry_fault_of_job(self, entry_id: str) -> dict[str, Any] | None:
+        """The fault for the entries of the job this entry belongs to (``index``: only that item's entry)."""
+        with self._lock:
+            where = self.entry_index.get(entry_id) or self._find_entry(entry_id)
+        if where is None:
+            return None
+        with self._lock:
+            queue = self.faults.get(ENTRIES_OF + where[0]) or []
+            fault = next((f for f in queue if f.get("index") in (None, where[1])), None)
+        return None if fault is None else dict(fault)
 
     def remember_items(self, job_id: str, indices: list[int]) -> None:
         with self._lock:
@@ -521,7 +536,7 @@ class Handler(BaseHTTPRequestHandler):
         state.count_entry(entry_id)
         if not UUID_RE.match(entry_id):
             return self._json(400, {"type": "BAD_REQUEST", "message": "accountingEntryId must be a UUID."})
-        fault = state.take_fault(entry_id) or state.take_fault(ENTRIES)
+        fault = state.take_fault(entry_id) or state.entry_fault_of_job(entry_id) or state.take_fault(ENTRIES)
         if fault and self._fault(fault, entry_id):
             return
         entry = state.entry(entry_id)
