@@ -239,7 +239,11 @@ def _samples() -> list[tuple[str, list[tuple[str, str]]]]:
         return []
     provider = import_string(settings.SANDBOX_SAMPLES)
     samples: list[tuple[str, list[tuple[str, str]]]] = provider()
-    return samples
+    # The sandbox marks its titles with gettext_noop; they are translated here, in the reader's language.
+    return [
+        (translation.gettext(group), [(translation.gettext(title), job_id) for title, job_id in jobs])
+        for group, jobs in samples
+    ]
 
 
 # --- pages -------------------------------------------------------------------------
