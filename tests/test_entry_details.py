@@ -417,3 +417,16 @@ def test_the_sandbox_sample_of_slow_details_lists_the_entries_with_a_notice(desk
     page = view(desk, f"/jobs/{seed.job_uuid('fault:entries-slow')}/")
     assert str(ENTRY_NOTICES["timeout"]) in text_of(page)
     assert len(entry_ids(page)) == 4
+
+
+def test_while_pleo_is_slow_for_companies_the_next_pages_do_not_wait_for_it_again(desk, sandbox, settings):
+    settings.PLEO_API_TIMEOUT = 0.3
+    sandbox.state.add_fault(COMPANIES, "hang", seconds=5)
+    words = text_of(view(desk))
+    assert f"Pleo company ID for Pleo support {seed.COMPANY_ID}" in words
+    calls = sandbox.state.company_calls()
+    forget_this_process()
+    started = time.monotonic()
+    view(desk)
+    assert time.monotonic() - started < 0.5
+    assert sandbox.state.company_calls() == calls
