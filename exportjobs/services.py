@@ -45,6 +45,7 @@ from .pleo import (
     PleoBusy,
     PleoError,
     PleoTimeout,
+    PleoUnavailable,
     get_client,
 )
 
@@ -60,6 +61,7 @@ COMPANY_CONCURRENCY = 4
 COMPANY_CACHE_TTL = 86400  # seconds a company's name is kept
 COMPANY_LIMIT = 20  # companies whose names one page asks Pleo for at most
 REFUSED_TTL = 300  # seconds the desk stops asking for what Pleo refused (403) to its key
+ENTRY_TROUBLE_TTL = 30  # seconds pages stop waiting for entries' details after Pleo was down or too slow
 
 # Long-lived pools: their threads keep their cache connections between requests, and the sizes
 # bound how many calls one worker process makes to Pleo at once for these pages.
@@ -310,6 +312,23 @@ def _remember_refusal(kind: str) -> None:
     cache_set(_refused_key(kind), {"at": int(time.time())}, REFUSED_TTL, local_seconds=REFUSED_TTL)
 
 
+def _trouble_key(kind: str) -> str:
+    return f"{NAMESPACE}:trouble:{kind}"
+
+
+def _recent_trouble(kind: str) -> str:
+    """The problem ("unavailable" or "timeout") Pleo had with this kind of call in the last
+    ``ENTRY_TROUBLE_TTL`` seconds, or ""."""
+    mark = cache_get(_trouble_key(kind), local_seconds=ENTRY_TROUBLE_TTL)
+    problem = mark.get("problem") if isinstance(mark, dict) else None
+    return problem if problem in ("unavailable", "timeout") else ""
+
+
+def _remember_trouble(kind: str, problem: str) -> None:
+    mark = {"problem": problem, "at": int(time.time())}
+    cache_set(_trouble_key(kind), mark, ENTRY_TROUBLE_TTL, local_seconds=ENTRY_TROUBLE_TTL)
+
+
 @dataclass(frozen=True, slots=True)
 class EntryDetails:
     """What Pleo said about the entries on a page.
@@ -353,8 +372,8 @@ def entry_details_get(*, entry_ids: Sequence[uuid.UUID], deadline: float) -> Ent
     are asked for ``ENTRY_CONCURRENCY`` at a time, each through the cache engine (single flight, a stale
     copy when Pleo is down), each counted against the user's budget. The first refusal (403), spent
     budget, or Pleo down or slow stops the calls not yet made; a refusal is remembered for
-    ``REFUSED_TTL`` seconds so that no page asks again meanwhile. Calls still running at ``deadline``
-    go on and fill the cache for the next view.
+    ``REFUSED_TTL`` seconds, Pleo down or too slow for ``ENTRY_TROUBLE_TTL``, so that no page asks (and
+    waits) again meanwhile. Calls still running at ``deadline`` go on and fill the cache for the next view.
     """
     ids = list(dict.fromkeys(str(entry_id) for entry_id in entry_ids))[:ENTRIES_PER_PAGE]
     keys = {entry_id: Keys.of("entry", entry_id) for entry_id in ids}
@@ -375,6 +394,9 @@ def entry_details_get(*, entry_ids: Sequence[uuid.UUID], deadline: float) -> Ent
         return EntryDetails(found, frozenset(gone))
     if _refused("entry"):
         return EntryDetails(found, frozenset(gone), "refused")
+    trouble = _recent_trouble("entry")
+    if trouble:  # Pleo was just down or too slow for them: no page waits for it again meanwhile
+        return EntryDetails(found, frozenset(gone), trouble, frozenset(missing))
 
     client = get_client()
     stop = threading.Event()  # set by the first failure that says: do not ask for the others now
@@ -421,6 +443,8 @@ def entry_details_get(*, entry_ids: Sequence[uuid.UUID], deadline: float) -> Ent
     if waiting:
         problems.add("timeout")
     problem = next((name for name in PROBLEM_ORDER if name in problems), "")
+    if problem in ("unavailable", "timeout"):
+        _remember_trouble("entry", problem)
     return EntryDetails(found, frozenset(gone), problem, frozenset(waiting))
 
 
@@ -433,7 +457,8 @@ def company_names_get(*, company_ids: Iterable[uuid.UUID | str], deadline: float
     Companies ``PLEO_COMPANY_LABELS`` names are not asked for (the label wins). Names are cached for
     ``COMPANY_CACHE_TTL``; at most ``COMPANY_LIMIT`` companies are asked for, ``COMPANY_CONCURRENCY``
     at a time, until ``deadline`` (default: one page budget from now). A refusal (403) is remembered
-    for ``REFUSED_TTL`` seconds; a company Pleo does not name is simply left out.
+    for ``REFUSED_TTL`` seconds, Pleo down or too slow for ``ENTRY_TROUBLE_TTL``: meanwhile no page asks
+    (or waits). A company Pleo does not name is simply left out.
     """
     labels: dict[str, str] = settings.PLEO_COMPANY_LABELS
     ids = [key for key in dict.fromkeys(str(value).lower() for value in company_ids) if key not in labels]
@@ -451,7 +476,7 @@ def company_names_get(*, company_ids: Iterable[uuid.UUID | str], deadline: float
             missing.append(company_id)
         elif answer.value is not None and answer.value.name.strip():
             names[company_id] = answer.value.name.strip()
-    if not missing or _refused("company"):
+    if not missing or _refused("company") or _recent_trouble("company"):
         return names
     client = get_client()
 
@@ -468,7 +493,9 @@ def company_names_get(*, company_ids: Iterable[uuid.UUID | str], deadline: float
         except PleoAuthError:
             _remember_refusal("company")
             return None
-        except PleoError:
+        except PleoError as error:
+            if isinstance(error, (PleoTimeout, PleoUnavailable)):  # no page waits for it again for a while
+                _remember_trouble("company", _problem_of(error))
             return None
         return answer.value
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
+from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .pleo.models import EntryFamily, FailureType, ItemFailureType, ItemStatus, JobStatus, ReviewStatus
@@ -1156,12 +1156,8 @@ def review_status_words(status: ReviewStatus | str) -> str:
 
 
 ENTRY_DETAILS: dict[str, Text] = {
-    "kind": _("What it is"),
-    "when": pgettext_lazy("when an expense happened", "When"),
-    "paid": _("Amount paid"),
     "booked": _("Amount booked"),
     "booked_hint": _("in the company's currency"),
-    "note": _("Note"),
     "no_note": _("No note"),
     "whole_note": _("Show the whole note"),
     "category": _("Category (account)"),
@@ -1173,7 +1169,6 @@ ENTRY_DETAILS: dict[str, Text] = {
     "copy": _("Copy"),
     "gone": _("This entry no longer exists in Pleo."),
     "waiting": _("Details not available yet."),
-    "no_details": _("Details not available."),
 }
 
 

@@ -272,8 +272,9 @@ def test_pleo_unavailable_lists_the_entries_with_a_notice_and_no_500(desk, sandb
 
 
 def test_a_slow_entries_api_costs_the_page_no_more_than_its_budget_and_fills_in_on_the_next_view(
-    desk, sandbox, settings
+    desk, sandbox, settings, monkeypatch
 ):
+    monkeypatch.setattr(services, "ENTRY_TROUBLE_TTL", 1)
     settings.PLEO_API_TIMEOUT = 0.3  # a page budget of 1.6 s
     sandbox.state.add_fault(ENTRIES, "delay", seconds=1.0)
     started = time.monotonic()
@@ -282,9 +283,23 @@ def test_a_slow_entries_api_costs_the_page_no_more_than_its_budget_and_fills_in_
     assert len(entry_ids(page)) == 4
     assert text_of(page).count(str(ENTRY_NOTICES["timeout"])) == 1
     sandbox.state.clear_faults(ENTRIES)
+    time.sleep(1.1)  # once the trouble is no longer recent, the next view asks Pleo again
     words = text_of(view(desk))
     assert "Card purchase (online)" in words
     assert str(ENTRY_NOTICES["timeout"]) not in words
+
+
+def test_while_pleo_is_slow_for_entries_the_next_pages_do_not_wait_for_it_again(desk, sandbox, settings):
+    settings.PLEO_API_TIMEOUT = 0.3
+    sandbox.state.add_fault(ENTRIES, "hang", seconds=5)
+    view(desk)
+    calls = sandbox.state.entry_calls()
+    forget_this_process()  # another worker: it reads the trouble from the shared cache
+    started = time.monotonic()
+    page = view(desk)
+    assert time.monotonic() - started < 0.5
+    assert sandbox.state.entry_calls() == calls
+    assert text_of(page).count(str(ENTRY_NOTICES["timeout"])) == 1
 
 
 def test_details_not_answered_in_time_are_fetched_on_and_kept_for_the_next_view(desk, sandbox):
@@ -402,3 +417,16 @@ def test_the_sandbox_sample_of_slow_details_lists_the_entries_with_a_notice(desk
     page = view(desk, f"/jobs/{seed.job_uuid('fault:entries-slow')}/")
     assert str(ENTRY_NOTICES["timeout"]) in text_of(page)
     assert len(entry_ids(page)) == 4
+
+
+def test_while_pleo_is_slow_for_companies_the_next_pages_do_not_wait_for_it_again(desk, sandbox, settings):
+    settings.PLEO_API_TIMEOUT = 0.3
+    sandbox.state.add_fault(COMPANIES, "hang", seconds=5)
+    words = text_of(view(desk))
+    assert f"Pleo company ID for Pleo support {seed.COMPANY_ID}" in words
+    calls = sandbox.state.company_calls()
+    forget_this_process()
+    started = time.monotonic()
+    view(desk)
+    assert time.monotonic() - started < 0.5
+    assert sandbox.state.company_calls() == calls
