@@ -681,6 +681,11 @@ CUT_TEXT = """
 """
 
 
+# --- what each failed entry is --------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 375])
 def test_the_failed_entries_with_their_details_are_saved_as_a_screenshot_and_fit_a_phone(open_page, sandbox, width):
     page = open_page(viewport={"width": width, "height": 900})
     sign_in(page)

@@ -353,6 +353,14 @@ def test_entry_and_company_calls_count_against_the_users_budget(desk, sandbox, s
     assert text_of(page).count(str(ENTRY_NOTICES["over_budget"])) == 1
 
 
+def test_the_default_budget_lets_a_person_open_ten_failed_jobs_with_their_entries_details():
+    # a cold failed job with 50 failed entries costs up to 58 calls: the job, 6 for its entries, 50 entries and
+    # its company; opening ten of them in one window is ordinary work, not what the budget is for
+    from django.conf import settings
+
+    assert settings.PLEO_USER_BUDGET >= 10 * 58
+
+
 def test_a_budget_that_fits_the_page_shows_every_detail(desk, sandbox, settings):
     settings.PLEO_USER_BUDGET = 12
     page = view(desk)

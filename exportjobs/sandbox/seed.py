@@ -281,11 +281,18 @@ def _samples() -> list[Sample]:
                 ),
             )
         )
-    for name, title, entry_fault in (
-        ("fault:entries-403", gettext_noop("Entries' details refused (403: the key lacks access)"), {"kind": "403"}),
-        ("fault:entries-404", gettext_noop("One failed entry no longer exists (404)"), {"kind": "404", "index": 8}),
-        ("fault:entries-slow", gettext_noop("Entries' details too slow (no answer in time)"), {"kind": "hang"}),
+    for index, (name, title, entry_fault) in enumerate(
+        (
+            (
+                "fault:entries-403",
+                gettext_noop("Entries' details refused (403: the key lacks access)"),
+                {"kind": "403"},
+            ),
+            ("fault:entries-404", gettext_noop("One failed entry no longer exists (404)"), {"kind": "404", "index": 8}),
+            ("fault:entries-slow", gettext_noop("Entries' details too slow (no answer in time)"), {"kind": "hang"}),
+        )
     ):
+        minutes = 41 + 2 * index  # each its own creation time: a list sorted by it has one order
         job_id = job_uuid(name)
         samples.append(
             Sample(
@@ -296,10 +303,10 @@ def _samples() -> list[Sample]:
                     _job,
                     job_id,
                     status="completed_with_errors",
-                    created=40,
-                    started=39,
-                    updated=35,
-                    completed=35,
+                    created=minutes,
+                    started=minutes - 1,
+                    updated=minutes - 5,
+                    completed=minutes - 5,
                     items=36,
                     failure_type="validation_failure",
                     failure_reason="4 of 36 entries were rejected by the accounting system.",
