@@ -281,17 +281,12 @@ def _samples() -> list[Sample]:
                 ),
             )
         )
-    for index, (name, title, entry_fault) in enumerate(
-        (
-            (
-                "fault:entries-403",
-                gettext_noop("Entries' details refused (403: the key lacks access)"),
-                {"kind": "403"},
-            ),
-            ("fault:entries-404", gettext_noop("One failed entry no longer exists (404)"), {"kind": "404", "index": 8}),
-            ("fault:entries-slow", gettext_noop("Entries' details too slow (no answer in time)"), {"kind": "hang"}),
-        )
-    ):
+    entry_fault_samples: tuple[tuple[str, str, dict[str, Any]], ...] = (
+        ("fault:entries-403", gettext_noop("Entries' details refused (403: the key lacks access)"), {"kind": "403"}),
+        ("fault:entries-404", gettext_noop("One failed entry no longer exists (404)"), {"kind": "404", "index": 8}),
+        ("fault:entries-slow", gettext_noop("Entries' details too slow (no answer in time)"), {"kind": "hang"}),
+    )
+    for index, (name, title, entry_fault) in enumerate(entry_fault_samples):
         minutes = 41 + 2 * index  # each its own creation time: a list sorted by it has one order
         job_id = job_uuid(name)
         samples.append(
