@@ -279,12 +279,15 @@ def _samples() -> list[Sample]:
                 ),
             )
         )
-    for name, title, entry_fault in (
+    entry_fault_samples: tuple[tuple[str, str, dict[str, Any]], ...] = (
         ("fault:entries-403", "Entries' details refused (403: the key lacks access)", {"kind": "403"}),
         ("fault:entries-404", "One failed entry no longer exists (404)", {"kind": "404", "index": 8}),
         ("fault:entries-slow", "Entries' details too slow (no answer in time)", {"kind": "hang"}),
-    ):
+    )
+    for offset, (name, title, entry_fault) in enumerate(entry_fault_samples):
         job_id = job_uuid(name)
+        created = 1503 + 2 * offset  # beside the other partly exported sample, each at its own time
+        faults = (entry_fault,)
         samples.append(
             Sample(
                 job_id,
@@ -294,15 +297,15 @@ def _samples() -> list[Sample]:
                     _job,
                     job_id,
                     status="completed_with_errors",
-                    created=40,
-                    started=39,
-                    updated=35,
-                    completed=35,
+                    created=created,
+                    started=created - 1,
+                    updated=created - 5,
+                    completed=created - 5,
                     items=36,
                     failure_type="validation_failure",
                     failure_reason="4 of 36 entries were rejected by the accounting system.",
                 ),
-                entry_faults=(entry_fault,),
+                entry_faults=faults,
             )
         )
     for name, title, fault in (
