@@ -321,7 +321,7 @@ PLEO_SANDBOX = _bool("PLEO_SANDBOX", False)
 SANDBOX_SAMPLES = "exportjobs.sandbox.seed.sample_links"
 
 # How much one user may make the desk ask Pleo (every worker counts together): calls per window.
-PLEO_USER_BUDGET = _positive("PLEO_USER_BUDGET", env.int, 600, "a whole number of calls")
+PLEO_USER_BUDGET = _positive("PLEO_USER_BUDGET", env.int, 200, "a whole number of calls")
 PLEO_USER_BUDGET_WINDOW = _positive("PLEO_USER_BUDGET_WINDOW", env.int, 600, "a whole number of seconds")
 
 # --- caching of Pleo's answers (seconds) ------------------------------------------

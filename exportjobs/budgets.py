@@ -2,9 +2,11 @@
 
 A Pleo token that gets rate-limited stops the whole finance team, so no single user can make the desk
 call Pleo without limit (refresh after refresh, bulk lookups of made-up ids, ...). Every call the desk
-makes to Pleo on a user's behalf (the job, its entries, each job of a bulk lookup) counts against
-``PLEO_USER_BUDGET`` calls per ``PLEO_USER_BUDGET_WINDOW`` seconds; answers from the cache cost
-nothing. Counted in the shared cache (Redis), so the budget holds across workers and hosts.
+makes to Pleo on a user's behalf (the job, its entries, each job of a bulk lookup, each company's name)
+counts against ``PLEO_USER_BUDGET`` calls per ``PLEO_USER_BUDGET_WINDOW`` seconds; answers from the
+cache cost nothing. The details of the failed entries one page lists (at most 50, cached, asked only
+when the page is cold) count as one call of that page view, so that looking at a few failed jobs does
+not spend a person's budget. Counted in the shared cache (Redis), so the budget holds across workers and hosts.
 """
 
 from __future__ import annotations

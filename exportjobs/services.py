@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict
 
+from .budgets import charge, spending_for
 from .cache import (
     NAMESPACE,
     Answer,
@@ -370,10 +371,12 @@ def entry_details_get(*, entry_ids: Sequence[uuid.UUID], deadline: float) -> Ent
 
     Cached answers (and cached "no such entry") cost no call: all are read in one round trip. The others
     are asked for ``ENTRY_CONCURRENCY`` at a time, each through the cache engine (single flight, a stale
-    copy when Pleo is down), each counted against the user's budget. The first refusal (403), spent
-    budget, or Pleo down or slow stops the calls not yet made; a refusal is remembered for
-    ``REFUSED_TTL`` seconds, Pleo down or too slow for ``ENTRY_TROUBLE_TTL``, so that no page asks (and
-    waits) again meanwhile. Calls still running at ``deadline`` go on and fill the cache for the next view.
+    copy when Pleo is down). Together they count as one call of the page view against the user's budget
+    (``exportjobs.budgets``): they are at most ``ENTRIES_PER_PAGE``, asked only on a cold page, and cached.
+    A spent budget asks for none; the first refusal (403) or Pleo down or slow stops the calls not yet
+    made; a refusal is remembered for ``REFUSED_TTL`` seconds, Pleo down or too slow for
+    ``ENTRY_TROUBLE_TTL``, so that no page asks (and waits) again meanwhile. Calls still running at
+    ``deadline`` go on and fill the cache for the next view.
     """
     ids = list(dict.fromkeys(str(entry_id) for entry_id in entry_ids))[:ENTRIES_PER_PAGE]
     keys = {entry_id: Keys.of("entry", entry_id) for entry_id in ids}
@@ -398,6 +401,10 @@ def entry_details_get(*, entry_ids: Sequence[uuid.UUID], deadline: float) -> Ent
     if trouble:  # Pleo was just down or too slow for them: no page waits for it again meanwhile
         return EntryDetails(found, frozenset(gone), trouble, frozenset(missing))
 
+    try:
+        charge("entries")  # one page's details count as one call of its view against the user's budget
+    except OverBudget:
+        return EntryDetails(found, frozenset(gone), "over_budget", frozenset(missing))
     client = get_client()
     stop = threading.Event()  # set by the first failure that says: do not ask for the others now
 
@@ -405,12 +412,13 @@ def entry_details_get(*, entry_ids: Sequence[uuid.UUID], deadline: float) -> Ent
         if stop.is_set():
             return None
         try:
-            answer = fetch_through(
-                keys[entry_id],
-                fetch=lambda: client.get_accounting_entry(uuid.UUID(entry_id)),
-                codec=codec,
-                ttl=entry_ttl,
-            )
+            with spending_for(None):  # already counted, as one, above
+                answer = fetch_through(
+                    keys[entry_id],
+                    fetch=lambda: client.get_accounting_entry(uuid.UUID(entry_id)),
+                    codec=codec,
+                    ttl=entry_ttl,
+                )
         except JobNotFound as error:
             return error
         except PleoError as error:

@@ -305,7 +305,7 @@ def test_the_benchmark_times_a_walk_of_the_list_straight_from_the_sandbox(tmp_pa
         sandbox.stop()
 
 
-def _entries_run(label: str, p50: float) -> dict:
+def _measured(label: str, p50: float) -> dict:
     return {
         "label": label,
         "connections": 1,
@@ -329,8 +329,8 @@ def entries_results(*, cold_ms: float, with_ms: float) -> dict:
             "latency_ms": 100.0,
             "concurrency": 25,
             "cold": cold,
-            "cached": _entries_run("cached job page, 50 failed entries with details", with_ms),
-            "cached_without": _entries_run("cached job page, 50 failed entries without details", 2.4),
+            "cached": _measured("cached job page, 50 failed entries with details", with_ms),
+            "cached_without": _measured("cached job page, 50 failed entries without details", 2.4),
             "cached_entry_calls": 0,
             "page_bytes": 102_000,
             "bare_bytes": 69_000,

@@ -342,30 +342,30 @@ def test_a_changed_note_shows_once_the_entry_cache_expires(desk, sandbox, settin
     assert "Team lunch with the auditors" in text_of(view(desk))
 
 
-def test_entry_and_company_calls_count_against_the_users_budget(desk, sandbox, settings):
-    # job 1 + items 6 (five counts, one page of failed entries) = 7; three more calls fit, for the company
-    # (asked beside the entries) and the entries: the fourth of those five is refused by the budget
-    settings.PLEO_USER_BUDGET = 10
+def test_a_pages_details_count_as_one_call_against_the_users_budget(desk, sandbox, settings):
+    settings.PLEO_COMPANY_LABELS = {seed.COMPANY_ID: "Nordlys ApS"}  # no company call in the count
+    settings.PLEO_USER_BUDGET = 8  # the job 1, its entries 6 (five counts, one page of failed ones), details 1
     page = view(desk)
-    assert sandbox.state.entry_calls() + sandbox.state.company_calls() == 3
-    assert sandbox.state.entry_calls() >= 2
+    assert sandbox.state.entry_calls() == 4
+    assert "entries-details-notice" not in page
+    assert "Card purchase (online)" in text_of(page)
+
+
+def test_a_spent_budget_lists_the_entries_without_details_and_asks_for_none(desk, sandbox, settings):
+    settings.PLEO_COMPANY_LABELS = {seed.COMPANY_ID: "Nordlys ApS"}
+    settings.PLEO_USER_BUDGET = 7  # the job and its entries; nothing left for the details
+    page = view(desk)
+    assert sandbox.state.entry_calls() == 0
     assert len(entry_ids(page)) == 4
     assert text_of(page).count(str(ENTRY_NOTICES["over_budget"])) == 1
 
 
-def test_the_default_budget_lets_a_person_open_ten_failed_jobs_with_their_entries_details():
-    # a cold failed job with 50 failed entries costs up to 58 calls: the job, 6 for its entries, 50 entries and
-    # its company; opening ten of them in one window is ordinary work, not what the budget is for
-    from django.conf import settings
-
-    assert settings.PLEO_USER_BUDGET >= 10 * 58
-
-
-def test_a_budget_that_fits_the_page_shows_every_detail(desk, sandbox, settings):
-    settings.PLEO_USER_BUDGET = 12
-    page = view(desk)
-    assert sandbox.state.entry_calls() == 4
-    assert "entries-details-notice" not in page
+def test_company_names_count_against_the_users_budget(desk, sandbox, settings):
+    settings.PLEO_USER_BUDGET = 1  # the job: nothing left for its company's name
+    page = desk.post("/bulk/", {"ids": PARTIAL}).content.decode()
+    assert sandbox.state.calls(PARTIAL) == 1
+    assert sandbox.state.company_calls() == 0
+    assert 'class="company-name"' not in page
 
 
 # --- companies by name ------------------------------------------------------------------------------------

@@ -286,9 +286,10 @@ def _samples() -> list[Sample]:
         ("fault:entries-404", gettext_noop("One failed entry no longer exists (404)"), {"kind": "404", "index": 8}),
         ("fault:entries-slow", gettext_noop("Entries' details too slow (no answer in time)"), {"kind": "hang"}),
     )
-    for index, (name, title, entry_fault) in enumerate(entry_fault_samples):
-        minutes = 41 + 2 * index  # each its own creation time: a list sorted by it has one order
+    for offset, (name, title, entry_fault) in enumerate(entry_fault_samples):
         job_id = job_uuid(name)
+        created = 1503 + 2 * offset  # beside the other partly exported sample, each at its own time
+        faults = (entry_fault,)
         samples.append(
             Sample(
                 job_id,
@@ -298,15 +299,15 @@ def _samples() -> list[Sample]:
                     _job,
                     job_id,
                     status="completed_with_errors",
-                    created=minutes,
-                    started=minutes - 1,
-                    updated=minutes - 5,
-                    completed=minutes - 5,
+                    created=created,
+                    started=created - 1,
+                    updated=created - 5,
+                    completed=created - 5,
                     items=36,
                     failure_type="validation_failure",
                     failure_reason="4 of 36 entries were rejected by the accounting system.",
                 ),
-                entry_faults=(entry_fault,),
+                entry_faults=faults,
             )
         )
     for name, title, fault in (
