@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 GOAL_LATENCY_RATIO = 1.3  # cached job page / home page, median and p95
+GOAL_TRANSLATED_RATIO = 1.1  # cached job page in a translated language / in English, median and p95
 GOAL_THROUGHPUT_RATIO = 0.8  # cached job page / home page, requests per second
 GOAL_COLD_OVERHEAD_MS = 15.0  # cold job page minus a direct call to Pleo, median
 GOAL_STAMPEDE_CALLS = 1
@@ -238,6 +239,19 @@ def goals(r: dict) -> list[Goal]:
                         f"{_ms(job[key])} / {_ms(fresh[key])} = **{ratio:.2f}**",
                         f"≤ {GOAL_LATENCY_RATIO}",
                         ratio <= GOAL_LATENCY_RATIO,
+                    )
+                )
+        translated = lat.get("job_translated")
+        if translated:
+            for key, name in (("p50_ms", "median"), ("p95_ms", "p95")):
+                ratio = _ratio(translated[key], job[key])
+                out.append(
+                    Goal(
+                        "1",
+                        f"Cached job page in German / in English, {name} latency (1 connection)",
+                        f"{_ms(translated[key])} / {_ms(job[key])} = **{ratio:.2f}**",
+                        f"≤ {GOAL_TRANSLATED_RATIO}",
+                        ratio <= GOAL_TRANSLATED_RATIO,
                     )
                 )
     thr = r.get("throughput")

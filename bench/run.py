@@ -346,12 +346,17 @@ class Bench:
         self.warm(desk, ["/", hot])
         new_user = {"Cookie": servers.cookie_header(servers.sign_in(desk.url, servers.NEW_USER, self.password))}
         wrk.run(desk.url, path="/", duration=1, connections=args.concurrency, headers=new_user)
+        german = {"Cookie": self.cookie, "Accept-Language": "de"}  # the bench user has no language of its own
+        wrk.run(desk.url, path=hot, duration=1, connections=args.concurrency, headers=german)
         log("1. latency, one connection")
         self.results["latency"] = {
             "home": self.measure(desk.url, label="home page, 1 connection", path="/", expect_bytes=home_bytes),
             "job": self.measure(desk.url, label="cached job page, 1 connection", path=hot, expect_bytes=job_bytes),
             "home_new_user": self.measure(
                 desk.url, label="home page of a user with no history, 1 connection", path="/", headers=new_user
+            ),
+            "job_translated": self.measure(
+                desk.url, label="cached job page in German, 1 connection", path=hot, headers=german
             ),
         }
         log(f"2. throughput, {args.concurrency} connections")

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone as dj_timezone
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
 from . import l10n, wording
@@ -224,7 +225,8 @@ def _ticket_text(job: ExportJob, result: JobResult, permalink: str, company: str
         if moment is not None:
             local = local_text(moment)
             utc = utc_text(moment)
-            lines.append(f"{labels[key]}: {utc}" + (f" ({local})" if local != utc else ""))
+            moment_text = utc + (f" ({local})" if local != utc else "")
+            lines.append(wording.LABEL_VALUE % {"label": labels[key], "value": moment_text})
     lines.append(str(words["entries"]) % {"count": number_text(job.number_of_items)})
     lines.append(str(words["company"]) % {"name": company or short_id(job.company_id), "id": job.company_id})
     if job.has_failure:
@@ -238,6 +240,12 @@ def _ticket_text(job: ExportJob, result: JobResult, permalink: str, company: str
     source = words["stale"] if result.source == "stale" else words["fresh"]
     lines.append(str(words["as_of"]) % {"when": utc_text(result.fetched_at), "source": source})
     return "\n".join(lines)
+
+
+def _ticket_text_in_english(job: ExportJob, result: JobResult, permalink: str, company: str = "") -> str:
+    """The same summary in English, for Pleo support, whatever the page's language."""
+    with translation.override("en"):
+        return _ticket_text(job, result, permalink, company)
 
 
 def _started_by(job: ExportJob) -> dict[str, str]:
@@ -338,6 +346,7 @@ def job_page_context(
         "permalink": permalink,
         "seen_link": seen_link(permalink, result),
         "ticket_text": _ticket_text(job, result, permalink, company),
+        "ticket_text_en": _ticket_text_in_english(job, result, permalink, company),
         "auto_refresh": job.is_active,
         "zone": zone_name(),
         "is_utc": zone_name() in ("UTC", "Etc/UTC"),
@@ -833,7 +842,7 @@ def attention_rows_html(rows: Iterable[AttentionRow]) -> SafeString:
             what += f'<br><span class="hint">{escape(row.who_acts)}</span>'
         company_id = escape(row.company_id)
         company = (
-            f'<span title="{company_id}">{escape(row.company)}</span>'
+            f'<span translate="no" title="{company_id}">{escape(row.company)}</span>'
             if row.company_known
             else f'<code title="{company_id}">{escape(row.company)}…</code>'
         )
@@ -847,7 +856,7 @@ def attention_rows_html(rows: Iterable[AttentionRow]) -> SafeString:
             f'<td data-label="{words["col_created"]}"><time datetime="{escape(created.iso)}" '
             f'title="{escape(created.utc)}" data-local>{escape(created.display)}</time>'
             f'<br><span class="relative">{escape(created.relative)}</span></td>'
-            f'<td data-label="{words["col_entries"]}" class="number">{job.number_of_items:,}</td>'
+            f'<td data-label="{words["col_entries"]}" class="number">{escape(number_text(job.number_of_items))}</td>'
             f'<td data-label="{words["col_company"]}">{company}</td>'
             f'<td data-label="{words["col_job"]}"><a href="{escape(row.url)}" aria-label="{escape(row.link_label)}">'
             f"<code>{escape(row.short_id)}…</code></a></td>"

@@ -239,7 +239,11 @@ def _samples() -> list[tuple[str, list[tuple[str, str]]]]:
         return []
     provider = import_string(settings.SANDBOX_SAMPLES)
     samples: list[tuple[str, list[tuple[str, str]]]] = provider()
-    return samples
+    # The sandbox marks its titles with gettext_noop; they are translated here, in the reader's language.
+    return [
+        (translation.gettext(group), [(translation.gettext(title), job_id) for title, job_id in jobs])
+        for group, jobs in samples
+    ]
 
 
 # --- pages -------------------------------------------------------------------------
@@ -640,11 +644,12 @@ def _attention_layout(result: ListResult, filters: Filters, now: datetime, names
     """The list's sections as HTML, how many jobs they show, and the company choices.
 
     Laying out 500 rows costs far more than serving the rest of the page, and every viewer of one answer
-    sees the same rows: a worker lays out each answer once per ``LAYOUT_STEP`` (per time zone and company
-    names) and reuses it. Nothing in the layout depends on the viewer.
+    sees the same rows: a worker lays out each answer once per ``LAYOUT_STEP`` (per time zone, language and
+    company names) and reuses it. Nothing in the layout depends on the viewer.
     """
     labels = tuple(sorted({**names, **settings.PLEO_COMPANY_LABELS}.items()))
-    key = (result.jobs.walk, filters.ident, int(now.timestamp()) // LAYOUT_STEP, zone_name(), labels)
+    language = translation.get_language()
+    key = (result.jobs.walk, filters.ident, int(now.timestamp()) // LAYOUT_STEP, zone_name(), language, labels)
 
     def lay_out() -> _Layout:
         sections = attention_sections(result.jobs.jobs, filters, now=now, company_names=names)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.utils.translation import gettext, ngettext, ngettext_lazy
+from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .pleo.models import EntryFamily, FailureType, ItemFailureType, ItemStatus, JobStatus, ReviewStatus
@@ -1051,7 +1051,8 @@ def attention_cut_short(code: str, pages: int) -> str:
             "Pleo stopped answering part-way through the list: showing the jobs of its first %(pages)d pages.",
             pages,
         )
-    return f"{text % {'pages': pages}} {gettext('Try Refresh in a minute.')}"
+    again = gettext("Try Refresh in a minute.")  # not inside the f-string, where xgettext cannot see it
+    return f"{text % {'pages': pages}} {again}"
 
 
 def attention_home_line(*, failed: int, partly: int, stuck: int, period: str) -> str:
@@ -1098,6 +1099,8 @@ ATTENTION_CSV_HEADER: tuple[Text, ...] = (
     _("Link"),
 )
 
+# "Created: 28 Nov 2026 15:31 UTC": a label and its value (French puts a space before the colon).
+LABEL_VALUE = pgettext_lazy("a label and its value", "%(label)s: %(value)s")
 
 # --- what each failed entry is (Pleo's accounting entry) ------------------------------------------
 

@@ -6,6 +6,7 @@ imports another.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -267,6 +268,18 @@ def wait_for(ready: Callable[[], bool], *, what: str, seconds: float = 15.0) -> 
     raise AssertionError(f"{what} was not ready within {seconds} s")
 
 
+@functools.cache
+def collect_static() -> None:
+    """The desk's static files in STATIC_ROOT, where whitenoise serves them to a gunicorn the test starts
+    (``make run`` collects them; a fresh clone has none). Once per test run."""
+    env = {**os.environ, "READ_DOT_ENV": "0", "SECRET_KEY": secrets.token_urlsafe(50)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
 class DeskServer:
     """The desk under gunicorn (as ``make run`` serves it) with the environment given, on a free port."""
 
@@ -311,6 +324,7 @@ class DeskServer:
 
     def start(self) -> DeskServer:
         self.migrate()
+        collect_static()
         log = (self.directory / "desk.log").open("wb")
         self.process = subprocess.Popen(
             [

@@ -248,11 +248,11 @@ def test_copy_buttons_put_the_id_and_the_ticket_summary_on_the_clipboard(signed_
     status = page.locator(".copy-status")
 
     page.get_by_role("button", name="Copy job ID").click()
-    expect(status).to_have_text("Copied: job ID")
+    expect(status).to_have_text("Copied: the job ID")
     assert clipboard(page) == FAILED
 
     page.get_by_role("button", name="Copy for ticket").click()
-    expect(status).to_have_text("Copied: for ticket")
+    expect(status).to_have_text("Copied: the summary for the ticket")
     text = clipboard(page)
     assert f"Pleo export job {FAILED}" in text
     assert "Who must act" in text
@@ -593,6 +593,92 @@ def test_the_list_prints_without_its_controls(signed_in_page, sandbox):
     expect(page.get_by_role("button", name="Refresh from Pleo")).to_be_hidden()
     expect(page.locator("#failed table")).to_be_visible()
     screenshot(page, "attention-print")
+
+
+# --- the reader's language ---------------------------------------------------------------------------
+
+LANGUAGE_NAMES = {"en": "English", "da": "Dansk", "sv": "Svenska", "de": "Deutsch", "es": "Español", "fr": "Français"}
+
+
+def sign_in_by_form(page: Page) -> None:
+    """Sign in whatever language the page is in (the labels are translated, the fields' names are not)."""
+    page.goto("/accounts/login/?next=/")
+    page.locator("input[name=username]").fill(USERNAME)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("form.stack button[type=submit], main form button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))
+
+
+def choose_language(page: Page, code: str) -> None:
+    page.locator(".language-menu > summary").click()
+    page.locator(f'.language-menu button[value="{code}"]').click()
+    page.wait_for_load_state("load")
+
+
+@pytest.mark.browser
+def test_a_language_chosen_in_the_header_sticks_after_signing_out_and_in(open_page, django_user_model):
+    page = open_page(locale="en-GB")
+    sign_in(page)
+    page.goto(job_path(FAILED))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+    choose_language(page, "de")
+
+    assert page.url.endswith(job_path(FAILED))  # back on the same page, same address
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.locator(".language-menu > summary")).to_contain_text("DE")
+    expect(page.locator("section.failure")).not_to_contain_text("Who needs to act")
+
+    page.locator('form[action="/accounts/logout/"] button').click()
+    page.wait_for_load_state("load")
+    sign_in_by_form(page)
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+
+    # Another device, whose browser asks for English: the choice follows the user.
+    elsewhere = open_page(locale="en-US")
+    sign_in_by_form(elsewhere)
+    expect(elsewhere.locator("html")).to_have_attribute("lang", "de")
+    elsewhere.goto(job_path(FAILED))
+    expect(elsewhere.locator("html")).to_have_attribute("lang", "de")
+
+    choose_language(elsewhere, "en")
+    expect(elsewhere.locator("html")).to_have_attribute("lang", "en")
+    expect(elsewhere.locator("section.failure")).to_contain_text("Who needs to act")
+
+
+# --- what each failed entry is --------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_failed_job_page_fits_the_screen_in_every_language(open_page, sandbox, width):
+    for code in LANGUAGE_NAMES:
+        page = open_page(viewport={"width": width, "height": 900}, locale=code)
+        sign_in_by_form(page)
+        for name, path in (
+            ("job-failed", job_path(FAILED)),
+            ("job-partly-exported", job_path(SAMPLE["completed_with_errors"])),
+        ):
+            page.goto(path)
+            page.wait_for_load_state("load")
+            expect(page.locator("html")).to_have_attribute("lang", code)
+            screenshot(page, f"{name}-{code}-{width}px")
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            assert scroll <= width, f"{name} in {code} is {scroll}px wide at {width}px"
+            assert page.evaluate(BROKEN_WORDS) == [], (name, code)
+            assert page.evaluate(CUT_TEXT) == [], (name, code)
+            if width == 375:
+                assert page.evaluate(HEADER_LINES) <= 2, f"the header of {name} in {code} takes more than two lines"
+        page.context.close()
+
+
+# Buttons, badges and table headings whose words do not fit their box (cut off or spilling out).
+CUT_TEXT = """
+() => [...document.querySelectorAll("button, .button, .badge, th, dt, summary, h1, h2, h3")]
+  .filter(el => el.getClientRects().length && el.scrollWidth > el.clientWidth + 1
+    && getComputedStyle(el).overflow !== "visible")
+  .map(el => el.tagName + ": " + el.textContent.trim().slice(0, 60))
+"""
 
 
 # --- what each failed entry is --------------------------------------------------------------------

@@ -380,8 +380,8 @@ def test_the_bulk_table_names_each_jobs_company(desk, sandbox):
     other = "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
     sandbox.state.put_job(job_payload(other, companyId=seed.COMPANY_SE))
     page = desk.post("/bulk/", {"ids": f"{PARTIAL} and {other}"}).content.decode()
-    assert f'<span class="company-name" title="{seed.COMPANY_ID}">Nordlys ApS</span>' in page
-    assert f'<span class="company-name" title="{seed.COMPANY_SE}">Nordlys AB</span>' in page
+    assert f'<span class="company-name" translate="no" title="{seed.COMPANY_ID}">Nordlys ApS</span>' in page
+    assert f'<span class="company-name" translate="no" title="{seed.COMPANY_SE}">Nordlys AB</span>' in page
 
 
 def test_a_label_overrides_pleos_name_and_saves_the_call(desk, sandbox, settings):
@@ -401,7 +401,7 @@ def test_a_company_pleo_refuses_or_does_not_know_shows_its_id(desk, sandbox):
 def test_the_attention_list_names_companies_from_pleo(desk, sandbox):
     page = desk.get("/attention/?period=30d").content.decode()
     for company_id, name in seed.COMPANIES:
-        assert f'<span title="{company_id}">{name}</span>' in page
+        assert f'<span translate="no" title="{company_id}">{name}</span>' in page
     assert sandbox.state.company_calls() == 3
 
 

@@ -27,6 +27,7 @@ from tests.helpers import (
     SANDBOX_TOKEN,
     OwnPostgres,
     OwnRedis,
+    collect_static,
     free_port,
     need,
     port_open,
@@ -151,6 +152,7 @@ def team(tmp_path_factory):
     }
     (directory / "metrics").mkdir()
     manage(env, "migrate", "--noinput", "-v", "0")
+    collect_static()
     manage(
         env,
         "shell",
@@ -333,7 +335,7 @@ def test_a_slow_pleo_never_fills_every_thread(team):
     assert max(hit.seconds for hit in hits) <= 2 * TIMEOUT + 1 + 0.5
     settled = [hit.seconds for hit in probes if hit.started >= 0.5]
     assert len(settled) > 20
-    assert all(hit.status == 200 for hit in probes)
+    assert [hit for hit in probes if hit.status != 200] == []
     assert p95(settled) <= 0.1, sorted(settled)[-10:]  # /healthz and a cached job keep p95 ≤ 100 ms
 
 

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 NAMESPACE = uuid.UUID("6f1c1a52-3b0e-4c55-9a39-6a4c2b1d7e10")
 COMPANY_ID = "f0a5c6d2-7b1e-4f3a-9c8d-2e4b6a8c0d1e"  # the sample jobs' company
 COMPANY_SE = "8b2e4d6f-1a3c-4e5b-9d7f-0c2e4a6b8d9f"
@@ -116,21 +118,21 @@ FAILURES: tuple[tuple[str, str], ...] = (
 )
 
 FAILURE_TITLES = {
-    "invalid_configuration": "Failed: wrong accounting settings",
-    "missing_configuration": "Failed: accounting settings incomplete",
-    "authentication_failure": "Failed: Pleo could not reach the integration's login",
-    "accounting_system_authentication_failure": "Failed: accounting system login rejected",
-    "pleo_rate_limit": "Failed: Pleo rate limit",
-    "accounting_system_rate_limit": "Failed: accounting system rate limit",
-    "service_unreachable": "Failed: integration service unreachable",
-    "accounting_system_unreachable": "Failed: accounting system unreachable",
-    "validation_failure": "Failed: entries did not pass validation",
-    "authorization_failure": "Failed: access revoked in accounting system",
-    "integration_unusable": "Failed: integration blocked",
-    "job_expired": "Failed: expired after an hour without progress",
-    "service_timeout": "Failed: integration service timed out",
-    "accounting_system_timeout": "Failed: accounting system timed out",
-    "canceled_by_user": "Cancelled by a user (Pleo reports it as failed)",
+    "invalid_configuration": gettext_noop("Failed: wrong accounting settings"),
+    "missing_configuration": gettext_noop("Failed: accounting settings incomplete"),
+    "authentication_failure": gettext_noop("Failed: Pleo could not reach the integration's login"),
+    "accounting_system_authentication_failure": gettext_noop("Failed: accounting system login rejected"),
+    "pleo_rate_limit": gettext_noop("Failed: Pleo rate limit"),
+    "accounting_system_rate_limit": gettext_noop("Failed: accounting system rate limit"),
+    "service_unreachable": gettext_noop("Failed: integration service unreachable"),
+    "accounting_system_unreachable": gettext_noop("Failed: accounting system unreachable"),
+    "validation_failure": gettext_noop("Failed: entries did not pass validation"),
+    "authorization_failure": gettext_noop("Failed: access revoked in accounting system"),
+    "integration_unusable": gettext_noop("Failed: integration blocked"),
+    "job_expired": gettext_noop("Failed: expired after an hour without progress"),
+    "service_timeout": gettext_noop("Failed: integration service timed out"),
+    "accounting_system_timeout": gettext_noop("Failed: accounting system timed out"),
+    "canceled_by_user": gettext_noop("Cancelled by a user (Pleo reports it as failed)"),
 }
 
 # The job from Pleo's own documentation sample, kept as a failed job: tickets quote it.
@@ -141,14 +143,14 @@ def _samples() -> list[Sample]:
     samples: list[Sample] = [
         Sample(
             job_uuid("pending"),
-            "Waiting to start",
-            "Active",
+            gettext_noop("Waiting to start"),
+            gettext_noop("Active"),
             partial(_job, job_uuid("pending"), status="pending", created=3, updated=3, items=42),
         ),
         Sample(
             job_uuid("in_progress"),
-            "Exporting now",
-            "Active",
+            gettext_noop("Exporting now"),
+            gettext_noop("Active"),
             partial(
                 _job,
                 job_uuid("in_progress"),
@@ -162,14 +164,14 @@ def _samples() -> list[Sample]:
         ),
         Sample(
             job_uuid("near_expiry"),
-            "Exporting, close to expiry (possibly stuck)",
-            "Active",
+            gettext_noop("Exporting, close to expiry (possibly stuck)"),
+            gettext_noop("Active"),
             partial(_job, job_uuid("near_expiry"), status="in_progress", created=70, started=69, updated=55, items=310),
         ),
         Sample(
             job_uuid("overdue"),
-            "Waiting, past its expiry time",
-            "Active",
+            gettext_noop("Waiting, past its expiry time"),
+            gettext_noop("Active"),
             partial(
                 _job,
                 job_uuid("overdue"),
@@ -183,8 +185,8 @@ def _samples() -> list[Sample]:
         ),
         Sample(
             job_uuid("completed"),
-            "Exported",
-            "Finished",
+            gettext_noop("Exported"),
+            gettext_noop("Finished"),
             partial(
                 _job,
                 job_uuid("completed"),
@@ -198,8 +200,8 @@ def _samples() -> list[Sample]:
         ),
         Sample(
             job_uuid("completed_with_errors"),
-            "Exported with some failed entries",
-            "Finished",
+            gettext_noop("Exported with some failed entries"),
+            gettext_noop("Finished"),
             partial(
                 _job,
                 job_uuid("completed_with_errors"),
@@ -216,8 +218,8 @@ def _samples() -> list[Sample]:
         ),
         Sample(
             job_uuid("large"),
-            "10,000 entries, some failed",
-            "Finished",
+            gettext_noop("10,000 entries, some failed"),
+            gettext_noop("Finished"),
             partial(
                 _job,
                 job_uuid("large"),
@@ -233,16 +235,16 @@ def _samples() -> list[Sample]:
         ),
         Sample(
             job_uuid("all_null"),
-            "Waiting, with no optional details",
-            "Active",
+            gettext_noop("Waiting, with no optional details"),
+            gettext_noop("Active"),
             partial(
                 _job, job_uuid("all_null"), status="pending", created=2, items=0, interactive=False, created_by=None
             ),
         ),
         Sample(
             job_uuid("live"),
-            "Live: starts after 20 s, finishes after 45 s",
-            "Active",
+            gettext_noop("Live: starts after 20 s, finishes after 45 s"),
+            gettext_noop("Active"),
             partial(_job, job_uuid("live"), status="pending", created=0, updated=0, items=64),
             timeline=(
                 (20, {"status": "in_progress", "startedAt": 20, "lastUpdatedAt": 20}),
@@ -265,7 +267,7 @@ def _samples() -> list[Sample]:
             Sample(
                 job_id,
                 FAILURE_TITLES[kind],
-                "Failed",
+                gettext_noop("Failed"),
                 partial(
                     _job,
                     job_id,
@@ -280,9 +282,9 @@ def _samples() -> list[Sample]:
             )
         )
     entry_fault_samples: tuple[tuple[str, str, dict[str, Any]], ...] = (
-        ("fault:entries-403", "Entries' details refused (403: the key lacks access)", {"kind": "403"}),
-        ("fault:entries-404", "One failed entry no longer exists (404)", {"kind": "404", "index": 8}),
-        ("fault:entries-slow", "Entries' details too slow (no answer in time)", {"kind": "hang"}),
+        ("fault:entries-403", gettext_noop("Entries' details refused (403: the key lacks access)"), {"kind": "403"}),
+        ("fault:entries-404", gettext_noop("One failed entry no longer exists (404)"), {"kind": "404", "index": 8}),
+        ("fault:entries-slow", gettext_noop("Entries' details too slow (no answer in time)"), {"kind": "hang"}),
     )
     for offset, (name, title, entry_fault) in enumerate(entry_fault_samples):
         job_id = job_uuid(name)
@@ -292,7 +294,7 @@ def _samples() -> list[Sample]:
             Sample(
                 job_id,
                 title,
-                "Faults (sandbox only)",
+                gettext_noop("Faults (sandbox only)"),
                 partial(
                     _job,
                     job_id,
@@ -309,18 +311,18 @@ def _samples() -> list[Sample]:
             )
         )
     for name, title, fault in (
-        ("fault:503", "Pleo unavailable (503 every time)", {"kind": "503"}),
-        ("fault:429", "Pleo rate-limits us (429, retry after 30 s)", {"kind": "429", "retry_after": 30}),
-        ("fault:timeout", "Pleo never answers (timeout)", {"kind": "hang"}),
-        ("fault:malformed", "Pleo sends a broken answer", {"kind": "malformed_json"}),
-        ("fault:401", "Pleo refuses the dashboard's credentials", {"kind": "401"}),
+        ("fault:503", gettext_noop("Pleo unavailable (503 every time)"), {"kind": "503"}),
+        ("fault:429", gettext_noop("Pleo rate-limits us (429, retry after 30 s)"), {"kind": "429", "retry_after": 30}),
+        ("fault:timeout", gettext_noop("Pleo never answers (timeout)"), {"kind": "hang"}),
+        ("fault:malformed", gettext_noop("Pleo sends a broken answer"), {"kind": "malformed_json"}),
+        ("fault:401", gettext_noop("Pleo refuses the dashboard's credentials"), {"kind": "401"}),
     ):
         job_id = job_uuid(name)
         samples.append(
             Sample(
                 job_id,
                 title,
-                "Faults (sandbox only)",
+                gettext_noop("Faults (sandbox only)"),
                 partial(_job, job_id, status="completed", created=30, completed=29, updated=29),
                 faults=(fault,),
             )
@@ -408,14 +410,14 @@ def _listed_active() -> list[Sample]:
     return [
         Sample(
             overdue,
-            "Waiting for over two hours (Nordlys AB)",
-            "List",
+            gettext_noop("Waiting for over two hours (Nordlys AB)"),
+            gettext_noop("List"),
             partial(_job, overdue, status="pending", created=130, updated=130, items=77, company=COMPANY_SE),
         ),
         Sample(
             quiet,
-            "Exporting, quiet for 40 minutes (Nordlys AS)",
-            "List",
+            gettext_noop("Exporting, quiet for 40 minutes (Nordlys AS)"),
+            gettext_noop("List"),
             partial(
                 _job,
                 quiet,

@@ -20,7 +20,7 @@
       var ok = false;
       try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
       document.body.removeChild(area);
-      if (ok) { resolve(); } else { reject(new Error("copy failed")); }
+      if (ok) { resolve(); } else { reject(new Error("copy-failed")); }
     });
   }
 
@@ -39,11 +39,12 @@
       var source = document.getElementById(button.getAttribute("data-copy-from"));
       text = source ? source.textContent : "";
     }
+    // The words come from the page, in its language: the button's data-copied, the body's data-copy-failed.
     var status = document.querySelector(".copy-status");
     copyText(text).then(function () {
-      if (status) { status.textContent = "Copied: " + button.textContent.replace(/^Copy /, ""); }
+      if (status) { status.textContent = button.getAttribute("data-copied") || button.textContent; }
     }, function () {
-      if (status) { status.textContent = "Could not copy: select the text below and copy it by hand."; }
+      if (status) { status.textContent = document.body.getAttribute("data-copy-failed") || ""; }
     });
   });
 
@@ -53,7 +54,9 @@
     try { viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
     var serverZone = document.body.getAttribute("data-zone");
     if (!viewerZone || viewerZone === serverZone) { return; }
-    var format = new Intl.DateTimeFormat(undefined, {
+    var language = document.documentElement.lang || undefined;
+    var yourTime = document.body.getAttribute("data-your-time") || "";
+    var format = new Intl.DateTimeFormat(language, {
       day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
     });
     root.querySelectorAll("time[data-local]").forEach(function (node) {
@@ -62,7 +65,7 @@
       if (isNaN(when.getTime())) { return; }
       var span = document.createElement("span");
       span.className = "local-zone";
-      span.textContent = "Your time: " + format.format(when) + " (" + viewerZone + ")";
+      span.textContent = yourTime + " " + format.format(when) + " (" + viewerZone + ")";
       node.insertAdjacentElement("afterend", span);
     });
   }
@@ -106,7 +109,7 @@
         var current = root();
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = current ? doc.getElementById(current.id) : null;
-        if (!fresh || !current) { throw new Error("nothing to update on the page"); }
+        if (!fresh || !current) { throw new Error("nothing-to-update"); }
         var openIds = [];
         current.querySelectorAll("details[open] > summary").forEach(function (s) { openIds.push(s.textContent); });
         current.replaceWith(fresh);
