@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import requests
@@ -634,3 +638,20 @@ def test_every_company_validates_against_the_contract(sandbox, company_id, name)
 
 def test_the_helpers_entry_payload_keeps_to_the_contract():
     assert problems(ENTRY_SCHEMA, entry_payload("0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f")) == []
+
+
+def test_the_sandbox_runs_without_django_settings():
+    """``make bench`` starts it on its own (``python -m exportjobs.sandbox``): no settings, no Django set-up."""
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    root = Path(__file__).resolve().parent.parent
+    answer = subprocess.run(
+        [sys.executable, "-c", "from exportjobs.sandbox import seed, server; print(len(seed.SAMPLES))"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert answer.returncode == 0, answer.stderr[-2000:]
+    assert int(answer.stdout) == len(seed.SAMPLES)
