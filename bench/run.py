@@ -511,8 +511,7 @@ class Bench:
             latency=latency, generated=0, failed=ENTRY_COLD + 1, log_dir=VAR, name="sandbox-entries"
         ).start()
         self.to_stop.append(sandbox)
-        extra = {"PLEO_USER_BUDGET": "1000000"}  # the bench user looks at far more jobs than a person
-        desk = self.desk("desk-entries", "locmemcache://bench-entries", sandbox, extra_env=extra)
+        desk = self.desk("desk-entries", "locmemcache://bench-entries", sandbox)
         self.cookies = servers.sign_in(desk.url, servers.BENCH_USER, self.password)
         log(
             f"10. cold job pages with 50 failed entries: {ENTRY_COLD} jobs, every answer {latency * 1000:.0f} ms, "
