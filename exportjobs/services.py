@@ -58,6 +58,9 @@ BULK_LIMIT = 50
 BULK_CONCURRENCY = 8
 # Calls for entries' details at once, per worker process: a page's 50 entries take two rounds.
 ENTRY_CONCURRENCY = 25
+# A page's details cost the user's Pleo budget one call per this many entries asked for: a cold page of 50
+# costs 5, so a person can open many failed jobs, and still nobody can make the desk ask Pleo without limit.
+ENTRIES_PER_BUDGET_CALL = 10
 COMPANY_CONCURRENCY = 4
 COMPANY_CACHE_TTL = 86400  # seconds a company's name is kept
 COMPANY_LIMIT = 20  # companies whose names one page asks Pleo for at most
@@ -402,7 +405,8 @@ def entry_details_get(*, entry_ids: Sequence[uuid.UUID], deadline: float) -> Ent
         return EntryDetails(found, frozenset(gone), trouble, frozenset(missing))
 
     try:
-        charge("entries")  # one page's details count as one call of its view against the user's budget
+        for _ in range(-(-len(missing) // ENTRIES_PER_BUDGET_CALL)):
+            charge("entries")
     except OverBudget:
         return EntryDetails(found, frozenset(gone), "over_budget", frozenset(missing))
     client = get_client()
@@ -412,7 +416,7 @@ def entry_details_get(*, entry_ids: Sequence[uuid.UUID], deadline: float) -> Ent
         if stop.is_set():
             return None
         try:
-            with spending_for(None):  # already counted, as one, above
+            with spending_for(None):  # already counted above
                 answer = fetch_through(
                     keys[entry_id],
                     fetch=lambda: client.get_accounting_entry(uuid.UUID(entry_id)),

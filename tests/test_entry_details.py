@@ -12,6 +12,7 @@ from django.core.cache import cache
 
 from exportjobs import cache as desk_cache
 from exportjobs import services
+from exportjobs.budgets import charge, spending_for
 from exportjobs.pleo import (
     EntryFamily,
     JobNotFound,
@@ -19,6 +20,7 @@ from exportjobs.pleo import (
     PleoClient,
     ReviewStatus,
 )
+from exportjobs.pleo.errors import OverBudget
 from exportjobs.sandbox import seed
 from exportjobs.sandbox.server import COMPANIES, ENTRIES
 from exportjobs.wording import CARD_PURCHASE_KIND, ENTRY_DETAILS, ENTRY_FAMILY, ENTRY_NOTICES, REVIEW_STATUS
@@ -342,13 +344,25 @@ def test_a_changed_note_shows_once_the_entry_cache_expires(desk, sandbox, settin
     assert "Team lunch with the auditors" in text_of(view(desk))
 
 
-def test_a_pages_details_count_as_one_call_against_the_users_budget(desk, sandbox, settings):
+def test_four_entries_details_cost_one_call_of_the_users_budget(desk, sandbox, settings):
     settings.PLEO_COMPANY_LABELS = {seed.COMPANY_ID: "Nordlys ApS"}  # no company call in the count
     settings.PLEO_USER_BUDGET = 8  # the job 1, its entries 6 (five counts, one page of failed ones), details 1
     page = view(desk)
     assert sandbox.state.entry_calls() == 4
     assert "entries-details-notice" not in page
     assert "Card purchase (online)" in text_of(page)
+
+
+@pytest.mark.parametrize(("budget", "calls"), [(4, 0), (5, 50)])
+def test_fifty_entries_cost_five_calls_of_the_users_budget(desk, sandbox, settings, budget, calls):
+    settings.PLEO_USER_BUDGET = budget
+    ids = [uuid.uuid4() for _ in range(50)]
+    with spending_for("fifty-entries"):
+        details = services.entry_details_get(entry_ids=ids, deadline=time.monotonic() + 10)
+        with pytest.raises(OverBudget):  # whatever fitted is spent
+            charge("next")
+    assert (details.problem == "over_budget") == (calls == 0)
+    assert sandbox.state.entry_calls() == calls
 
 
 def test_a_spent_budget_lists_the_entries_without_details_and_asks_for_none(desk, sandbox, settings):
