@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, PrivateAttr, ValidationError
 from pydantic.alias_generators import to_camel
@@ -165,6 +165,7 @@ class PleoModel(BaseModel):
 
 
 M = TypeVar("M", bound=BaseModel)
+K = TypeVar("K", bound="KeptAsSent")
 
 
 def validate(model: type[M], payload: object, *, what: str) -> M:
@@ -189,7 +190,27 @@ def bad_response(error: ValidationError, *, what: str) -> PleoBadResponse:
 # --- the export job ---------------------------------------------------------------------
 
 
-class ExportJob(PleoModel):
+class KeptAsSent(PleoModel):
+    """A model that keeps Pleo's object as it came: to show (raw JSON) and to cache without a round trip."""
+
+    WHAT: ClassVar[str]  # what the object is, in a bad answer's message
+
+    _payload: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def from_payload(cls: type[K], data: object) -> K:
+        """The object in Pleo's ``data``, validated, with the object kept as sent."""
+        model = validate(cls, data, what=cls.WHAT)
+        model._payload = dict(data) if isinstance(data, Mapping) else {}
+        return model
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """Pleo's object, as sent."""
+        return self._payload
+
+
+class ExportJob(KeptAsSent):
     """One export job exactly as Pleo described it, with types checked."""
 
     id: PleoUUID
@@ -208,19 +229,7 @@ class ExportJob(PleoModel):
     failure_reason: str | None = None
     failure_reason_type: FailureTypeValue | None = None
 
-    _payload: dict[str, Any] = PrivateAttr(default_factory=dict)
-
-    @classmethod
-    def from_payload(cls, data: object) -> ExportJob:
-        """The job in Pleo's ``data`` object; keeps the object to show and to cache as it came."""
-        job = validate(cls, data, what="export job")
-        job._payload = dict(data) if isinstance(data, Mapping) else {}
-        return job
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        """Pleo's ``data`` object, as sent."""
-        return self._payload
+    WHAT = "export job"
 
     @property
     def raw_json(self) -> str:
@@ -273,19 +282,24 @@ class ExportJob(PleoModel):
         return (now - self.expiry_base).total_seconds() >= max(60, self.expires_in * STUCK_FRACTION)
 
 
-class _JobEnvelope(PleoModel):
+class _Envelope(PleoModel):
     data: dict[str, Any]
+
+
+def parse_data_response(model: type[K], payload: object) -> K:
+    """The object in a ``{"data": {...}}`` answer (a job, an accounting entry, a company)."""
+    return model.from_payload(validate(_Envelope, payload, what="answer").data)
 
 
 def parse_job_response(payload: object) -> ExportJob:
     """The job in a ``{"data": {...}}`` answer."""
-    return ExportJob.from_payload(validate(_JobEnvelope, payload, what="answer").data)
+    return parse_data_response(ExportJob, payload)
 
 
 # --- items ------------------------------------------------------------------------------
 
 
-class ExportJobItem(PleoModel):
+class ExportJobItem(KeptAsSent):
     """One accounting entry inside an export job."""
 
     accounting_entry_id: PleoUUID
@@ -297,18 +311,7 @@ class ExportJobItem(PleoModel):
     failure_reason: str | None = None
     failure_reason_type: ItemFailureTypeValue | None = None
 
-    _payload: dict[str, Any] = PrivateAttr(default_factory=dict)
-
-    @classmethod
-    def from_payload(cls, data: object) -> ExportJobItem:
-        item = validate(cls, data, what="export job item")
-        item._payload = dict(data) if isinstance(data, Mapping) else {}
-        return item
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        """Pleo's item object, as sent."""
-        return self._payload
+    WHAT = "export job item"
 
     @property
     def status_value(self) -> str:
@@ -476,7 +479,7 @@ class Money(PleoModel):
     minors: Annotated[int, Field(ge=-INT64, le=INT64 - 1)]
 
 
-class AccountingEntry(PleoModel):
+class AccountingEntry(KeptAsSent):
     """The accounting entry behind an export item (``AccountingEntryV1``), the fields the desk shows."""
 
     id: PleoUUID
@@ -492,18 +495,7 @@ class AccountingEntry(PleoModel):
     status: EntryStatusValue
     review_status: ReviewStatusValue
 
-    _payload: dict[str, Any] = PrivateAttr(default_factory=dict)
-
-    @classmethod
-    def from_payload(cls, data: object) -> AccountingEntry:
-        """The entry in Pleo's ``data`` object; keeps the object to cache as it came."""
-        entry = validate(cls, data, what="accounting entry")
-        entry._payload = dict(data) if isinstance(data, Mapping) else {}
-        return entry
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        return self._payload
+    WHAT = "accounting entry"
 
     @property
     def family_value(self) -> str:
@@ -518,31 +510,21 @@ class AccountingEntry(PleoModel):
         return bool(self.receipt_ids)
 
 
-class Company(PleoModel):
+class Company(KeptAsSent):
     """A Pleo company (``ExternalCompanyResponseModel``): its name is what people know it by."""
 
     id: PleoUUID
     name: str
     registration_number: str | None = None
 
-    _payload: dict[str, Any] = PrivateAttr(default_factory=dict)
-
-    @classmethod
-    def from_payload(cls, data: object) -> Company:
-        company = validate(cls, data, what="company")
-        company._payload = dict(data) if isinstance(data, Mapping) else {}
-        return company
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        return self._payload
+    WHAT = "company"
 
 
 def parse_entry_response(payload: object) -> AccountingEntry:
     """The entry in a ``{"data": {...}}`` answer."""
-    return AccountingEntry.from_payload(validate(_JobEnvelope, payload, what="answer").data)
+    return parse_data_response(AccountingEntry, payload)
 
 
 def parse_company_response(payload: object) -> Company:
     """The company in a ``{"data": {...}}`` answer."""
-    return Company.from_payload(validate(_JobEnvelope, payload, what="answer").data)
+    return parse_data_response(Company, payload)
