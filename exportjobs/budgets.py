@@ -34,15 +34,15 @@ def spending_for(user_key: str | None) -> Iterator[None]:
         _spender.reset(token)
 
 
-def charge(endpoint: str) -> None:
-    """Count one call to Pleo for the current user; ``OverBudget`` (and no call) when it is spent."""
+def charge(endpoint: str, calls: int = 1) -> None:
+    """Count ``calls`` calls to Pleo for the current user; ``OverBudget`` (and no call) when it is spent."""
     user = _spender.get()
     if user is None:  # not on a user's behalf (a management command, a background refill)
         return
     window = int(settings.PLEO_USER_BUDGET_WINDOW)
     now = time.time()
     start = int(now // window) * window
-    used = count_up(f"{NAMESPACE}:budget:{user}:{start}", window)
+    used = count_up(f"{NAMESPACE}:budget:{user}:{start}", window, calls)
     if used > int(settings.PLEO_USER_BUDGET):
         retry_after = max(1, int(start + window - now) + 1)
         raise OverBudget(

@@ -405,8 +405,7 @@ def entry_details_get(*, entry_ids: Sequence[uuid.UUID], deadline: float) -> Ent
         return EntryDetails(found, frozenset(gone), trouble, frozenset(missing))
 
     try:
-        for _ in range(-(-len(missing) // ENTRIES_PER_BUDGET_CALL)):
-            charge("entries")
+        charge("entries", calls=-(-len(missing) // ENTRIES_PER_BUDGET_CALL))
     except OverBudget:
         return EntryDetails(found, frozenset(gone), "over_budget", frozenset(missing))
     client = get_client()
