@@ -242,10 +242,13 @@ def _ticket_text(job: ExportJob, result: JobResult, permalink: str, company: str
     return "\n".join(lines)
 
 
-def _ticket_text_in_english(job: ExportJob, result: JobResult, permalink: str, company: str = "") -> str:
-    """The same summary in English, for Pleo support, whatever the page's language."""
+def _ticket_texts(job: ExportJob, result: JobResult, permalink: str, company: str) -> dict[str, str]:
+    """The summary in the page's language and in English for Pleo support (written once when they are one)."""
+    text = _ticket_text(job, result, permalink, company)
+    if translation.get_language() == "en":
+        return {"ticket_text": text, "ticket_text_en": text}
     with translation.override("en"):
-        return _ticket_text(job, result, permalink, company)
+        return {"ticket_text": text, "ticket_text_en": _ticket_text(job, result, permalink, company)}
 
 
 def _started_by(job: ExportJob) -> dict[str, str]:
@@ -345,8 +348,7 @@ def job_page_context(
         },
         "permalink": permalink,
         "seen_link": seen_link(permalink, result),
-        "ticket_text": _ticket_text(job, result, permalink, company),
-        "ticket_text_en": _ticket_text_in_english(job, result, permalink, company),
+        **_ticket_texts(job, result, permalink, company),
         "auto_refresh": job.is_active,
         "zone": zone_name(),
         "is_utc": zone_name() in ("UTC", "Etc/UTC"),
