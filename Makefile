@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PORT ?= 8000
 
-.PHONY: run dev test lint bench check-python clean prepare secret messages translations
+.PHONY: run dev test test-stress lint bench check-python clean prepare secret messages translations
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Export Job Desk needs Python 3.10 or newer; set PYTHON=python3.x")'
@@ -63,6 +63,11 @@ lint: $(VENV)/.dev
 
 test: lint messages
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The timing-sensitive test files STRESS_RUNS times over, one core kept busy: prints how many runs passed.
+STRESS_RUNS ?= 10
+test-stress: $(VENV)/.dev messages
+	$(PY) -m tests.stress --runs $(STRESS_RUNS) $(STRESS_FILES)
 
 bench: $(VENV)/.dev secret messages
 	$(PY) bench/run.py $(BENCH_ARGS)

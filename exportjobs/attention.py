@@ -40,7 +40,7 @@ from typing import Any, Generic, TypeVar
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict
 
-from . import services
+from . import clock, services
 from .cache import Keys, Source, fetch_through, peek, store
 from .pleo import (
     ExportJob,
@@ -279,7 +279,7 @@ def attention_get(*, filters: Filters, refresh: bool = False) -> ListResult:
     good copy (``source="stale"``) when Pleo is unavailable, slow or rate-limiting."""
 
     def fetch() -> JobList:
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = clock.now().replace(microsecond=0)
         jobs = _walk_all(filters, now=now, deadline=time.monotonic() + 2 * float(settings.PLEO_API_TIMEOUT))
         services.jobs_store(jobs=jobs.jobs)
         _PARSED.get_or_make(jobs.walk, lambda: jobs)  # this worker need not parse what it just fetched
@@ -299,7 +299,7 @@ def attention_get(*, filters: Filters, refresh: bool = False) -> ListResult:
 
 def attention_summary_cached(*, filters: Filters | None = None) -> Summary | None:
     """The counts of the cached answer for ``filters`` (the default view): from the cache only, never Pleo."""
-    answer = peek(_summary_keys(filters or Filters()), codec=_SummaryCodec())
+    answer = peek(_summary_keys(filters or Filters()), codec=_SummaryCodec(), ttl=_ttl)
     return None if answer is None else answer.value
 
 

@@ -12,12 +12,12 @@ not spend a person's budget. Counted in the shared cache (Redis), so the budget 
 from __future__ import annotations
 
 import contextvars
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
 
+from . import clock
 from .cache import NAMESPACE, count_up
 from .pleo.errors import OverBudget
 
@@ -40,7 +40,7 @@ def charge(endpoint: str, calls: int = 1) -> None:
     if user is None:  # not on a user's behalf (a management command, a background refill)
         return
     window = int(settings.PLEO_USER_BUDGET_WINDOW)
-    now = time.time()
+    now = clock.time()
     start = int(now // window) * window
     used = count_up(f"{NAMESPACE}:budget:{user}:{start}", window, calls)
     if used > int(settings.PLEO_USER_BUDGET):

@@ -42,7 +42,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
 
-from . import metrics
+from . import clock, metrics
 from .pleo.errors import (
     JobNotFound,
     OverBudget,
@@ -110,7 +110,7 @@ class _Throttled:
         self.held = 0
 
     def __call__(self, level: int, message: str, *args: object) -> None:
-        now = time.monotonic()
+        now = clock.monotonic()
         if now - self.last < self.period:
             self.held += 1
             return
@@ -159,7 +159,9 @@ class _Breaker:
             try:
                 cache.get(f"{NAMESPACE}:probe")
             except SHARED_CACHE_ERRORS:
+                metrics.BREAKER_PROBES.labels(outcome="failed").inc()
                 continue
+            metrics.BREAKER_PROBES.labels(outcome="ok").inc()
             self.close()
             logger.warning("Cache available again; using it")
 
@@ -207,7 +209,7 @@ class _Local:
             item = self._items.get(key)
             if item is None:
                 return None
-            if item[0] <= time.monotonic():
+            if item[0] <= clock.monotonic():
                 del self._items[key]
                 return None
             self._items.move_to_end(key)
@@ -219,7 +221,7 @@ class _Local:
             return
         limit = int(settings.LOCAL_CACHE_MAX_ENTRIES)
         with self._lock:
-            self._items[key] = (time.monotonic() + seconds, value)
+            self._items[key] = (clock.monotonic() + seconds, value)
             self._items.move_to_end(key)
             while len(self._items) > limit:
                 self._items.popitem(last=False)
@@ -373,12 +375,16 @@ class _Bulkhead:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.in_use = 0
+        self.most = 0
 
     def try_acquire(self) -> bool:
         with self._lock:
             if self.in_use >= int(settings.PLEO_BULKHEAD):
                 return False
             self.in_use += 1
+            if self.in_use > self.most:
+                self.most = self.in_use
+                metrics.BULKHEAD_MOST_IN_USE.set(self.most)
         metrics.BULKHEAD_IN_USE.inc()
         return True
 
@@ -458,7 +464,7 @@ class Answer(Generic[V]):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return clock.now().replace(microsecond=0)
 
 
 def _encode(value: Any, codec: Codec[Any], fetched_at: datetime) -> dict[str, Any]:
@@ -485,7 +491,15 @@ def _decode(raw: Any, codec: Codec[V], key: str) -> tuple[V | None, datetime] | 
 
 
 def _remaining(fetched_at: datetime, ttl: float) -> float:
-    return fetched_at.timestamp() + ttl - time.time()
+    return fetched_at.timestamp() + ttl - clock.time()
+
+
+def _unexpired(found: tuple[V | None, datetime] | None, ttl: float) -> tuple[V | None, datetime] | None:
+    """An entry read from the shared cache, unless its lifetime has run out by the desk's clock (the
+    backend forgets it then too; asking the clock as well lets a test move time instead of waiting)."""
+    if found is None or _remaining(found[1], ttl) <= 0:
+        return None
+    return found
 
 
 def _keep_local(key: str, value: Any, fetched_at: datetime, ttl: float) -> None:
@@ -503,6 +517,8 @@ def _read(
         held: tuple[V | None, datetime] = local
         return held
     shared = _decode(cache_get(keys.value), codec, keys.value)
+    if shared is not None:
+        shared = _unexpired(shared, ttl(shared[0]))
     if shared is None:
         metrics.CACHE_LOOKUPS.labels(kind=keys.kind, result="miss").inc()
         return None
@@ -533,7 +549,7 @@ def forget(keys: Keys) -> None:
 class _Flight:
     """One fetch in this process that other callers in this process wait for."""
 
-    started: float = field(default_factory=time.time)
+    started: float = field(default_factory=clock.time)
     done: threading.Event = field(default_factory=threading.Event)
     answer: Answer[Any] | None = None
     error: PleoError | None = None
@@ -644,6 +660,8 @@ def _lead(
             elif not refresh:
                 just = _decode(cache_get(keys.value), codec, keys.value)  # another process may have just finished
                 if just is not None:
+                    just = _unexpired(just, ttl(just[0]))
+                if just is not None:
                     _keep_local(keys.value, just[0], just[1], ttl(just[0]))
                     return Answer(just[0], just[1], "cache")
             return _fetch(keys, fetch, codec, ttl)
@@ -668,6 +686,8 @@ def _wait_for_other_process(
             time.sleep(POLL_STEP)
             found = cache_get_many([keys.value, keys.error, keys.lock])
             cached = _decode(found.get(keys.value), codec, keys.value)
+            if cached is not None:
+                cached = _unexpired(cached, ttl(cached[0]))
             if cached is not None and (not refresh or cached[1].timestamp() >= int(started)):
                 _keep_local(keys.value, cached[0], cached[1], ttl(cached[0]))
                 return Answer(cached[0], cached[1], "fresh" if refresh else "cache")
@@ -692,7 +712,7 @@ def _fetch(keys: Keys, fetch: Callable[[], V], codec: Codec[V], ttl: Callable[[V
         _keep_local(keys.value, None, fetched_at, ttl(None))
         raise
     except PleoError as error:
-        cache_set(keys.error, {**error.to_mark(), "at": time.time()}, ERROR_MARK_TTL)
+        cache_set(keys.error, {**error.to_mark(), "at": clock.time()}, ERROR_MARK_TTL)
         return _stale_or_raise(keys, codec, error)
     fetched_at = _now()
     store(keys, value, codec=codec, ttl=ttl(value), fetched_at=fetched_at)
@@ -721,10 +741,13 @@ def store_many(pairs: Iterable[tuple[Keys, V]], *, codec: Codec[V], ttl: Callabl
     cache_delete_many(errors)
 
 
-def peek(keys: Keys, *, codec: Codec[V]) -> Answer[V] | None:
+def peek(keys: Keys, *, codec: Codec[V], ttl: Callable[[V | None], int]) -> Answer[V] | None:
     """The cached answer if there is one (never a stale copy, never a fetch); None otherwise."""
     local = _local.get(keys.value)
-    cached = local if local is not None else _decode(cache_get(keys.value), codec, keys.value)
+    cached = local
+    if cached is None:
+        cached = _decode(cache_get(keys.value), codec, keys.value)
+        cached = None if cached is None else _unexpired(cached, ttl(cached[0]))
     if cached is None or cached[0] is None:
         return None
     return Answer(cached[0], cached[1], "cache")
@@ -746,6 +769,8 @@ def peek_many(keys: Iterable[Keys], *, codec: Codec[V], ttl: Callable[[V | None]
         shared = cache_get_many([key.value for key in missing])
         for key in missing:
             decoded = _decode(shared.get(key.value), codec, key.value)
+            if decoded is not None:
+                decoded = _unexpired(decoded, ttl(decoded[0]))
             if decoded is None:
                 metrics.CACHE_LOOKUPS.labels(kind=key.kind, result="miss").inc()
                 continue
@@ -759,6 +784,8 @@ def _stale_or_raise(keys: Keys, codec: Codec[V], error: PleoError) -> Answer[V]:
     """The last good copy when Pleo is down, slow, limiting or busy; else the error itself."""
     if isinstance(error, STALE_ERRORS):
         stale = _local.get(keys.stale) or _decode(cache_get(keys.stale), codec, keys.stale)
+        if stale is not None:
+            stale = _unexpired(stale, settings.JOB_CACHE_STALE_TTL)
         if stale is not None and stale[0] is not None:
             metrics.CACHE_LOOKUPS.labels(kind=keys.kind, result="stale").inc()
             logger.info("Showing stale copy %s from %s: %s", keys.stale, stale[1], error.code)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
-import time
 from typing import Any
+
+from . import clock
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("desk_request_id", default="-")
 
@@ -61,7 +62,7 @@ class RepeatFilter(logging.Filter):
         if record.levelno < logging.WARNING:
             return True
         kind = _kind(record)
-        now = time.monotonic()
+        now = clock.monotonic()
         with self._lock:
             seen = self._seen.get(kind)
             if seen is not None and now - seen[0] < REPEAT_WINDOW:

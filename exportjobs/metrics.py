@@ -37,6 +37,11 @@ CACHE_LOOKUPS = Counter(
 )
 CACHE_ERRORS = Counter("desk_cache_errors_total", "Cache calls that failed (the cache was down or hung).")
 CACHE_SKIPPED = Counter("desk_cache_skipped_total", "Cache calls skipped at once because the breaker was open.")
+BREAKER_PROBES = Counter(
+    "desk_cache_breaker_probes_total",
+    "Tries of the shared cache by the breaker's own thread while it is open, by outcome (failed or ok).",
+    ["outcome"],
+)
 BREAKER_OPEN = Gauge(
     "desk_cache_breaker_open",
     "1 while this worker skips the shared cache after a failure.",
@@ -57,6 +62,11 @@ BULKHEAD_REJECTIONS = Counter(
     "desk_bulkhead_rejections_total", "Requests turned away because too many threads were already waiting on Pleo."
 )
 BULKHEAD_IN_USE = Gauge("desk_bulkhead_in_use", "Threads waiting on Pleo right now.", multiprocess_mode="livesum")
+BULKHEAD_MOST_IN_USE = Gauge(
+    "desk_bulkhead_most_in_use",
+    "The most threads of one worker that waited on Pleo at once since it started (at most PLEO_BULKHEAD).",
+    multiprocess_mode="max",
+)
 AUDIT_FAILURES = Counter(
     "desk_audit_write_failures_total", "Audit rows that could not be written (the look was then not shown)."
 )

@@ -21,7 +21,7 @@ from django.utils import timezone as dj_timezone
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
-from . import l10n, wording
+from . import clock, l10n, wording
 from .attention import Filters, ListResult
 from .pleo.errors import PleoError
 from .pleo.models import (
@@ -302,7 +302,7 @@ def job_page_context(
     """The job page's words and times; ``company_names``: Pleo's names of companies (``company_name``)."""
     job = result.job
     company = company_name(job.company_id, company_names)
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     reasons = _missing_reasons(job)
     steps, durations = _timeline(job, now)
     permalink = _permalink(request, job)
@@ -637,7 +637,7 @@ def what_happened(job: ExportJob) -> tuple[Text, Text]:
 def bulk_row(row: BulkRow, company_names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """One row of the bulk table: every row has the same columns, with words in each cell; the job's
     company by name when it has one (``company_name``)."""
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     if row.result is None:
         code = row.error.code if row.error else "pleo_error"
         return {

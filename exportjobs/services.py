@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict
 
+from . import clock
 from .budgets import charge, spending_for
 from .cache import (
     NAMESPACE,
@@ -307,13 +308,20 @@ def _refused_key(kind: str) -> str:
     return f"{NAMESPACE}:refused:{kind}"
 
 
+def _recent(mark: object, ttl: int) -> dict[str, object] | None:
+    """A mark written less than ``ttl`` seconds ago by the desk's clock, else None."""
+    if not isinstance(mark, dict) or not isinstance(mark.get("at"), (int, float)):
+        return None
+    return mark if clock.time() < mark["at"] + ttl else None
+
+
 def _refused(kind: str) -> bool:
     """Pleo refused the desk's key for this kind of call (403) within the last ``REFUSED_TTL`` seconds."""
-    return isinstance(cache_get(_refused_key(kind), local_seconds=REFUSED_TTL), dict)
+    return _recent(cache_get(_refused_key(kind), local_seconds=REFUSED_TTL), REFUSED_TTL) is not None
 
 
 def _remember_refusal(kind: str) -> None:
-    cache_set(_refused_key(kind), {"at": int(time.time())}, REFUSED_TTL, local_seconds=REFUSED_TTL)
+    cache_set(_refused_key(kind), {"at": clock.time()}, REFUSED_TTL, local_seconds=REFUSED_TTL)
 
 
 def _trouble_key(kind: str) -> str:
@@ -323,13 +331,13 @@ def _trouble_key(kind: str) -> str:
 def _recent_trouble(kind: str) -> str:
     """The problem ("unavailable" or "timeout") Pleo had with this kind of call in the last
     ``ENTRY_TROUBLE_TTL`` seconds, or ""."""
-    mark = cache_get(_trouble_key(kind), local_seconds=ENTRY_TROUBLE_TTL)
-    problem = mark.get("problem") if isinstance(mark, dict) else None
-    return problem if problem in ("unavailable", "timeout") else ""
+    mark = _recent(cache_get(_trouble_key(kind), local_seconds=ENTRY_TROUBLE_TTL), ENTRY_TROUBLE_TTL)
+    problem = mark.get("problem") if mark is not None else None
+    return str(problem) if problem in ("unavailable", "timeout") else ""
 
 
 def _remember_trouble(kind: str, problem: str) -> None:
-    mark = {"problem": problem, "at": int(time.time())}
+    mark = {"problem": problem, "at": clock.time()}
     cache_set(_trouble_key(kind), mark, ENTRY_TROUBLE_TTL, local_seconds=ENTRY_TROUBLE_TTL)
 
 

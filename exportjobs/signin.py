@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Any
@@ -29,6 +28,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Ht
 from django.template import loader
 from django.utils import translation
 
+from . import clock
 from .models import Profile
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def reset_allowed(request: HttpRequest, email: str) -> bool:
     from .cache import NAMESPACE, count_up
     from .middleware import client_ip
 
-    window = int(time.time() // RESET_WINDOW)
+    window = int(clock.time() // RESET_WINDOW)
     by_address = count_up(f"{NAMESPACE}:reset:ip:{client_ip(request)}:{window}", RESET_WINDOW)
     digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
     by_email = count_up(f"{NAMESPACE}:reset:email:{digest}:{window}", RESET_WINDOW)

@@ -15,7 +15,7 @@ import time
 import uuid
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,7 +36,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import metrics, services, wording
+from . import clock, metrics, services, wording
 from .access import desk_view
 from .attention import Filters, ListResult, Recent, attention_get, attention_summary_cached
 from .cache import local_get, local_put, page_budget
@@ -128,7 +128,7 @@ def _retry_text(error: PleoError) -> str:
     """When the user may try again, in words, for a limit of the desk's own."""
     if not isinstance(error, OverBudget) or error.retry_after is None:
         return ""
-    when = datetime.now(timezone.utc) + timedelta(seconds=error.retry_after)
+    when = clock.now() + timedelta(seconds=error.retry_after)
     return str(wording.TRY_AGAIN_AT) % {
         "time": local_text(when, with_date=False),
         "duration": wording.duration_words(error.retry_after),
@@ -275,7 +275,7 @@ def _recent(request: HttpRequest, limit: int = 10) -> list[dict[str, Any]]:
     """The user's last ``limit`` distinct jobs seen, newest first, as they were then: status, what happened
     (failure type or entries) and when the job was created, so that rows can be told apart."""
     seen: dict[uuid.UUID, dict[str, Any]] = {}
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     if request.user.pk is None:
         return []
     events = (
@@ -370,7 +370,7 @@ def _audit_look(request: HttpRequest, job_id: uuid.UUID, result: JobResult) -> N
     """
     action = AuditEvent.Action.VIEW
     if _is_poll(request) and request.user.pk is not None:
-        now = datetime.now(timezone.utc)
+        now = clock.now()
         last = (
             AuditEvent.objects.filter(
                 user_id=request.user.pk,
@@ -448,7 +448,7 @@ def _job_article(request: HttpRequest, result: JobResult) -> SafeString:
         *_page_query(request),
         dj_timezone.get_current_timezone_name(),
         translation.get_language() or "",
-        str(int(time.time() // ARTICLE_SECONDS)),
+        str(int(clock.time() // ARTICLE_SECONDS)),
     )
     key = "exportjobs:article:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
     article = local_get(key)
@@ -590,7 +590,7 @@ def attention(request: HttpRequest) -> HttpResponseBase:
         with contextlib.suppress(AuditUnavailable):  # an error page shows no job
             _audit_list(request, AuditEvent.Action.ATTENTION, filters=audit, outcome=_outcome(error), error=error)
         return error_page(request, error, job_id=None)
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     if as_csv:
         names = services.company_names_get(company_ids={job.company_id for job in result.jobs.jobs}, deadline=until)
         sections = attention_sections(result.jobs.jobs, filters, now=now, company_names=names)
@@ -623,7 +623,7 @@ def _audit_attention(request: HttpRequest, *, filters: dict[str, Any], result: L
             .values_list("created_at", flat=True)
             .first()
         )
-        if last is not None and datetime.now(timezone.utc) - last < POLL_ROW_EVERY:
+        if last is not None and clock.now() - last < POLL_ROW_EVERY:
             return
     outcome = AuditEvent.Outcome.FOUND
     _audit_list(request, AuditEvent.Action.ATTENTION, filters=filters, outcome=outcome, result=result, shown=shown)
@@ -668,7 +668,7 @@ def _attention_layout(result: ListResult, filters: Filters, now: datetime, names
 def _attention_context(
     request: HttpRequest, *, form: AttentionForm, filters: Filters, result: ListResult | None = None
 ) -> dict[str, Any]:
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     return {
         "form": form,
         "filters": filters,
@@ -734,7 +734,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
             cursor.execute("SELECT 1")
     except DatabaseError:
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
-    return JsonResponse({"status": "ok", "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    return JsonResponse({"status": "ok", "time": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")})
 
 
 # --- error handlers ------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 
 from exportjobs import cache as desk_cache
+from exportjobs import clock as desk_clock
 from exportjobs.sandbox import SandboxServer
 from tests.helpers import API_KEY, CHROMIUM, REDIS_URL, SANDBOX_TOKEN, OwnRedis, list_page_problems, need, port_open
 
@@ -51,9 +52,20 @@ def _clean_state(request, settings):
         settings.PLEO_API_TOKEN = SANDBOX_TOKEN
         settings.PLEO_API_KEY = ""
         settings.PLEO_API_TIMEOUT = 1.0
+    desk_clock.reset()
     with contextlib.suppress(Exception):  # a test may point the cache at a stopped server
         cache.clear()
     desk_cache.reset()  # this process's own layer, breaker and warnings
+    yield
+    desk_clock.reset()
+    if "sandbox" in request.fixturenames or "desk" in request.fixturenames:
+        request.getfixturevalue("sandbox").state.release()  # no call stays stuck behind a test's gate or hang
+
+
+@pytest.fixture
+def clock():
+    """The desk's clock (``exportjobs.clock``): ``clock.shift(seconds)`` lets a lifetime run out at once."""
+    return desk_clock
 
 
 @pytest.fixture(autouse=True)

@@ -38,6 +38,7 @@ API_KEY = "apikey-" + secrets.token_urlsafe(16)  # for tests of Basic auth
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CONTRACT = Path(__file__).parent / "contract"
+HANG_GUARD = 60.0  # seconds a test waits for an event before calling it a hang (never a measure of speed)
 
 
 def need(available: bool, reason: str) -> None:
@@ -92,6 +93,30 @@ def job_payload(job_id: str = "5b0e7c1a-8d2f-4e6a-9b3c-1d2e3f4a5b6c", **fields: 
     return payload
 
 
+def counter(name: str, **labels: str) -> float:
+    """A metric's value in this process (0 before it was first counted): which path answered."""
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def lifetime(key: str) -> float:
+    """Seconds the cache was told to keep the entry under ``key``: its expiry (as the backend recorded it)
+    minus the entry's own ``fetched_at``, both written together, so the answer does not depend on how long
+    the test took to ask."""
+    from django.core.cache import cache, caches
+
+    entry = cache.get(key)
+    assert isinstance(entry, dict), f"no cache entry under {key}"
+    backend = caches["default"]
+    raw = backend.make_and_validate_key(key)
+    if hasattr(backend, "_expire_info"):  # local memory
+        expires_at = float(backend._expire_info[raw])
+    else:  # Redis: the absolute expiry, in seconds since the epoch
+        expires_at = float(backend._cache.get_client(raw).expiretime(raw))
+    return expires_at - entry["fetched_at"]
+
+
 def text_of(page: str) -> str:
     """The visible words of an HTML page, whitespace collapsed (a ``<wbr>`` is no space)."""
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.replace("<wbr>", ""))))
@@ -114,7 +139,8 @@ def at_once(count: int, call: Callable[[], Any]) -> tuple[list[Any], list[BaseEx
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(10)
+        thread.join(HANG_GUARD)
+    assert not any(thread.is_alive() for thread in threads), "a call did not return (hung)"
     return results, errors
 
 
@@ -259,13 +285,24 @@ class OwnPostgres:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def wait_for(ready: Callable[[], bool], *, what: str, seconds: float = 15.0) -> None:
+def wait_for(ready: Callable[[], object], *, what: str, seconds: float = HANG_GUARD) -> None:
+    """Until ``ready()`` is true: the event a test waits for (a server answering, a line in a log, a count
+    reached). A check that raises (a server not listening yet) is tried again; when ``seconds`` run out,
+    the last error is part of the message. ``seconds`` only guards against a hang."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if ready():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} was not ready within {seconds} s")
+    last: BaseException | None = None
+    while True:
+        try:
+            if ready():
+                return
+            last = None
+        except Exception as error:  # not ready yet: kept for the report
+            last = error
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)  # polls the event above
+    detail = f" (last error: {type(last).__name__}: {last})" if last is not None else ""
+    raise AssertionError(f"{what} did not happen within {seconds} s{detail}")
 
 
 @functools.cache
@@ -334,8 +371,14 @@ class DeskServer:
             ],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
-        wait_for(lambda: port_open(self.url, self.port), what="gunicorn", seconds=30)
+        wait_for(lambda: self.healthy(), what=f"the desk under gunicorn at {self.url}")
         return self
+
+    def healthy(self) -> bool:
+        """Ready: ``/healthz`` answers 200 (a refused connection or a slow first answer is tried again)."""
+        import requests
+
+        return requests.get(self.url + "/healthz", timeout=10).status_code == 200
 
     def sign_in(self, name: str, password: str) -> dict[str, str]:
         import requests

@@ -97,8 +97,14 @@ def test_admin_shows_the_trail_read_only_with_filters_and_search(admin_client, d
     body = page.content.decode()
     assert "fiona" in body
     assert JOB in body
-    assert "By outcome" in body or "outcome" in body
-    assert admin_client.get("/admin/exportjobs/auditevent/", {"q": "fiona"}).status_code == 200
+    for name in ("action", "outcome", "source", "created at"):  # the filters, each with its own box
+        assert f'<details data-filter-title="{name}" open>' in body, name
+    assert 'href="?outcome__exact=not_found"' in body
+    assert 'id="searchbar"' in body
+    found = admin_client.get("/admin/exportjobs/auditevent/", {"q": "fiona"}).content.decode()
+    missed = admin_client.get("/admin/exportjobs/auditevent/", {"q": "nobody-by-this-name"}).content.decode()
+    assert JOB in found
+    assert JOB not in missed
     assert admin_client.get("/admin/exportjobs/auditevent/add/").status_code == 403
     event = AuditEvent.objects.first()
     change = admin_client.get(f"/admin/exportjobs/auditevent/{event.pk}/change/")

@@ -299,7 +299,7 @@ def test_the_benchmark_times_a_walk_of_the_list_straight_from_the_sandbox(tmp_pa
     sandbox = servers.Sandbox(latency=0.05, generated=0, listed=250, log_dir=tmp_path, name="smoke").start()
     try:
         seconds = sandbox.walk_list(["failed"], 3)
-        assert 0.15 <= seconds < 3
+        assert seconds >= 3 * 0.05  # three pages, each answered after the sandbox's 50 ms
         assert sandbox.stats()["listCalls"] == 3
     finally:
         sandbox.stop()

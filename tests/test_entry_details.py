@@ -24,7 +24,7 @@ from exportjobs.pleo.errors import OverBudget
 from exportjobs.sandbox import seed
 from exportjobs.sandbox.server import COMPANIES, ENTRIES
 from exportjobs.wording import CARD_PURCHASE_KIND, ENTRY_DETAILS, ENTRY_FAMILY, ENTRY_NOTICES, REVIEW_STATUS
-from tests.helpers import SANDBOX_TOKEN, entry_payload, job_payload, text_of
+from tests.helpers import SANDBOX_TOKEN, entry_payload, job_payload, text_of, wait_for
 
 PARTIAL = seed.job_uuid("completed_with_errors")  # 36 entries, 4 failed: items 8, 17, 26 and 35
 LARGE = seed.job_uuid("large")  # 10,000 entries, 250 failed; the page lists 50
@@ -105,7 +105,7 @@ def test_each_failed_entry_says_what_when_how_much_note_category_receipt_and_rev
     assert f'datetime="{performed}"' in row_of(page, FIRST)
     assert "DKK 450.00" in words
     assert "Amount booked" not in words  # paid in the company's own currency
-    assert "“Team lunch”" in words or "Team lunch" in words
+    assert '<p class="entry-note"><q translate="no">Team lunch</q></p>' in row_of(page, FIRST)
     assert "Category (account) 6810" in words
     assert "Receipt 1 receipt attached" in words
     assert "Review No review needed" in words
@@ -274,18 +274,16 @@ def test_pleo_unavailable_lists_the_entries_with_a_notice_and_no_500(desk, sandb
 
 
 def test_a_slow_entries_api_costs_the_page_no_more_than_its_budget_and_fills_in_on_the_next_view(
-    desk, sandbox, settings, monkeypatch
+    desk, sandbox, settings, clock
 ):
-    monkeypatch.setattr(services, "ENTRY_TROUBLE_TTL", 1)
     settings.PLEO_API_TIMEOUT = 0.3  # a page budget of 1.6 s
-    sandbox.state.add_fault(ENTRIES, "delay", seconds=1.0)
-    started = time.monotonic()
+    sandbox.state.add_fault(ENTRIES, "hang", seconds=60)  # the details never come while the page waits
     page = view(desk)
-    assert time.monotonic() - started < 1.6 + 0.5
     assert len(entry_ids(page)) == 4
     assert text_of(page).count(str(ENTRY_NOTICES["timeout"])) == 1
     sandbox.state.clear_faults(ENTRIES)
-    time.sleep(1.1)  # once the trouble is no longer recent, the next view asks Pleo again
+    clock.shift(services.ENTRY_TROUBLE_TTL + 1)  # once the trouble is no longer recent, the next view asks again
+    forget_this_process()
     words = text_of(view(desk))
     assert "Card purchase (online)" in words
     assert str(ENTRY_NOTICES["timeout"]) not in words
@@ -293,27 +291,30 @@ def test_a_slow_entries_api_costs_the_page_no_more_than_its_budget_and_fills_in_
 
 def test_while_pleo_is_slow_for_entries_the_next_pages_do_not_wait_for_it_again(desk, sandbox, settings):
     settings.PLEO_API_TIMEOUT = 0.3
-    sandbox.state.add_fault(ENTRIES, "hang", seconds=5)
+    sandbox.state.add_fault(ENTRIES, "hang", seconds=60)
     view(desk)
     calls = sandbox.state.entry_calls()
     forget_this_process()  # another worker: it reads the trouble from the shared cache
-    started = time.monotonic()
     page = view(desk)
-    assert time.monotonic() - started < 0.5
-    assert sandbox.state.entry_calls() == calls
+    assert sandbox.state.entry_calls() == calls  # it did not ask (so did not wait): the trouble is recent
     assert text_of(page).count(str(ENTRY_NOTICES["timeout"])) == 1
 
 
-def test_details_not_answered_in_time_are_fetched_on_and_kept_for_the_next_view(desk, sandbox):
-    sandbox.state.add_fault(ENTRIES, "delay", seconds=0.4)
+def test_details_not_answered_in_time_are_fetched_on_and_kept_for_the_next_view(desk, sandbox, settings):
+    settings.PLEO_API_TIMEOUT = 30
     view(desk, f"/jobs/{PARTIAL}/?entries=1")  # the job and its items are cached now
     cache.clear()
     desk_cache.clear_local()
+    sandbox.state.add_fault(ENTRIES, "gate")
+    gate = sandbox.state.gate()
     ids = [uuid.UUID(seed.entry_uuid(PARTIAL, index)) for index in FAILED_ITEMS]
-    first = services.entry_details_get(entry_ids=ids, deadline=time.monotonic() + 0.1)
+    first = services.entry_details_get(entry_ids=ids, deadline=time.monotonic())  # the page waits no longer
     assert first.problem == "timeout"
     assert {str(entry_id) for entry_id in ids} == first.waiting
-    time.sleep(0.8)  # the calls go on after the page stopped waiting, and fill the cache
+    gate.open()  # Pleo answers only now: the calls went on after the page stopped waiting
+    keys = [desk_cache.Keys.of("entry", entry_id) for entry_id in ids]
+    wait_for(lambda: len(desk_cache.peek_many(keys, codec=services._EntryCodec(), ttl=services.entry_ttl)) == 4,
+             what="the four answers in the cache")  # fmt: skip
     calls = sandbox.state.entry_calls()
     second = services.entry_details_get(entry_ids=ids, deadline=time.monotonic() + 0.1)
     assert second.complete
@@ -335,11 +336,14 @@ def test_a_second_view_makes_no_entry_or_company_call(desk, sandbox):
     assert text_of(row_of(second, FIRST)) == text_of(row_of(first, FIRST))
 
 
-def test_a_changed_note_shows_once_the_entry_cache_expires(desk, sandbox, settings):
-    settings.ENTRY_CACHE_TTL = 1
+def test_a_changed_note_shows_once_the_entry_cache_expires(desk, sandbox, settings, clock):
+    settings.ENTRY_CACHE_TTL = 600
     view(desk)
     sandbox.state.put_entry(FIRST, entry_payload(FIRST, note="Team lunch with the auditors"))
-    time.sleep(1.2)
+    clock.shift(599)
+    forget_this_process()
+    assert "Team lunch with the auditors" not in text_of(view(desk))
+    clock.shift(2)
     forget_this_process()
     assert "Team lunch with the auditors" in text_of(view(desk))
 
@@ -443,12 +447,10 @@ def test_the_sandbox_sample_of_slow_details_lists_the_entries_with_a_notice(desk
 
 def test_while_pleo_is_slow_for_companies_the_next_pages_do_not_wait_for_it_again(desk, sandbox, settings):
     settings.PLEO_API_TIMEOUT = 0.3
-    sandbox.state.add_fault(COMPANIES, "hang", seconds=5)
+    sandbox.state.add_fault(COMPANIES, "hang", seconds=60)
     words = text_of(view(desk))
     assert f"Pleo company ID for Pleo support {seed.COMPANY_ID}" in words
     calls = sandbox.state.company_calls()
     forget_this_process()
-    started = time.monotonic()
     view(desk)
-    assert time.monotonic() - started < 0.5
-    assert sandbox.state.company_calls() == calls
+    assert sandbox.state.company_calls() == calls  # it did not ask (so did not wait): the trouble is recent

@@ -10,8 +10,8 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from django.test import RequestFactory
@@ -20,7 +20,7 @@ from django.utils.functional import SimpleLazyObject
 from exportjobs import cache as desk_cache
 from exportjobs import logs, services, views
 from exportjobs.sandbox import seed
-from tests.helpers import ROOT, at_once, job_payload
+from tests.helpers import HANG_GUARD, ROOT, at_once, counter, job_payload, wait_for
 
 JOB = "5b0e7c1a-8d2f-4e6a-9b3c-1d2e3f4a5b6c"
 OTHER = "0f8e7d6c-5b4a-4392-8a1b-2c3d4e5f6a7b"
@@ -41,17 +41,11 @@ def redis_settings(url: str) -> dict[str, object]:
     }
 
 
-def timed(desk, path: str) -> tuple[int, float]:
-    started = time.monotonic()
-    status = desk.get(path).status_code
-    return status, time.monotonic() - started
-
-
-# --- A: a hung Redis costs one socket timeout, then nothing ---------------------------------------
+# --- A: a hung Redis costs one call that waits for it, then nothing ----------------------------------
 
 
 @pytest.mark.redis
-def test_a_hung_redis_costs_one_timeout_then_pages_skip_it(desk, sandbox, settings, own_redis):
+def test_a_hung_redis_costs_one_call_then_pages_skip_it(desk, sandbox, settings, own_redis):
     settings.CACHES = redis_settings(own_redis.url)
     settings.CACHE_BREAKER_SECONDS = 0.5
     desk_cache.reset()
@@ -60,22 +54,24 @@ def test_a_hung_redis_costs_one_timeout_then_pages_skip_it(desk, sandbox, settin
     desk_cache.clear_local()  # a worker that has only Redis to ask
 
     own_redis.hang()
-    first = timed(desk, f"/jobs/{JOB}/")
-    after = [timed(desk, path) for path in ("/", f"/jobs/{JOB}/", "/", f"/jobs/{JOB}/")]
-
-    assert first[0] == 200
-    assert first[1] < 0.5 + 0.4  # one socket timeout, then the breaker opens
+    failed, skipped = counter("desk_cache_errors_total"), counter("desk_cache_skipped_total")
+    assert desk.get(f"/jobs/{JOB}/").status_code == 200
+    assert counter("desk_cache_errors_total") == failed + 1  # one call waited for Redis; then the breaker opened
     assert desk_cache.breaker_open()
-    assert all(status == 200 for status, _ in after)
-    assert max(seconds for _, seconds in after) < 0.25, after
-    time.sleep(1.2)  # probes run in their own thread: still no page waits for the hung Redis
-    assert timed(desk, "/")[1] < 0.25
+    statuses = [desk.get(path).status_code for path in ("/", f"/jobs/{JOB}/", "/", f"/jobs/{JOB}/")]
+    assert statuses == [200] * 4
+    assert counter("desk_cache_errors_total") == failed + 1  # no page asked the hung Redis again
+    assert counter("desk_cache_skipped_total") > skipped  # they skipped it at once
+
+    # The breaker's probes run in a thread of their own: a probe that failed made no page wait either.
+    probes = counter("desk_cache_breaker_probes_total", outcome="failed")
+    wait_for(lambda: counter("desk_cache_breaker_probes_total", outcome="failed") > probes, what="a failed probe")
+    assert desk.get("/").status_code == 200
+    assert counter("desk_cache_errors_total") == failed + 1
 
     own_redis.resume()
-    deadline = time.monotonic() + 5
-    while desk_cache.breaker_open() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not desk_cache.breaker_open()  # the probe found it well again
+    wait_for(lambda: not desk_cache.breaker_open(), what="the probe finding Redis well again")
+    assert counter("desk_cache_breaker_probes_total", outcome="ok") >= 1
 
 
 # --- E: with Redis gone, this worker's own cache keeps calls to Pleo rare ---------------------------
@@ -98,24 +94,26 @@ def test_a_worker_keeps_answers_it_has_read_and_asks_the_shared_cache_less(desk,
     assert round_trips == []  # the job and the permission answer come from this worker's own memory
 
 
-def test_the_local_copy_of_an_active_job_never_outlives_its_shared_ttl(sandbox, settings):
-    settings.JOB_CACHE_TTL_ACTIVE = 1
+def test_the_local_copy_of_an_active_job_never_outlives_its_shared_ttl(sandbox, settings, clock):
+    settings.JOB_CACHE_TTL_ACTIVE = 5
+    settings.LOCAL_CACHE_TTL = 60
     sandbox.state.put_job(job_payload(JOB, status="in_progress", completedAt=None))
     services.job_get(job_id=uuid.UUID(JOB))
+    clock.shift(4)
     assert services.job_get(job_id=uuid.UUID(JOB)).source == "cache"
-    time.sleep(1.2)
+    clock.shift(2)
     assert services.job_get(job_id=uuid.UUID(JOB)).source == "fresh"
     assert sandbox.state.calls(JOB) == 2
 
 
-def test_after_a_refresh_no_older_copy_is_shown_by_any_worker(sandbox):
+def test_after_a_refresh_no_older_copy_is_shown_by_any_worker(sandbox, clock):
     from django.core.cache import cache
 
     job_id = uuid.UUID(JOB)
     sandbox.state.put_job(job_payload(JOB, status="in_progress", completedAt=None))
     services.job_get(job_id=job_id)  # this worker holds the job
     sandbox.state.update_job(JOB, status="completed", completedAt="2026-11-03T15:00:00Z")
-    refreshed_at = int(time.time()) + 1
+    refreshed_at = int(clock.time()) + 1
     newer = {"schema": desk_cache.SCHEMA, "fetched_at": refreshed_at, "data": sandbox.state.job(JOB)}
     cache.set(services.job_cache_keys(job_id).value, newer, 600)  # another worker's refresh
 
@@ -132,54 +130,75 @@ def test_the_page_after_a_refresh_shows_the_refreshed_job(desk, sandbox):
     assert desk.post(f"/jobs/{JOB}/refresh/").status_code == 303
     page = desk.get(f"/jobs/{JOB}/").content.decode()
     assert "Every entry reached the accounting system" in page
-    assert views.FRESH_SINCE not in desk.session or JOB not in desk.session[views.FRESH_SINCE]
+    assert JOB not in desk.session.get(views.FRESH_SINCE, {})  # the mark was used once, and is gone
 
 
 # --- D: the bulkhead -------------------------------------------------------------------------------
 
 
-def test_a_full_bulkhead_turns_the_next_uncached_request_away_at_once(desk, sandbox, settings):
+@contextmanager
+def holding_the_only_place(sandbox, settings):
+    """A call to Pleo that holds the bulkhead's only place, waiting at the sandbox's gate until the end."""
     settings.PLEO_BULKHEAD = 1
-    settings.PLEO_API_TIMEOUT = 3
+    settings.PLEO_API_TIMEOUT = 30  # the held call never gives up by itself while the test runs
     sandbox.state.put_job(job_payload(JOB))
+    sandbox.state.add_fault(JOB, "gate", times=1)
+    gate = sandbox.state.gate()
+    held = threading.Thread(target=lambda: services.job_get(job_id=uuid.UUID(JOB)))
+    held.start()
+    try:
+        gate.wait_for_arrivals(1)  # the call is at Pleo's door, holding the only place
+        yield gate
+    finally:
+        gate.open()
+        held.join(HANG_GUARD)
+    assert not held.is_alive()
+
+
+def test_a_full_bulkhead_turns_the_next_uncached_request_away_without_calling_or_waiting(desk, sandbox, settings):
     sandbox.state.put_job(job_payload(OTHER))
-    sandbox.state.add_fault(JOB, "delay", seconds=1.0, times=1)
-    slow = threading.Thread(target=lambda: services.job_get(job_id=uuid.UUID(JOB)))
-    slow.start()
-    time.sleep(0.2)  # the slow call holds the only place
-    status, seconds = timed(desk, f"/jobs/{OTHER}/")
-    response = desk.get(f"/jobs/{OTHER}/")
-    slow.join()
-    assert status == 503
-    assert seconds < 0.3
+    rejected = counter("desk_bulkhead_rejections_total")
+    with holding_the_only_place(sandbox, settings) as gate:
+        response = desk.get(f"/jobs/{OTHER}/")
+        assert not gate.is_open  # answered while the other call still waits: it did not wait for that call
+    assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert "Pleo is busy right now" in response.content.decode()
     assert sandbox.state.calls(OTHER) == 0
+    assert counter("desk_bulkhead_rejections_total") == rejected + 1
 
 
 def test_a_full_bulkhead_still_shows_a_stale_copy(desk, sandbox, settings):
-    settings.PLEO_BULKHEAD = 1
-    settings.PLEO_API_TIMEOUT = 3
-    sandbox.state.put_job(job_payload(JOB))
     sandbox.state.put_job(job_payload(OTHER))
     desk.get(f"/jobs/{OTHER}/")
     desk_cache.forget(services.job_cache_keys(uuid.UUID(OTHER)))  # its fresh copy is gone; the stale one stays
-    sandbox.state.add_fault(JOB, "delay", seconds=1.0, times=1)
-    slow = threading.Thread(target=lambda: services.job_get(job_id=uuid.UUID(JOB)))
-    slow.start()
-    time.sleep(0.2)
-    response = desk.get(f"/jobs/{OTHER}/")
-    slow.join()
+    with holding_the_only_place(sandbox, settings) as gate:
+        response = desk.get(f"/jobs/{OTHER}/")
+        assert not gate.is_open
     assert response.status_code == 200
     assert "Stale copy" in response.content.decode()
+    assert sandbox.state.calls(OTHER) == 1
 
 
 def test_requests_waiting_for_the_same_answer_do_not_take_a_place_in_the_bulkhead(sandbox, settings):
     settings.PLEO_BULKHEAD = 1
-    settings.PLEO_API_TIMEOUT = 3
+    settings.PLEO_API_TIMEOUT = 30
     sandbox.state.put_job(job_payload(JOB))
-    sandbox.state.add_fault(JOB, "delay", seconds=0.5, times=1)
+    sandbox.state.add_fault(JOB, "gate", times=1)
+    gate = sandbox.state.gate()
+    waits = counter("desk_singleflight_waits_total", scope="process")
+    rejected = counter("desk_bulkhead_rejections_total")
+
+    def open_once_all_wait() -> None:
+        gate.wait_for_arrivals(1)
+        wait_for(lambda: counter("desk_singleflight_waits_total", scope="process") == waits + 7, what="7 waiters")
+        gate.open()
+
+    opener = threading.Thread(target=open_once_all_wait)
+    opener.start()
     results, errors = at_once(8, lambda: services.job_get(job_id=uuid.UUID(JOB)))
+    opener.join(HANG_GUARD)
+    assert counter("desk_bulkhead_rejections_total") == rejected
     assert not errors
     assert len(results) == 8
     assert sandbox.state.calls(JOB) == 1
@@ -188,21 +207,28 @@ def test_requests_waiting_for_the_same_answer_do_not_take_a_place_in_the_bulkhea
 # --- stampede: waiters wake the moment the answer is there -------------------------------------------
 
 
-def test_waiters_in_one_process_wake_as_soon_as_the_answer_arrives(sandbox, settings):
-    settings.PLEO_API_TIMEOUT = 3
+def test_waiters_in_one_process_are_woken_by_the_answer_and_never_poll(sandbox, settings):
+    settings.PLEO_API_TIMEOUT = 30
     sandbox.state.put_job(job_payload(JOB))
-    sandbox.state.add_fault(JOB, "delay", seconds=0.4, times=1)
-    finished: list[float] = []
-    started = time.monotonic()
+    sandbox.state.add_fault(JOB, "gate", times=1)
+    gate = sandbox.state.gate()
+    waits = counter("desk_singleflight_waits_total", scope="process")
+    polled = counter("desk_singleflight_waits_total", scope="shared")
 
-    def look() -> None:
-        services.job_get(job_id=uuid.UUID(JOB))
-        finished.append(time.monotonic() - started)
+    def open_once_all_wait() -> None:
+        gate.wait_for_arrivals(1)
+        wait_for(lambda: counter("desk_singleflight_waits_total", scope="process") == waits + 11, what="11 waiters")
+        gate.open()
 
-    _, errors = at_once(12, look)
+    opener = threading.Thread(target=open_once_all_wait)
+    opener.start()
+    results, errors = at_once(12, lambda: services.job_get(job_id=uuid.UUID(JOB)))
+    opener.join(HANG_GUARD)
     assert not errors
+    assert sorted(result.source for result in results) == ["cache"] * 11 + ["fresh"]
     assert sandbox.state.calls(JOB) == 1
-    assert max(finished) - min(finished) < 0.05  # no polling steps: all within a moment of the leader
+    # Woken by the leader's answer itself: no waiter polled the shared cache for it.
+    assert counter("desk_singleflight_waits_total", scope="shared") == polled
 
 
 # --- B: no look without its audit row --------------------------------------------------------------

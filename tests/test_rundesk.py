@@ -6,7 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ import requests
 
 from exportjobs.management.commands.rundesk import DEMO_USER, Command
 from exportjobs.sandbox import seed
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,26 +73,23 @@ def test_the_served_dashboard_answers_health_and_shows_the_samples_and_the_list_
         [*manage, "rundesk"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     base = f"http://127.0.0.1:{port}"
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(server.stdout.readline, "")), daemon=True)
+    reader.start()
     try:
-        lines = []
-        password = None
-        deadline = time.monotonic() + 30
-        while password is None and time.monotonic() < deadline:
-            line = server.stdout.readline()
-            lines.append(line)
-            match = re.search(r"user 'demo' with password: (\S+)", line)
-            password = match.group(1) if match else None
-        assert password, "".join(lines)
+
+        def demo_password() -> str | None:
+            match = next(
+                (m for line in list(lines) if (m := re.search(r"user 'demo' with password: (\S+)", line))), None
+            )
+            return match.group(1) if match else None
+
+        wait_for(demo_password, what="the demo sign-in on the console")
+        password = demo_password()
         assert any(base in line for line in lines)
         assert any("sandbox" in line for line in lines)
 
-        for _ in range(100):
-            try:
-                health = requests.get(f"{base}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        assert health.status_code == 200
+        wait_for(lambda: requests.get(f"{base}/healthz", timeout=10).status_code == 200, what="the desk's /healthz")
 
         browser = requests.Session()
         assert browser.get(f"{base}/", timeout=5).url.startswith(f"{base}/accounts/login/")

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ from exportjobs.sandbox import seed
 from tests.helpers import (
     COMPANY_SCHEMA,
     ENTRY_SCHEMA,
+    HANG_GUARD,
     ITEM_SCHEMA,
     JOB_PAGE_SCHEMA,
     JOB_SCHEMA,
@@ -562,11 +564,18 @@ def test_a_list_fault_can_aim_at_one_page(sandbox):
     assert len(broken) == 2
 
 
-def test_slow_list_answers_and_sort_faults(sandbox):
-    sandbox.state.add_list_fault("delay", seconds=0.3, times=1)
-    started = time.monotonic()
-    fetch_list(sandbox, limit=1)
-    assert time.monotonic() - started >= 0.3
+def test_held_list_answers_and_sort_faults(sandbox):
+    sandbox.state.add_list_fault("gate", times=1)
+    gate = sandbox.state.gate()
+    answers: list[dict] = []
+    caller = threading.Thread(target=lambda: answers.append(fetch_list(sandbox, limit=1)))
+    caller.start()
+    gate.wait_for_arrivals(1)
+    assert answers == []  # held at the gate until the test opens it
+    assert sandbox.state.in_flight == 1
+    gate.open()
+    caller.join(HANG_GUARD)
+    assert len(answers[0]["data"]) == 1
 
     sandbox.state.add_list_fault("refuse_sort", times=1)
     assert get(sandbox, "/v2/export-jobs", sorting_keys="createdAt", sorting_order="DESC").status_code == 400

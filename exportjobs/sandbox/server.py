@@ -4,8 +4,8 @@ accounting entry and the company an item points at.
 Used by ``make run`` when no Pleo URL is configured, and by the tests, which
 start it on a free port and drive it through ``SandboxState``: replace a job's
 payload, add faults (delay, hang, 429, 5xx, malformed bodies, dropped
-connections) to a job's calls or to the list's, and count the requests each
-received.
+connections, a gate the test opens) to a job's calls or to the list's, and
+count the requests each received and how many were answered at once.
 
 Only the standard library: ``ThreadingHTTPServer`` with one thread per request.
 """
@@ -24,7 +24,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from . import seed
 
@@ -58,6 +58,37 @@ def decode_cursor(cursor: str) -> int:
     return int(base64.b32decode(cursor.encode()).decode())
 
 
+class Gate:
+    """A door a test holds shut: requests that reach it wait there until the test opens it.
+
+    A test learns that a request has arrived (``wait_for_arrivals``) instead of sleeping and hoping it
+    has, and decides when Pleo answers (``open``). Stopping or resetting the sandbox opens every gate.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.arrived = 0
+        self.is_open = False
+
+    def pass_through(self) -> None:
+        """For the server: count this request as arrived, then wait until the gate opens."""
+        with self._changed:
+            self.arrived += 1
+            self._changed.notify_all()
+            self._changed.wait_for(lambda: self.is_open)
+
+    def open(self) -> None:
+        with self._changed:
+            self.is_open = True
+            self._changed.notify_all()
+
+    def wait_for_arrivals(self, count: int = 1, *, timeout: float = 60.0) -> None:
+        """Until ``count`` requests wait at this gate; AssertionError after ``timeout`` (a hang guard)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.arrived >= count, timeout):
+                raise AssertionError(f"{self.arrived} of {count} requests reached the gate within {timeout} s")
+
+
 class SandboxState:
     """The sandbox's jobs, faults and request counters; safe to use from any thread."""
 
@@ -78,13 +109,17 @@ class SandboxState:
         self.failed_generated = {seed.bench_failed_uuid(index): index for index in range(failed)}
         # Failed jobs of the last day for the list, ``seed.bench_listed_uuid(0 … listed-1)``: for benchmarks.
         self.listed = listed
-        self.stopping = threading.Event()
         self.reset(now=now)
 
     def reset(self, *, now: datetime | None = None) -> None:
         """Back to the seeded jobs, no faults, zeroed counters."""
         moment = (now or datetime.now(timezone.utc)).replace(microsecond=0)
         with self._lock:
+            self._release_locked()  # nothing stays stuck behind a gate or in a hang of the test before
+            self.released = threading.Event()  # set to end every hang of this round at once
+            self.gates: dict[str, Gate] = {}
+            self.in_flight = 0  # API requests being answered right now
+            self.most_in_flight = 0  # the most answered at once since the reset
             self.now = moment
             self.jobs: dict[str, dict[str, Any]] = {s.id: s.build(moment) for s in seed.SAMPLES + seed.LISTED}
             for index in range(self.listed):
@@ -201,6 +236,33 @@ class SandboxState:
         """Make the next ``times`` requests for ``job_id`` (all, if None) misbehave."""
         with self._lock:
             self.faults.setdefault(job_id, []).append({"kind": kind, "times": times, **options})
+
+    def gate(self, name: str = "gate") -> Gate:
+        """The gate called ``name`` (shut until opened); requests meet it through a ``gate`` fault:
+        ``add_fault(job_id, "gate", name=name)`` (or ``add_list_fault("gate", name=name)``)."""
+        with self._lock:
+            return self.gates.setdefault(name, Gate())
+
+    def release(self) -> None:
+        """Open every gate and end every hang now (a test's end, the sandbox's stop)."""
+        with self._lock:
+            self._release_locked()
+
+    def _release_locked(self) -> None:
+        for gate in getattr(self, "gates", {}).values():
+            gate.open()
+        released = getattr(self, "released", None)
+        if released is not None:
+            released.set()
+
+    def enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def clear_faults(self, job_id: str | None = None) -> None:
         with self._lock:
@@ -389,6 +451,13 @@ class Handler(BaseHTTPRequestHandler):
                     "jobs": dict(state.hits),
                 },
             )
+        self.server.state.enter()
+        try:
+            self._api(url)
+        finally:
+            self.server.state.leave()
+
+    def _api(self, url: SplitResult) -> None:
         if self.server.state.latency:
             time.sleep(self.server.state.latency)
         if not self._authorised():
@@ -449,11 +518,16 @@ class Handler(BaseHTTPRequestHandler):
         kind = fault["kind"]
         if fault.get("delay"):  # any fault can come late: delay=seconds
             time.sleep(float(fault["delay"]))
+        if fault.get("gate"):  # or once the test opens a gate: gate=name
+            self.server.state.gate(str(fault["gate"])).pass_through()
         if kind == "delay":
             time.sleep(float(fault.get("seconds", 1.0)))
             return False
+        if kind == "gate":  # wait until the test opens the gate, then answer as usual
+            self.server.state.gate(str(fault.get("name", "gate"))).pass_through()
+            return False
         if kind == "hang":
-            self.server.state.stopping.wait(float(fault.get("seconds", 60.0)))
+            self.server.state.released.wait(float(fault.get("seconds", 60.0)))
             self.close_connection = True
             return True
         if kind == "drop":
@@ -668,6 +742,6 @@ class SandboxServer(ThreadingHTTPServer):
         return self
 
     def stop(self) -> None:
-        self.state.stopping.set()
+        self.state.release()
         self.shutdown()
         self.server_close()
