@@ -12,7 +12,7 @@ from typing import Any
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
 
 
-def child_exit(server: Any, worker: Any) -> None:
+def child_exit(server: Any, worker: Any) -> None:  # noqa: ARG001 - gunicorn's hook signature
     """A worker that ends leaves its metrics files for the others to sum (gauges of live workers only)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess

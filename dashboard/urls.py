@@ -36,6 +36,6 @@ urlpatterns = [
     path("", include("exportjobs.urls")),
 ]
 
-handler403 = "exportjobs.views.permission_denied"
-handler404 = "exportjobs.views.page_not_found"
-handler500 = "exportjobs.views.server_error"
+handler403 = "exportjobs.views.errors.permission_denied"
+handler404 = "exportjobs.views.errors.page_not_found"
+handler500 = "exportjobs.views.errors.server_error"

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from .downloads import csv_download
 from .models import AuditEvent
-from .presenters import recent_wording
+from .presenters.recent import recent_wording
 
 CSV_FIELDS = (
     "created_at",

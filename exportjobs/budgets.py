@@ -19,7 +19,22 @@ from django.conf import settings
 
 from . import clock
 from .cache import NAMESPACE, count_up
-from .pleo.errors import OverBudget
+
+
+class OverBudget(Exception):
+    """The desk did not ask Pleo: the user has made it ask too often lately.
+
+    About one user: never shared with others waiting for the same answer, never hidden by a stale copy.
+    """
+
+    code = "over_budget"
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = 429
+        self.retry_after = retry_after
+
 
 _spender: contextvars.ContextVar[str | None] = contextvars.ContextVar("desk_budget_user", default=None)
 

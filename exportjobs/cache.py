@@ -1,25 +1,29 @@
-"""The cache engine: Pleo's answers kept as data, one call for many callers, stale copies, budgets.
+"""The cache engine: answers kept as data, one fetch for many callers, stale copies, counters.
 
-Nothing here knows what a job is. A caller names its keys (``Keys.of``), how to fetch a value, how
-to turn it into JSON-compatible data and back (``Codec``) and how long to keep it; the engine does
-the rest:
+Nothing here knows what it caches or whom it asks. A caller names its keys (``Keys.of``), how to fetch
+a value, how to turn it into JSON-compatible data and back (``Codec``), how long to keep it, and how
+its fetch can fail (``Failures``: which failure means "no such thing", which are about one caller only,
+which a stale copy may cover, and how a failure is shared with other processes); the engine does the
+rest:
 
 - **What is stored** is data, never objects: ``{"schema": SCHEMA, "fetched_at": <epoch seconds>,
   "data": <Pleo's own payload, or None for "not found">}``. It is parsed on read; an entry that no
   longer parses (an older or newer release, a hand edit) is a miss, fetched again. Redis uses
-  ``JSONSerializer``, so nothing read from it is ever unpickled.
-- **Two layers**: a small in-process cache (bounded, at most ``LOCAL_CACHE_TTL`` seconds, holding
-  parsed values) in front of the shared one (``CACHE_URL``). Hot jobs skip the round trip to
-  Redis, and a Redis outage costs a few calls to Pleo, not one per page.
+  ``JSONSerializer``, so nothing read from it is ever unpickled. An entry past its lifetime by the desk's
+  clock (``exportjobs.clock``) is a miss, whatever the backend still holds.
+- **Two layers**: a small in-process cache (``exportjobs.lru``; bounded, at most ``LOCAL_CACHE_TTL``
+  seconds, holding parsed values) in front of the shared one (``CACHE_URL``). Hot answers skip the
+  round trip to Redis, and a Redis outage costs a few fetches, not one per page.
 - **A breaker**: the first failing call to the shared cache makes this process skip it for
   ``CACHE_BREAKER_SECONDS``; then one call probes it again. A hung Redis costs one socket timeout.
 - **Single flight**: callers in this process wait on the one in-process leader's answer (woken at
   once); across processes the leader takes a lock in the shared cache and the others poll it.
-- **A bulkhead**: at most ``PLEO_BULKHEAD`` threads of a process wait on Pleo at once; another
-  request gets the stale copy or ``PleoBusy`` at once, so healthy pages never queue behind Pleo.
-- **Stale if error**: the last good copy is kept ``JOB_CACHE_STALE_TTL`` and shown when Pleo is
-  unavailable, slow, rate-limiting or busy.
-- ``page_budget()``: how long a page may wait for one answer from Pleo.
+- **A bulkhead**: at most ``PLEO_BULKHEAD`` threads of a process wait on fetches at once; another
+  request gets the stale copy or ``Busy`` at once, so healthy pages never queue behind a slow source.
+- **Stale if error**: the last good copy is kept ``JOB_CACHE_STALE_TTL`` and answers when the caller's
+  ``Failures`` say a stale copy may cover the failure (the engine's own ``Busy`` and ``TooLong``
+  included, when the caller says so).
+- ``page_budget()``: how long a page may wait for one fetched answer.
 """
 
 from __future__ import annotations
@@ -30,29 +34,19 @@ import logging
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
 
-from . import clock, metrics
-from .pleo.errors import (
-    JobNotFound,
-    OverBudget,
-    PleoBusy,
-    PleoError,
-    PleoRateLimited,
-    PleoTimeout,
-    PleoUnavailable,
-    error_from_mark,
-)
+from . import clock, lru, metrics
+from .lru import LRU
 
 try:  # the Redis client is optional at import time; RedisCache needs it
     from redis.exceptions import RedisError
@@ -66,11 +60,11 @@ SCHEMA = 1  # the shape of a cache entry; an entry of another schema is a miss
 ENTRY_KEYS = frozenset({"schema", "fetched_at", "data"})
 POLL_STEP = 0.01  # seconds between looks at the shared cache while another process fetches
 ERROR_MARK_TTL = 5  # seconds waiters may reuse a fetch's failure instead of repeating it
-STALE_ERRORS = (PleoUnavailable, PleoTimeout, PleoRateLimited, PleoBusy)
 SHARED_CACHE_ERRORS = (RedisError, OSError, DatabaseError)
 
 Source = Literal["fresh", "cache", "stale"]
 V = TypeVar("V")
+A = TypeVar("A")
 R = TypeVar("R")
 
 
@@ -99,28 +93,6 @@ class JSONSerializer:
             return json.loads(data)
         except (ValueError, RecursionError):
             return None  # not ours (a pickle of an older release, a hand edit): a miss
-
-
-class _Throttled:
-    """A log line at most once a ``period`` per process, with how many were held back."""
-
-    def __init__(self, period: float = 60.0) -> None:
-        self.period = period
-        self.last = -period
-        self.held = 0
-
-    def __call__(self, level: int, message: str, *args: object) -> None:
-        now = clock.monotonic()
-        if now - self.last < self.period:
-            self.held += 1
-            return
-        held, self.held, self.last = self.held, 0, now
-        suffix = f" ({held} more since the last report)" if held else ""
-        logger.log(level, message + suffix, *args)
-
-
-_cache_warning = _Throttled()
-_unreadable_warning = _Throttled()
 
 
 # --- the shared cache behind a breaker -------------------------------------------------------
@@ -183,8 +155,7 @@ def _shared(fn: Callable[..., Any], *args: Any, default: Any = None, **kwargs: A
     except SHARED_CACHE_ERRORS as exc:
         _breaker.failed()
         metrics.CACHE_ERRORS.inc()
-        _cache_warning(
-            logging.WARNING,
+        logger.warning(
             "Cache unavailable (%s: %s); serving without it, trying it again every %s s",
             type(exc).__name__,
             exc,
@@ -197,45 +168,7 @@ def _shared(fn: Callable[..., Any], *args: Any, default: Any = None, **kwargs: A
 # --- this process's own small cache in front of it --------------------------------------------
 
 
-class _Local:
-    """A bounded, thread-safe map with expiry: least recently used entries go first."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: OrderedDict[str, tuple[float, Any]] = OrderedDict()
-
-    def get(self, key: str) -> Any:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            if item[0] <= clock.monotonic():
-                del self._items[key]
-                return None
-            self._items.move_to_end(key)
-            return item[1]
-
-    def put(self, key: str, value: Any, seconds: float) -> None:
-        if seconds <= 0 or value is None:
-            self.delete(key)
-            return
-        limit = int(settings.LOCAL_CACHE_MAX_ENTRIES)
-        with self._lock:
-            self._items[key] = (clock.monotonic() + seconds, value)
-            self._items.move_to_end(key)
-            while len(self._items) > limit:
-                self._items.popitem(last=False)
-
-    def delete(self, key: str) -> None:
-        with self._lock:
-            self._items.pop(key, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_local = _Local()
+_local: LRU[str, Any] = LRU(lambda: int(settings.LOCAL_CACHE_MAX_ENTRIES))
 
 
 def _local_seconds(ttl: float) -> float:
@@ -345,21 +278,14 @@ def local_put(key: str, value: Any, seconds: float) -> None:
 
 
 def clear_local() -> None:
-    """Forget everything this process holds (the shared cache is left as it is)."""
-    _local.clear()
+    """Forget everything this process holds, in every in-process cache (the shared cache is left as it is)."""
+    lru.clear_all()
 
 
 def reset() -> None:
-    """Start afresh in this process: empty local cache, closed breaker, warnings not yet given."""
-    _local.clear()
+    """Start afresh in this process: empty in-process caches, closed breaker."""
+    lru.clear_all()
     _breaker.close()
-    forget_warnings()
-
-
-def forget_warnings() -> None:
-    """Start the once-a-minute warnings afresh (for a new worker, or a test that counts them)."""
-    for throttle in (_cache_warning, _unreadable_warning):
-        throttle.last, throttle.held = -throttle.period, 0
 
 
 def breaker_open() -> bool:
@@ -424,11 +350,58 @@ def submit(pool: Executor, fn: Callable[..., R], *args: Any, **kwargs: Any) -> F
     return pool.submit(context.run, fn, *args, **kwargs)
 
 
+# --- the engine's own failures, and how a caller's fetch can fail -----------------------------------------
+
+
+class EngineError(Exception):
+    """Why the engine has no answer for a caller though it asked nobody itself (or stopped waiting)."""
+
+    code: ClassVar[str] = "engine"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status: int | None = None
+
+
+class Busy(EngineError):
+    """Not fetched: too many of this process's threads already wait on fetches (the bulkhead is full)."""
+
+    code = "busy"
+
+
+class TooLong(EngineError):
+    """Another caller's fetch of the same answer did not end within this caller's time."""
+
+    code = "timeout"
+
+
+@dataclass(frozen=True)
+class Failures:
+    """How a caller's fetch can fail, told to the engine, which knows none of the caller's errors.
+
+    ``known``: every failure the fetch may raise as an answer of sorts (anything else is a bug and goes up
+    untouched); ``missing``: "no such thing", kept as an answer (``value`` None) for its own lifetime;
+    ``personal``: about this caller only (a spent budget): never shared with others waiting, never covered
+    by a stale copy; ``stale_if``: whether a stale copy may answer instead of this failure (asked for the
+    engine's own ``Busy`` and ``TooLong`` too); ``to_mark`` / ``from_mark``: a failure as JSON-compatible
+    data, shared with the other processes waiting for the same answer.
+    """
+
+    known: tuple[type[Exception], ...]
+    missing: type[Exception]
+    personal: tuple[type[Exception], ...]
+    stale_if: Callable[[Exception], bool]
+    to_mark: Callable[[Exception], dict[str, Any]]
+    from_mark: Callable[[dict[str, Any]], Exception]
+
+
 # --- entries ----------------------------------------------------------------------------------
 
 
 class Codec(Protocol[V]):
-    """How a value becomes JSON-compatible data for the cache, and back (raising on bad data)."""
+    """How a value becomes JSON-compatible data for the cache, and back (``load`` raises ``ValueError``, or
+    ``TypeError``/``KeyError``, on data it cannot read: the entry is then a miss)."""
 
     def dump(self, value: V) -> Any: ...
 
@@ -454,13 +427,14 @@ class Keys:
 
 
 @dataclass(frozen=True, slots=True)
-class Answer(Generic[V]):
-    """A value (None: Pleo said it does not exist), when it was fetched and where it came from."""
+class Answer(Generic[A]):
+    """A value, when it was fetched and where it came from (the desk's one answer type). The engine's own
+    answers are ``Answer[V | None]``: None is the source's "there is no such thing"."""
 
-    value: V | None
+    value: A
     fetched_at: datetime
     source: Source
-    error: PleoError | None = None  # why a stale copy is shown
+    error: Exception | None = None  # why a stale copy is shown
 
 
 def _now() -> datetime:
@@ -485,8 +459,8 @@ def _decode(raw: Any, codec: Codec[V], key: str) -> tuple[V | None, datetime] | 
         data = raw["data"]
         value = None if data is None else codec.load(data)
         return value, datetime.fromtimestamp(stamp, timezone.utc)
-    except (PleoError, ValueError, TypeError, KeyError, OverflowError, OSError) as exc:
-        _unreadable_warning(logging.WARNING, "Ignoring a cache entry that does not parse (%s): %s", key, exc)
+    except (ValueError, TypeError, KeyError, OverflowError, OSError, RecursionError) as exc:
+        logger.warning("Ignoring a cache entry that does not parse (%s): %s", key, exc)
         return None
 
 
@@ -538,7 +512,7 @@ def store(keys: Keys, value: V, *, codec: Codec[V], ttl: int, fetched_at: dateti
 
 
 def forget(keys: Keys) -> None:
-    """Drop an answer (not its stale copy) from both layers: the next look asks Pleo."""
+    """Drop an answer (not its stale copy) from both layers: the next look fetches it."""
     cache_delete(keys.value)
 
 
@@ -552,7 +526,7 @@ class _Flight:
     started: float = field(default_factory=clock.time)
     done: threading.Event = field(default_factory=threading.Event)
     answer: Answer[Any] | None = None
-    error: PleoError | None = None
+    error: Exception | None = None
 
 
 _flights: dict[str, _Flight] = {}
@@ -565,14 +539,15 @@ def fetch_through(
     fetch: Callable[[], V],
     codec: Codec[V],
     ttl: Callable[[V | None], int],
+    failures: Failures,
     refresh: bool = False,
     fresh_since: float | None = None,
-) -> Answer[V]:
+) -> Answer[V | None]:
     """The cached answer, or one fetched by exactly one of many concurrent callers.
 
-    ``JobNotFound`` is remembered as an answer (``value`` None). Returns a stale copy with the error
-    when Pleo is unavailable, slow, rate-limiting or busy; otherwise raises the ``PleoError``.
-    ``refresh`` skips the cache; ``fresh_since`` (epoch seconds) skips copies fetched before it.
+    ``failures.missing`` is remembered as an answer (``value`` None). Returns a stale copy with the
+    failure when ``failures.stale_if`` allows it; otherwise raises the failure. ``refresh`` skips the
+    cache; ``fresh_since`` (epoch seconds) skips copies fetched before it.
     """
     deadline = time.monotonic() + page_budget()
     if not refresh:
@@ -581,23 +556,28 @@ def fetch_through(
             return Answer(cached[0], cached[1], "cache")
     name = keys.value + ("#refresh" if refresh else "")
     mine: _Flight | None = None
-    for _attempt in range(2):  # a leader over its user's budget shares nothing: then lead (or follow) anew
+    for _attempt in range(2):  # a leader refused for personal reasons shares nothing: then lead (or follow) anew
         with _flights_lock:
             other = _flights.get(name)
             if other is None:
                 mine = _flights[name] = _Flight()
         if other is None:
             break
-        followed = _follow(other, keys, codec, refresh=refresh, deadline=deadline)
+        followed = _follow(other, keys, codec, failures, refresh=refresh, deadline=deadline)
         if followed is not None:
             return followed
     if mine is None:
-        raise PleoTimeout("Pleo did not answer in time (other requests are waiting for it).")
+        raise TooLong("Other requests are still waiting for this answer.")
     flight = mine
     try:
-        flight.answer = _lead(keys, fetch, codec, ttl, refresh=refresh, started=flight.started, deadline=deadline)
+        flight.answer = _lead(
+            keys, fetch, codec, ttl, failures, refresh=refresh, started=flight.started, deadline=deadline
+        )
         return flight.answer
-    except PleoError as error:
+    except failures.known as error:
+        flight.error = error
+        raise
+    except EngineError as error:
         flight.error = error
         raise
     finally:
@@ -607,26 +587,29 @@ def fetch_through(
         flight.done.set()
 
 
-def _follow(flight: _Flight, keys: Keys, codec: Codec[V], *, refresh: bool, deadline: float) -> Answer[V] | None:
+def _follow(
+    flight: _Flight, keys: Keys, codec: Codec[V], failures: Failures, *, refresh: bool, deadline: float
+) -> Answer[V | None] | None:
     """Wait for this process's leader: woken the moment it has an answer or a failure.
 
-    None when the leader was refused by its own user's budget: that says nothing about this caller.
+    None when the leader was refused for reasons of its own (``failures.personal``): that says nothing
+    about this caller.
     """
     started = time.monotonic()
     metrics.FLIGHT_WAITS.labels(scope="process").inc()
     finished = flight.done.wait(max(0.0, deadline - started))
     metrics.FLIGHT_WAIT_SECONDS.labels(scope="process").observe(time.monotonic() - started)
     if not finished:
-        return _stale_or_raise(keys, codec, PleoTimeout("Pleo did not answer in time (another request is waiting)."))
+        return _stale_or_raise(keys, codec, failures, TooLong("Another request is still waiting for this answer."))
     if flight.error is not None:
-        if isinstance(flight.error, OverBudget):
+        if isinstance(flight.error, failures.personal):
             return None
-        if isinstance(flight.error, JobNotFound):
+        if isinstance(flight.error, failures.missing):
             raise flight.error
-        return _stale_or_raise(keys, codec, flight.error)
+        return _stale_or_raise(keys, codec, failures, flight.error)
     if flight.answer is None:  # the leader failed in an unexpected way: nothing to share
-        raise PleoUnavailable("The request that was asking Pleo failed.")
-    answer: Answer[V] = flight.answer
+        raise TooLong("The request that was fetching this answer failed.")
+    answer: Answer[V | None] = flight.answer
     if answer.source == "fresh" and not refresh:
         return Answer(answer.value, answer.fetched_at, "cache")
     return answer
@@ -637,26 +620,29 @@ def _lead(
     fetch: Callable[[], V],
     codec: Codec[V],
     ttl: Callable[[V | None], int],
+    failures: Failures,
     *,
     refresh: bool,
     started: float,
     deadline: float,
-) -> Answer[V]:
-    """This process's one caller: takes the shared lock and asks Pleo, or waits for another process."""
+) -> Answer[V | None]:
+    """This process's one caller: takes the shared lock and fetches, or waits for another process."""
     with bulkhead_slot() as admitted:
         if not admitted:
-            return _stale_or_raise(keys, codec, PleoBusy("Too many requests are already waiting on Pleo."))
+            return _stale_or_raise(keys, codec, failures, Busy("Too many requests are already waiting on fetches."))
         owner = secrets.token_hex(8)
         # With the shared cache down every process is its own leader.
         leader = cache_add(keys.lock, owner, int(page_budget()) + 1, when_down=True)
         try:
             if not leader:
-                waited = _wait_for_other_process(keys, codec, ttl, started=started, refresh=refresh, deadline=deadline)
+                waited = _wait_for_other_process(
+                    keys, codec, ttl, failures, started=started, refresh=refresh, deadline=deadline
+                )
                 if waited is not None:
                     return waited
-                if time.monotonic() >= deadline:  # the other process is still at it: do not pile onto Pleo
-                    error = PleoTimeout("Pleo did not answer in time (another request is still waiting for it).")
-                    return _stale_or_raise(keys, codec, error)
+                if time.monotonic() >= deadline:  # the other process is still at it: do not pile on
+                    error = TooLong("Another process is still fetching this answer.")
+                    return _stale_or_raise(keys, codec, failures, error)
             elif not refresh:
                 just = _decode(cache_get(keys.value), codec, keys.value)  # another process may have just finished
                 if just is not None:
@@ -664,15 +650,22 @@ def _lead(
                 if just is not None:
                     _keep_local(keys.value, just[0], just[1], ttl(just[0]))
                     return Answer(just[0], just[1], "cache")
-            return _fetch(keys, fetch, codec, ttl)
+            return _fetch(keys, fetch, codec, ttl, failures)
         finally:
             if leader and cache_get(keys.lock) == owner:
                 cache_delete(keys.lock)
 
 
 def _wait_for_other_process(
-    keys: Keys, codec: Codec[V], ttl: Callable[[V | None], int], *, started: float, refresh: bool, deadline: float
-) -> Answer[V] | None:
+    keys: Keys,
+    codec: Codec[V],
+    ttl: Callable[[V | None], int],
+    failures: Failures,
+    *,
+    started: float,
+    refresh: bool,
+    deadline: float,
+) -> Answer[V | None] | None:
     """Poll the shared cache for the other process's answer or failure.
 
     None when its lock vanished without an answer or time ran out. Only a failure recorded after
@@ -693,7 +686,7 @@ def _wait_for_other_process(
                 return Answer(cached[0], cached[1], "fresh" if refresh else "cache")
             mark = found.get(keys.error)
             if isinstance(mark, dict) and isinstance(mark.get("at"), (int, float)) and mark["at"] >= started:
-                return _stale_or_raise(keys, codec, error_from_mark(mark))
+                return _stale_or_raise(keys, codec, failures, failures.from_mark(mark))
             if keys.lock not in found:
                 return None
         return None
@@ -701,19 +694,21 @@ def _wait_for_other_process(
         metrics.FLIGHT_WAIT_SECONDS.labels(scope="shared").observe(time.monotonic() - begun)
 
 
-def _fetch(keys: Keys, fetch: Callable[[], V], codec: Codec[V], ttl: Callable[[V | None], int]) -> Answer[V]:
+def _fetch(
+    keys: Keys, fetch: Callable[[], V], codec: Codec[V], ttl: Callable[[V | None], int], failures: Failures
+) -> Answer[V | None]:
     try:
         value = fetch()
-    except OverBudget:
-        raise  # about one user: no failure mark for others, no stale copy instead
-    except JobNotFound:
+    except failures.personal:
+        raise  # about one caller: no failure mark for others, no stale copy instead
+    except failures.missing:
         fetched_at = _now()
         cache_set(keys.value, _encode(None, codec, fetched_at), ttl(None))
         _keep_local(keys.value, None, fetched_at, ttl(None))
         raise
-    except PleoError as error:
-        cache_set(keys.error, {**error.to_mark(), "at": clock.time()}, ERROR_MARK_TTL)
-        return _stale_or_raise(keys, codec, error)
+    except failures.known as error:
+        cache_set(keys.error, {**failures.to_mark(error), "at": clock.time()}, ERROR_MARK_TTL)
+        return _stale_or_raise(keys, codec, failures, error)
     fetched_at = _now()
     store(keys, value, codec=codec, ttl=ttl(value), fetched_at=fetched_at)
     cache_delete(keys.error)
@@ -750,13 +745,14 @@ def peek(keys: Keys, *, codec: Codec[V], ttl: Callable[[V | None], int]) -> Answ
         cached = None if cached is None else _unexpired(cached, ttl(cached[0]))
     if cached is None or cached[0] is None:
         return None
-    return Answer(cached[0], cached[1], "cache")
+    value: V = cached[0]
+    return Answer(value, cached[1], "cache")
 
 
-def peek_many(keys: Iterable[Keys], *, codec: Codec[V], ttl: Callable[[V | None], int]) -> dict[str, Answer[V]]:
+def peek_many(keys: Iterable[Keys], *, codec: Codec[V], ttl: Callable[[V | None], int]) -> dict[str, Answer[V | None]]:
     """The cached answers among ``keys`` by ``Keys.value``, "not found" included (``value`` None), in one
     round trip to the shared cache for those this process does not hold; never a stale copy, never a fetch."""
-    found: dict[str, Answer[V]] = {}
+    found: dict[str, Answer[V | None]] = {}
     missing: list[Keys] = []
     for key in keys:
         local = _local.get(key.value)
@@ -780,14 +776,14 @@ def peek_many(keys: Iterable[Keys], *, codec: Codec[V], ttl: Callable[[V | None]
     return found
 
 
-def _stale_or_raise(keys: Keys, codec: Codec[V], error: PleoError) -> Answer[V]:
-    """The last good copy when Pleo is down, slow, limiting or busy; else the error itself."""
-    if isinstance(error, STALE_ERRORS):
+def _stale_or_raise(keys: Keys, codec: Codec[V], failures: Failures, error: Exception) -> Answer[V | None]:
+    """The last good copy when the caller's ``failures`` allow one for this failure; else the failure itself."""
+    if failures.stale_if(error):
         stale = _local.get(keys.stale) or _decode(cache_get(keys.stale), codec, keys.stale)
         if stale is not None:
             stale = _unexpired(stale, settings.JOB_CACHE_STALE_TTL)
         if stale is not None and stale[0] is not None:
             metrics.CACHE_LOOKUPS.labels(kind=keys.kind, result="stale").inc()
-            logger.info("Showing stale copy %s from %s: %s", keys.stale, stale[1], error.code)
+            logger.info("Showing stale copy %s from %s: %s", keys.stale, stale[1], getattr(error, "code", error))
             return Answer(stale[0], stale[1], "stale", error)
     raise error

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from . import wording
 
 
-def desk(request: HttpRequest) -> dict[str, Any]:
+def desk(request: HttpRequest) -> dict[str, Any]:  # noqa: ARG001 - a context processor's signature
     """What every page needs to know: sandbox mode marks each page; the display time zone; the header's links
     and language menu (each language named in itself)."""
     return {

@@ -8,7 +8,7 @@ import uuid
 from django import forms
 
 from . import wording
-from .attention import DEFAULT_PERIOD, PERIODS, STATUSES, Filters
+from .services.attention import DEFAULT_PERIOD, PERIODS, STATUSES, Filters
 
 # 32 hex digits with the usual hyphens optional; not part of a longer hex run.
 UUID_IN_TEXT = re.compile(

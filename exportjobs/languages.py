@@ -25,7 +25,7 @@ def supported(code: object) -> TypeGuard[str]:
     return isinstance(code, str) and code in dict(settings.LANGUAGES)
 
 
-def remember_on_sign_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+def remember_on_sign_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:  # noqa: ARG001
     """Put the user's saved language into the new session; a choice made on the sign-in page, before
     the user had saved one, is saved as theirs."""
     if request is None or not hasattr(request, "session"):

@@ -10,9 +10,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
-from time import perf_counter
 
 import prometheus_client
 from django.conf import settings
@@ -72,21 +69,10 @@ AUDIT_FAILURES = Counter(
 )
 
 
-@contextmanager
-def pleo_call(endpoint: str) -> Iterator[None]:
-    """Count one call to Pleo and time it; the outcome is ``ok`` or the error's code."""
-    from .pleo.errors import PleoError
-
-    started = perf_counter()
-    outcome = "ok"
-    try:
-        yield
-    except PleoError as error:
-        outcome = error.code
-        raise
-    finally:
-        PLEO_CALLS.labels(endpoint=endpoint, outcome=outcome).inc()
-        PLEO_SECONDS.labels(endpoint=endpoint).observe(perf_counter() - started)
+def record_pleo_call(endpoint: str, outcome: str, seconds: float) -> None:
+    """One call to Pleo (the Pleo client's ``after_call``): its outcome is ``ok`` or the error's code."""
+    PLEO_CALLS.labels(endpoint=endpoint, outcome=outcome).inc()
+    PLEO_SECONDS.labels(endpoint=endpoint).observe(seconds)
 
 
 def _allowed(request: HttpRequest) -> bool:

@@ -35,6 +35,9 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     source = models.CharField(max_length=8, choices=Source.choices, blank=True)
     job_status = models.CharField(max_length=64, blank=True, help_text="The status Pleo reported, as sent.")
+    job_state = models.CharField(
+        max_length=32, blank=True, help_text="What the desk showed the job as (its verdict: failed, cancelled, …)."
+    )
     error_code = models.CharField(max_length=32, blank=True)
     failure_type = models.CharField(max_length=64, blank=True, help_text="Pleo's failure type, as sent.")
     job_created_at = models.DateTimeField(null=True, blank=True, help_text="When Pleo says the job was created.")

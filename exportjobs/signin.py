@@ -87,7 +87,7 @@ class QuietPasswordResetForm(PasswordResetForm):
             target=PasswordResetForm.save, args=(self, *args), kwargs=kwargs, name="password-reset-mail", daemon=True
         ).start()
 
-    def get_users(self, email: str) -> Iterator[Any]:
+    def get_users(self, email: str) -> Iterator[Any]:  # noqa: ARG002 - read once in save(), for any address
         return iter(self.recipients)
 
     def send_mail(
@@ -97,7 +97,7 @@ class QuietPasswordResetForm(PasswordResetForm):
         context: dict[str, Any],
         from_email: str | None,
         to_email: str,
-        html_email_template_name: str | None = None,
+        html_email_template_name: str | None = None,  # noqa: ARG002 - the reset mail is plain text
     ) -> None:
         user_pk = getattr(context.get("user"), "pk", 0)
         with translation.override(self.languages.get(user_pk, settings.LANGUAGE_CODE)):

@@ -1,15 +1,16 @@
 from django.urls import path
 
-from . import languages, views
+from . import languages
+from .views import attention, bulk, health, jobs, pages
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("lookup/", views.lookup, name="lookup"),
-    path("bulk/", views.bulk, name="bulk"),
-    path("attention/", views.attention, name="attention"),
-    path("attention/refresh/", views.attention_refresh, name="attention_refresh"),
-    path("jobs/<str:job_id>/", views.job_detail, name="job_detail"),
-    path("jobs/<str:job_id>/refresh/", views.job_refresh, name="job_refresh"),
-    path("healthz", views.healthz, name="healthz"),
+    path("", pages.home, name="home"),
+    path("lookup/", pages.lookup, name="lookup"),
+    path("bulk/", bulk.bulk, name="bulk"),
+    path("attention/", attention.attention, name="attention"),
+    path("attention/refresh/", attention.attention_refresh, name="attention_refresh"),
+    path("jobs/<str:job_id>/", jobs.job_detail, name="job_detail"),
+    path("jobs/<str:job_id>/refresh/", jobs.job_refresh, name="job_refresh"),
+    path("healthz", health.healthz, name="healthz"),
     path("language/", languages.choose_language, name="choose_language"),
 ]

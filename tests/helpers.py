@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import html
 import json
+import logging
 import os
 import re
 import secrets
@@ -20,7 +21,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -91,6 +93,28 @@ def job_payload(job_id: str = "5b0e7c1a-8d2f-4e6a-9b3c-1d2e3f4a5b6c", **fields: 
     }
     payload.update(fields)
     return payload
+
+
+@contextmanager
+def log_as_written(name: str = "exportjobs") -> Iterator[list[logging.LogRecord]]:
+    """The records of ``name``'s loggers as the desk's handler writes them: through its filters (a failure
+    that repeats is written once a minute, with a count), not every record a logger was given."""
+    from exportjobs import logs
+
+    written: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            written.append(record)
+
+    handler = Keep(level=logging.WARNING)
+    handler.addFilter(logs.RepeatFilter())
+    log = logging.getLogger(name)
+    log.addHandler(handler)
+    try:
+        yield written
+    finally:
+        log.removeHandler(handler)
 
 
 def counter(name: str, **labels: str) -> float:

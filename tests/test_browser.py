@@ -516,7 +516,9 @@ def test_the_list_changes_with_a_filter_leads_to_a_job_without_a_call_and_downlo
     page.get_by_role("button", name="Apply filters").click()
 
     page.wait_for_url(
-        re.compile(r"/attention/\?period=30d&status=failed&status=completed_with_errors&status=in_progress")
+        re.compile(
+            r"/attention/\?period=30d&status=failed&status=cancelled&status=completed_with_errors&status=in_progress"
+        )
     )
     expect(page.get_by_label("Created in the last")).to_have_value("30d")
     expect(page.get_by_label("Waiting to start")).not_to_be_checked()

@@ -59,7 +59,7 @@ def test_every_row_has_the_same_columns_with_words_in_each_cell(desk, sandbox):
     page = desk.get("/bulk/", {"ids": TICKET}).content.decode()
     head = page.split("<thead>")[1].split("</thead>")[0]
     columns = re.findall(r'<th scope="col">([^<]+)</th>', head)
-    assert columns == ["Export job", "Status", "What happened", "Who needs to act", "Finished"]
+    assert columns == ["Export job", "Status", "What happened", "Who needs to act", "Ended"]
     assert "colspan" not in page
     rows = cells_of(page)
     for cells in rows:

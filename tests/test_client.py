@@ -22,8 +22,8 @@ from exportjobs.pleo import (
     ExportJob,
     FailureType,
     ItemStatus,
-    JobNotFound,
     JobStatus,
+    NotFound,
     PleoAuthError,
     PleoBadResponse,
     PleoClient,
@@ -166,7 +166,7 @@ def test_a_timestamp_with_an_offset_is_converted_to_utc(pleo, sandbox):
 def test_a_missing_job_is_reported_not_found_after_one_attempt(pleo, sandbox):
     missing = seed.NOT_FOUND_EXAMPLE
 
-    with pytest.raises(JobNotFound) as caught:
+    with pytest.raises(NotFound) as caught:
         pleo.get_export_job(uuid.UUID(missing))
 
     assert caught.value.status == 404
@@ -684,9 +684,12 @@ def recorder():
         server.server_close()
 
 
-def test_the_request_asks_for_json_and_names_the_desk(recorder):
+def test_the_request_asks_for_json_and_names_the_desk(recorder, settings):
+    from exportjobs.pleo import get_client
+
     host, port = recorder.server_address[:2]
-    client = PleoClient(f"http://{host}:{port}/", token=SANDBOX_TOKEN, timeout=TIMEOUT)
+    settings.PLEO_API_BASE_URL, settings.PLEO_API_TOKEN = f"http://{host}:{port}/", SANDBOX_TOKEN
+    client = get_client()  # as the desk configures it
 
     job = client.get_export_job(uuid.UUID(COMPLETED))
 

@@ -10,7 +10,7 @@ from django.utils.html import escape
 
 from exportjobs.pleo import FailureType, ItemFailureType
 from exportjobs.sandbox import seed
-from exportjobs.wording import ACTORS, FAILURE, ITEM_FAILURE
+from exportjobs.wording import ACTORS, FAILURE, ITEM_FAILURE, item_failure_wording
 from tests.helpers import job_payload, text_of
 
 LARGE = seed.job_uuid("large")
@@ -34,7 +34,7 @@ def test_failed_entries_use_the_item_wording_including_the_v3_only_types(desk, s
     page = desk.get(f"/jobs/{LARGE}/").content.decode()
     words = text_of(page)
     for kind in (ItemFailureType.TAG_UNKNOWN, ItemFailureType.RECEIPT_CONVERSION_FAILURE):
-        wording = ITEM_FAILURE[kind]
+        wording = item_failure_wording(kind)
         assert str(wording.label) in words
         assert str(wording.meaning) in words
         assert str(ACTORS[wording.actor]) in words
@@ -101,7 +101,7 @@ def test_failed_entries_are_counted_by_type_with_who_acts_and_what_to_do(desk, s
     assert [count for _, count in groups] == sorted((count for _, count in groups), reverse=True)
     table = page.split('<table class="failure-groups"')[1].split("</table>")[0]
     for kind in ItemFailureType:
-        words = ITEM_FAILURE[kind]
+        words = item_failure_wording(kind)
         row = next(row for row in table.split("</tr>") if f">{kind.value}</code>" in row)
         assert escape(str(words.label)) in row
         assert escape(str(ACTORS[words.actor])) in row
@@ -164,7 +164,7 @@ def test_if_the_entries_cannot_be_fetched_the_job_is_still_shown_with_a_notice(d
 
 
 def test_an_entry_link_to_the_accounting_system_is_only_http(desk, sandbox, monkeypatch):
-    from exportjobs import presenters
+    from exportjobs.presenters import entries as presenters
 
     assert presenters.safe_url("javascript:alert(1)") == ""
     assert presenters.safe_url("https://accounting.example.com/x") == "https://accounting.example.com/x"
@@ -253,10 +253,12 @@ def test_a_shared_link_says_when_nothing_changed(desk, sandbox):
     assert "the job was already failed; it has not changed since." in words
 
 
-def test_a_tampered_seen_link_is_escaped_and_harmless(desk, sandbox):
-    page = desk.get(f"/jobs/{seed.DOC_SAMPLE_ID}/", {"seen": "<b>x</b>", "at": "yesterday"}).content.decode()
-    assert "<b>x</b>" not in page
-    assert "&lt;b&gt;x&lt;/b&gt;" in page
+def test_a_tampered_seen_link_is_harmless_and_its_text_never_shown(desk, sandbox):
+    for seen in ("<b>x</b>", "\u202ePleo confirmed: re-run approved", "failed x"):
+        page = desk.get(f"/jobs/{seed.DOC_SAMPLE_ID}/", {"seen": seen, "at": "yesterday"}).content.decode()
+        assert "seen-change" not in page  # only the desk's own status words are read back
+        assert "re-run approved" not in page
+        assert "&lt;b&gt;x" not in page
 
 
 def test_the_ticket_text_and_copy_link_carry_status_and_time_seen(desk, sandbox):

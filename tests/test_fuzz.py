@@ -116,13 +116,13 @@ def test_extreme_values_never_crash_the_page(desk, sandbox, fields):
 
 
 def test_a_deeply_nested_answer_is_a_bad_response_not_a_crash():
-    from exportjobs.pleo import JobNotFound, PleoBadResponse
+    from exportjobs.pleo import NotFound, PleoBadResponse
     from exportjobs.pleo.client import interpret_answer
 
     nested = b"[" * 200_000 + b"]" * 200_000
     with pytest.raises(PleoBadResponse):
         interpret_answer(200, {}, nested)
-    with pytest.raises(JobNotFound):  # a 404 whose body cannot be read is still "not found"
+    with pytest.raises(NotFound):  # a 404 whose body cannot be read is still "not found"
         interpret_answer(404, {}, b'{"type": ' + b"[" * 200_000)
 
 

@@ -38,6 +38,12 @@ FINDINGS = {
         '"""A model without __str__."""\n\nfrom django.db import models\n\n\nclass Note(models.Model):\n'
         "    text = models.TextField()\n\n    class Meta:\n        app_label = 'exportjobs'\n"
     ),
+    "unused_argument": '"""Unused."""\n\n\ndef double(value: int, unused: int) -> int:\n    return 2 * value\n',
+    "complexity": (  # one branch more than the ceiling (pyproject.toml: mccabe.max-complexity)
+        '"""Too many branches."""\n\n\ndef kind(value: int) -> int:\n'
+        + "".join(f"    if value == {n}:\n        return {n}\n" for n in range(17))
+        + "    return -1\n"
+    ),
     "django_typing": (  # the django-stubs plugin knows the model's fields
         '"""A field that does not exist."""\n\nfrom django.contrib.auth.models import User\n\n\n'
         "def first() -> User:\n    return User.objects.get(no_such_field=1)\n"
@@ -58,6 +64,8 @@ SAYS = {
     "pytest_style": "PT011",
     "django": "DJ008",
     "django_typing": "Cannot resolve keyword 'no_such_field'",
+    "unused_argument": "ARG001",
+    "complexity": "C901",
 }
 # A line of exactly 120 characters is allowed.
 LONGEST = '"""Long enough."""\n\nTEXT = "' + "x" * 111 + '"\n'

@@ -125,7 +125,7 @@ def test_one_users_spent_budget_leaves_another_user_unaffected(desk, sandbox, sm
 
 def test_an_over_budget_leader_does_not_pass_its_refusal_to_others_waiting(sandbox, settings, small_budget):
     from exportjobs import budgets, services
-    from exportjobs.pleo import OverBudget
+    from exportjobs.budgets import OverBudget
 
     sandbox.state.put_job(job_payload(JOB))
     with budgets.spending_for("user:spent"):
@@ -375,9 +375,9 @@ def test_every_page_is_private_and_not_stored(desk, sandbox, client, django_user
 
 
 def test_the_500_page_is_private_and_not_stored(desk, sandbox, monkeypatch):
-    from exportjobs import services
+    from exportjobs.views import jobs
 
-    monkeypatch.setattr(services, "job_get", lambda **kwargs: 1 / 0)
+    monkeypatch.setattr(jobs, "job_get", lambda **kwargs: 1 / 0)
     desk.raise_request_exception = False
     response = desk.get(f"/jobs/{JOB}/")
     assert response.status_code == 500

@@ -313,7 +313,7 @@ def test_every_page_renders_with_no_english_left(desk, sandbox, settings, django
 
 
 def test_the_500_page_is_in_the_readers_language(rf: RequestFactory):
-    from exportjobs import views
+    from exportjobs.views import errors as views
 
     request = rf.get("/", HTTP_ACCEPT_LANGUAGE="de")
     request.request_id = "abc123def456"

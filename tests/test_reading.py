@@ -9,10 +9,11 @@ import pytest
 from django.test import Client
 from django.utils.html import escape
 
-from exportjobs import presenters, services, wording
+from exportjobs import services, wording
 from exportjobs.models import AuditEvent
 from exportjobs.pleo import ExportJob, FailureType, ItemFailureType
 from exportjobs.pleo.models import ExportJobItem
+from exportjobs.presenters import entries as presenters
 from exportjobs.sandbox import seed
 from tests.helpers import job_payload, text_of
 
@@ -50,7 +51,7 @@ def test_the_sandbox_follows_pleos_lifecycle_a_failed_jobs_entries_are_abandoned
     ]
     assert len(failed) == len(FailureType)
     for sample in failed:
-        summary = services.job_items_get(job=services.job_get(job_id=uuid.UUID(sample.id)).job)
+        summary = services.job_items_get(job=services.job_get(job_id=uuid.UUID(sample.id)).value)
         assert summary.counts["failed"] == 0, sample.title
         assert summary.counts["abandoned"] == summary.total > 0, sample.title
         assert summary.failed == ()
@@ -110,21 +111,6 @@ def test_when_pleo_reports_failed_entries_of_a_failed_job_the_page_says_why_they
     assert [group.actor for group in context["groups"]] == ["pleo_support"]
 
 
-def test_a_partly_exported_job_whose_entries_name_other_parties_says_so():
-    job = job_of(status="completed_with_errors", failureReasonType="validation_failure", failureReason="x")
-    same = presenters.items_context(
-        summary_of([item(1, ItemFailureType.ACCOUNT_UNKNOWN)]), job=job, failure_type="", page=1
-    )
-    assert same["notes"] == []  # the panel's party (finance) is the entries' party
-    mixed = presenters.items_context(
-        summary_of([item(1, ItemFailureType.ACCOUNT_UNKNOWN), item(2, ItemFailureType.TAX_CODE_UNKNOWN)]),
-        job=job,
-        failure_type="",
-        page=1,
-    )
-    assert mixed["notes"] == [wording.ENTRIES_OWN_ACTORS]
-
-
 def test_a_job_a_user_cancelled_looks_cancelled_not_broken(desk, sandbox):
     page = show(desk, sandbox, status="failed", failureReasonType="canceled_by_user", failureReason="Cancelled.")
     job = article(page)
@@ -176,15 +162,21 @@ def test_the_failure_panel_uses_the_words_for_the_jobs_status(desk, sandbox, kin
     words = failure_wording(kind, partial=partial)
     panel = failure_panel(page)
     assert escape(str(words.meaning)) in panel
-    assert escape(str(words.next_step)) in panel
-    assert escape(str(words.actor_label)) in panel
     heading = text_of(panel.split("</h2>")[0])
     if partial:
         assert heading.endswith(f"Why some entries were not exported: {words.label}")
         assert "failed-entries" in entries_section(page)  # the entries the next step points at
-    elif kind == FailureType.CANCELED_BY_USER:
-        assert heading.endswith(f"Why it stopped: {words.label}")
+        # Who acts is who the failed entries name (each with their share), not the job's summary type's party.
+        who = text_of(re.search(r'<strong class="who-acts">(.*?)</strong>', panel).group(1))
+        groups = re.findall(r'<td data-label="Who needs to act">(.*?)</td>', entries_section(page).split("</table>")[0])
+        assert groups
+        assert all(text_of(label) in who for label in groups)
     else:
+        assert escape(str(words.next_step)) in panel
+        assert escape(str(words.actor_label)) in panel
+    if not partial and kind == FailureType.CANCELED_BY_USER:
+        assert heading.endswith(f"Why it stopped: {words.label}")
+    elif not partial:
         assert heading.endswith(f"Why it failed: {words.label}")
 
 
@@ -260,14 +252,14 @@ def test_the_job_page_leads_with_status_and_a_title_with_the_id_below_it(desk, s
     header = page.split('<header class="card job-header">')[1].split("</header>")[0]
     assert header.index("badge") < header.index("<h1")
     h1 = re.search(r'<h1 id="job-title" class="job-title">([^<]*)</h1>', header).group(1)
-    assert h1 == "Export of 36 entries, started 28 Nov 15:31 by a person in Pleo"
+    assert h1 == "Export of 36 entries, created 28 Nov 15:31 by a person in Pleo"
     id_line = header.split("</h1>")[1].split("</p>")[0]
     assert JOB in id_line.replace("<wbr>", "")
     assert f'data-copy="{JOB}"' in id_line
     other = "5b0e7c1a-8d2f-4e6a-9b3c-00000000000a"
     sandbox.state.put_job(job_payload(other, numberOfItems=1, createdAt=created, isInteractive=False))
     automatic = desk.get(f"/jobs/{other}/").content.decode()
-    assert "Export of 1 entry, started 28 Nov 15:31 by Pleo&#x27;s system" in automatic
+    assert "Export of 1 entry, created 28 Nov 15:31 by Pleo&#x27;s system" in automatic
 
 
 def test_started_by_is_said_in_words_with_the_user_id_as_detail(desk, sandbox):

@@ -18,8 +18,9 @@ from django.test import RequestFactory
 from django.utils.functional import SimpleLazyObject
 
 from exportjobs import cache as desk_cache
-from exportjobs import logs, services, views
+from exportjobs import logs, services
 from exportjobs.sandbox import seed
+from exportjobs.views import errors, jobs
 from tests.helpers import HANG_GUARD, ROOT, at_once, counter, job_payload, wait_for
 
 JOB = "5b0e7c1a-8d2f-4e6a-9b3c-1d2e3f4a5b6c"
@@ -95,13 +96,13 @@ def test_a_worker_keeps_answers_it_has_read_and_asks_the_shared_cache_less(desk,
 
 
 def test_the_local_copy_of_an_active_job_never_outlives_its_shared_ttl(sandbox, settings, clock):
-    settings.JOB_CACHE_TTL_ACTIVE = 5
-    settings.LOCAL_CACHE_TTL = 60
+    settings.JOB_CACHE_TTL_ACTIVE = 60
+    settings.LOCAL_CACHE_TTL = 120
     sandbox.state.put_job(job_payload(JOB, status="in_progress", completedAt=None))
     services.job_get(job_id=uuid.UUID(JOB))
-    clock.shift(4)
+    clock.shift(30)
     assert services.job_get(job_id=uuid.UUID(JOB)).source == "cache"
-    clock.shift(2)
+    clock.shift(31)
     assert services.job_get(job_id=uuid.UUID(JOB)).source == "fresh"
     assert sandbox.state.calls(JOB) == 2
 
@@ -117,9 +118,9 @@ def test_after_a_refresh_no_older_copy_is_shown_by_any_worker(sandbox, clock):
     newer = {"schema": desk_cache.SCHEMA, "fetched_at": refreshed_at, "data": sandbox.state.job(JOB)}
     cache.set(services.job_cache_keys(job_id).value, newer, 600)  # another worker's refresh
 
-    assert services.job_get(job_id=job_id).job.status == "in_progress"  # this worker's own copy
+    assert services.job_get(job_id=job_id).value.status == "in_progress"  # this worker's own copy
     after_refresh = services.job_get(job_id=job_id, fresh_since=refreshed_at)
-    assert after_refresh.job.status == "completed"
+    assert after_refresh.value.status == "completed"
     assert sandbox.state.calls(JOB) == 1
 
 
@@ -130,7 +131,7 @@ def test_the_page_after_a_refresh_shows_the_refreshed_job(desk, sandbox):
     assert desk.post(f"/jobs/{JOB}/refresh/").status_code == 303
     page = desk.get(f"/jobs/{JOB}/").content.decode()
     assert "Every entry reached the accounting system" in page
-    assert JOB not in desk.session.get(views.FRESH_SINCE, {})  # the mark was used once, and is gone
+    assert JOB not in desk.session.get(jobs.FRESH_SINCE, {})  # the mark was used once, and is gone
 
 
 # --- D: the bulkhead -------------------------------------------------------------------------------
@@ -247,7 +248,7 @@ def test_the_500_page_renders_without_the_database_the_session_or_the_cache(db, 
     request.user = SimpleLazyObject(untouchable)
     request.session = SimpleLazyObject(untouchable)
     with django_assert_num_queries(0):
-        response = views.server_error(request)
+        response = errors.server_error(request)
     page = response.content.decode()
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")

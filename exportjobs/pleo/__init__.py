@@ -1,12 +1,13 @@
-"""Everything that knows Pleo: its errors (``errors``), its data (``models``) and HTTP to it (``client``)."""
+"""Everything that knows Pleo: its errors (``errors``), its data (``models``) and HTTP to it (``client``).
 
-from .client import PleoClient, get_client
+A leaf: nothing here imports the rest of the desk. What the desk needs around each call is handed in
+(``client.configure``)."""
+
+from .client import PleoClient, configure, get_client
 from .errors import (
-    JobNotFound,
-    OverBudget,
+    NotFound,
     PleoAuthError,
     PleoBadResponse,
-    PleoBusy,
     PleoError,
     PleoRateLimited,
     PleoTimeout,
@@ -41,20 +42,19 @@ __all__ = [
     "ItemFailureType",
     "ItemPage",
     "ItemStatus",
-    "JobNotFound",
     "JobPage",
     "JobStatus",
     "Money",
-    "OverBudget",
+    "NotFound",
     "PleoAuthError",
     "PleoBadResponse",
-    "PleoBusy",
     "PleoClient",
     "PleoError",
     "PleoRateLimited",
     "PleoTimeout",
     "PleoUnavailable",
     "ReviewStatus",
+    "configure",
     "get_client",
     "known_or_raw",
 ]

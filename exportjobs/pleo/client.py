@@ -4,6 +4,10 @@ Every call has a hard deadline of ``2 × timeout`` that includes its retries (a 
 of an answer that is still trickling in at the deadline). Only connection failures and 502/503/504
 answers to GETs are retried, at most twice, with jittered backoff. Every transport problem becomes a
 named ``PleoError``; every answer is parsed by ``models``: callers never see ``requests`` or JSON.
+
+This package knows HTTP and Pleo's contract, and nothing of the desk: what the desk needs around each call
+(charging a user's budget before it, counting it in a metric after it) is handed to it with ``configure``
+(done once in ``exportjobs.apps``) or to a ``PleoClient`` directly.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -26,9 +31,8 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from .. import __version__, metrics
 from .errors import (
-    JobNotFound,
+    NotFound,
     PleoAuthError,
     PleoBadResponse,
     PleoError,
@@ -51,7 +55,8 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-USER_AGENT = f"ExportJobDesk/{__version__} (+python-requests/{requests.__version__})"
+BeforeCall = Callable[[str], None]  # (endpoint): may refuse the call by raising a PleoError
+AfterCall = Callable[[str, str, float], None]  # (endpoint, outcome: "ok" or the error's code, seconds)
 RETRY_STATUSES = frozenset({502, 503, 504})
 MAX_RETRIES = 2
 BACKOFF_BASE = 0.2  # seconds; attempt n waits uniform(0, BACKOFF_BASE * 2**n)
@@ -95,6 +100,10 @@ def _error_type(body: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
+class _TooLarge(Exception):
+    pass
+
+
 # What a 404 and a 403 mean for each kind of thing the desk asks about (the export job is the default).
 NOT_FOUND_MESSAGES = {
     "entry": "Pleo has no accounting entry with this ID.",
@@ -120,11 +129,11 @@ def interpret_answer(status: int, headers: Mapping[str, str], body: bytes, *, re
             content_type = quoted(headers.get("Content-Type", "unknown"))
             raise PleoBadResponse(f"Pleo's answer is not JSON (content type {content_type}).", status=200) from None
     if status == 404 and resource in NOT_FOUND_MESSAGES:
-        raise JobNotFound(NOT_FOUND_MESSAGES[resource], status=404)
+        raise NotFound(NOT_FOUND_MESSAGES[resource], status=404, what=resource)
     if status == 404:
         kind = _error_type(body)
         if kind in (None, "EXPORT_NOT_FOUND"):
-            raise JobNotFound("Pleo has no export job with this ID.", status=404)
+            raise NotFound("Pleo has no export job with this ID.", status=404, what="job")
         raise PleoBadResponse(f"Pleo answered 404 with error type {quoted(kind)}.", status=404)
     if status == 401:
         raise PleoAuthError(
@@ -160,9 +169,12 @@ class PleoClient:
         token: str = "",
         api_key: str = "",
         timeout: float = 5.0,
-        before_call: Callable[[str], None] | None = None,
+        before_call: BeforeCall | None = None,
+        after_call: AfterCall | None = None,
+        user_agent: str = "",
     ) -> None:
-        """``before_call(endpoint)`` runs before each call and may refuse it by raising a ``PleoError``."""
+        """``before_call(endpoint)`` runs before each call and may refuse it by raising an exception;
+        ``after_call(endpoint, outcome, seconds)`` learns how each call went."""
         if not base_url:
             raise ValueError("PleoClient needs a base URL")
         if token and api_key:
@@ -176,7 +188,8 @@ class PleoClient:
         adapter = _DeadlineAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+        agent = f"{user_agent or 'ExportJobDesk'} (+python-requests/{requests.__version__})"
+        self.session.headers.update({"Accept": "application/json", "User-Agent": agent})
         self.session.trust_env = False
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
@@ -184,6 +197,7 @@ class PleoClient:
             self.session.auth = requests.auth.HTTPBasicAuth(api_key, "")
         self.auth_kind = "bearer" if token else "basic" if api_key else "none"
         self.before_call = before_call
+        self.after_call = after_call
 
     def __repr__(self) -> str:
         return f"<PleoClient {self.base_url} auth={self.auth_kind} timeout={self.timeout}>"
@@ -191,9 +205,12 @@ class PleoClient:
     # Public calls ------------------------------------------------------------
 
     def get_export_job(self, job_id: uuid.UUID) -> ExportJob:
-        """``GET /v2/export-jobs/{jobId}`` as a typed job."""
+        """``GET /v2/export-jobs/{jobId}`` as a typed job; an answer about another job is a bad answer."""
         job_id = uuid.UUID(str(job_id))  # only a real UUID becomes part of the URL
-        return parse_job_response(self._get(f"/v2/export-jobs/{job_id}", endpoint="job"))
+        job = parse_job_response(self._get(f"/v2/export-jobs/{job_id}", endpoint="job"))
+        if job.id != job_id:
+            raise PleoBadResponse(f"Pleo answered with export job {job.id} when asked for {job_id}.", status=200)
+        return job
 
     def get_export_job_items(
         self, job_id: uuid.UUID, *, status: str | None = None, limit: int = 50, after: str | None = None
@@ -262,8 +279,16 @@ class PleoClient:
         """The JSON of a GET, counted and timed as a call to ``endpoint`` (a name, not the URL)."""
         if self.before_call is not None:
             self.before_call(endpoint)
-        with metrics.pleo_call(endpoint):
+        started = time.monotonic()
+        outcome = "ok"
+        try:
             return self._get_with_retries(path, params, deadline, resource=endpoint)
+        except PleoError as error:
+            outcome = error.code
+            raise
+        finally:
+            if self.after_call is not None:
+                self.after_call(endpoint, outcome, time.monotonic() - started)
 
     def _get_with_retries(
         self,
@@ -307,6 +332,13 @@ class PleoClient:
             )
             try:
                 body = _read_body(response, deadline)
+            except _TooLarge:
+                raise PleoBadResponse(
+                    f"Pleo's answer is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB once decoded; not read.",
+                    status=response.status_code,
+                ) from None
+            except requests.exceptions.ContentDecodingError:
+                raise PleoBadResponse("Pleo's answer could not be decompressed.", status=response.status_code) from None
             finally:
                 response.close()
             if time.monotonic() >= deadline - 0.01:  # the answer was cut off at the deadline
@@ -336,8 +368,8 @@ def _read_body(response: requests.Response, deadline: float) -> bytes:
     for chunk in response.iter_content(65536):
         chunks.append(chunk)
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise requests.exceptions.ContentDecodingError("body too large")
+        if size > MAX_BODY_BYTES:  # counted after decompression: a compression bomb stops here too
+            raise _TooLarge
         if time.monotonic() > deadline:
             raise _DeadlinePassed
     return b"".join(chunks)
@@ -407,13 +439,27 @@ def _is_read_timeout(exc: BaseException) -> bool:
     return False
 
 
+@dataclass
+class _Configured:
+    before_call: BeforeCall | None = None
+    after_call: AfterCall | None = None
+    user_agent: str = ""
+
+
+_configured = _Configured()
+
+
+def configure(*, before_call: BeforeCall | None, after_call: AfterCall | None, user_agent: str) -> None:
+    """What ``get_client``'s client does around each call (the desk sets this once, at start-up)."""
+    _configured.before_call, _configured.after_call, _configured.user_agent = before_call, after_call, user_agent
+    get_client.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def get_client() -> PleoClient:
     """The process-wide client, built from settings (cleared when they change)."""
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
-
-    from ..budgets import charge
 
     if not settings.PLEO_API_BASE_URL:
         raise ImproperlyConfigured("PLEO_API_BASE_URL is not set: `make run` starts the sandbox when it is unset.")
@@ -422,7 +468,9 @@ def get_client() -> PleoClient:
         token=settings.PLEO_API_TOKEN,
         api_key=settings.PLEO_API_KEY,
         timeout=settings.PLEO_API_TIMEOUT,
-        before_call=charge,
+        before_call=_configured.before_call,
+        after_call=_configured.after_call,
+        user_agent=_configured.user_agent,
     )
 
 

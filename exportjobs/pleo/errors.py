@@ -1,8 +1,9 @@
-"""The ways a call to Pleo can fail to give an answer the desk can use.
+"""The ways a call to Pleo can fail to give an answer the desk can use: only what Pleo can answer.
 
-Each error has a stable ``code``: the cache records a failure by its code, the audit trail stores it,
-and ``exportjobs.wording`` looks up what the user reads by it. ``message`` is the technical detail,
-for logs and the page's "technical detail" box, never the page's own words.
+Each error has a stable ``code``: a failure is shared between processes by its code (``to_mark``,
+``error_from_mark``), the audit trail stores it, and the desk's policy table says what it means for a
+page. ``message`` is the technical detail, for logs and the page's "technical detail" box, never the
+page's own words. (Failures of the desk's own, such as a spent budget, are the desk's, not Pleo's.)
 """
 
 from __future__ import annotations
@@ -37,10 +38,17 @@ class PleoError(Exception):
         return {"code": self.code, "message": self.message, "status": self.status}
 
 
-class JobNotFound(PleoError):
-    """Pleo answered 404: there is no such export job (or entry, or company)."""
+class NotFound(PleoError):
+    """Pleo answered 404: there is no such ``what`` ("job", "entry" or "company")."""
 
     code = "not_found"
+
+    def __init__(self, message: str, *, status: int | None = 404, what: str = "job") -> None:
+        super().__init__(message, status=status)
+        self.what = what
+
+    def to_mark(self) -> dict[str, object]:
+        return {**super().to_mark(), "what": self.what}
 
 
 class PleoAuthError(PleoError):
@@ -80,40 +88,16 @@ class PleoBadResponse(PleoError):
     code = "bad_response"
 
 
-class PleoBusy(PleoError):
-    """The desk did not ask Pleo: too many of this worker's threads are already waiting on it (bulkhead)."""
-
-    code = "busy"
-
-
-class OverBudget(PleoError):
-    """The desk did not ask Pleo: the user has made it ask too often lately (see ``exportjobs.budgets``).
-
-    About one user, never shared with others waiting for the same answer, never hidden by a stale copy.
-    """
-
-    code = "over_budget"
-
-    def __init__(self, message: str, *, status: int | None = 429, retry_after: int | None = None) -> None:
-        super().__init__(message, status=status)
-        self.retry_after = retry_after
-
-    def to_mark(self) -> dict[str, object]:
-        return {**super().to_mark(), "retry_after": self.retry_after}
-
-
 ERRORS: dict[str, type[PleoError]] = {
     cls.code: cls
     for cls in (
         PleoError,
-        JobNotFound,
+        NotFound,
         PleoAuthError,
         PleoRateLimited,
         PleoUnavailable,
         PleoTimeout,
         PleoBadResponse,
-        PleoBusy,
-        OverBudget,
     )
 }
 
@@ -124,8 +108,10 @@ def error_from_mark(mark: dict[str, object]) -> PleoError:
     message = str(mark.get("message", ""))
     status = mark.get("status")
     status = status if isinstance(status, int) and not isinstance(status, bool) else None
-    if cls in (PleoRateLimited, OverBudget):
+    if cls is PleoRateLimited:
         retry_after = mark.get("retry_after")
         retry = retry_after if isinstance(retry_after, int) and not isinstance(retry_after, bool) else None
-        return cls(message, status=status, retry_after=retry)  # type: ignore[call-arg] # both take retry_after
+        return PleoRateLimited(message, status=status, retry_after=retry)
+    if cls is NotFound:
+        return NotFound(message, status=status, what=str(mark.get("what") or "job"))
     return cls(message, status=status)

@@ -1,12 +1,13 @@
-"""Needs attention: failed, partly exported and active export jobs across companies, from Pleo's list.
+"""Needs attention: failed, cancelled, partly exported and active export jobs across companies, from Pleo's list.
 
 ``attention_get`` walks ``GET /v2/export-jobs`` within bounds and keeps the answer per filter set for
 ``ATTENTION_CACHE_TTL`` through the cache engine (single flight, stale copy when Pleo is down). Every
 job in a fresh answer also fills the per-job cache (``services.jobs_store``): opening a row costs no
 call. Two walks, concurrent when both are wanted:
 
-- **failed / partly exported** jobs created in the period, newest first (``sorting_keys=createdAt``,
-  ``sorting_order=DESC``), stopping at the period's edge while Pleo keeps that order;
+- **failed (and cancelled) / partly exported** jobs created in the period, newest first
+  (``sorting_keys=createdAt``, ``sorting_order=DESC``), stopping at the period's edge while Pleo keeps
+  that order; a cancelled job is Pleo's ``failed`` with ``canceled_by_user``, told apart by its verdict;
 - **active** jobs (waiting or exporting) whatever their age: a stuck job matters however old it is.
 
 Pleo documents neither its sorting keys nor its largest page, so the desk asks for pages of
@@ -18,8 +19,11 @@ are shown, saying why the list is shorter.
 
 An answer of 500 jobs takes far longer to parse (and to lay out) than a page takes to serve from the
 cache, and every viewer of the same filters reads the same answer. So each walk gets a random id, kept in
-its cache entry, and a worker parses a given walk once (``Recent``): the entry is still the one source of
-truth, read on every request, and a new walk (or a refresh) is a new id.
+its cache entry, and a worker parses a given walk once (an ``LRU`` by walk id): the entry is still the one
+source of truth, read on every request, and a new walk (or a refresh) is a new id.
+
+Both walks charge the user's budget before each call, in whatever thread makes it (``cache.submit``
+carries the user along): a user over budget makes no call at all.
 """
 
 from __future__ import annotations
@@ -27,39 +31,42 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import threading
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict
 
-from . import clock, services
-from .cache import Keys, Source, fetch_through, peek, store
-from .pleo import (
+from .. import clock
+from ..cache import Answer, Keys, fetch_through, peek, store, submit
+from ..lru import LRU
+from ..pleo import (
     ExportJob,
-    JobNotFound,
+    NotFound,
     PleoBadResponse,
-    PleoError,
     PleoRateLimited,
     PleoTimeout,
     PleoUnavailable,
     get_client,
 )
+from ..verdict import State, verdict_of
+from .answers import PLEO_FAILURES, found
+from .jobs import jobs_store
 
 logger = logging.getLogger(__name__)
 
 PERIODS: dict[str, timedelta] = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 DEFAULT_PERIOD = "7d"
-FINAL = ("failed", "completed_with_errors")
+# What the status filter offers: Pleo's statuses, and the desk's own "cancelled" (Pleo's failed, cancelled by a
+# user), which is never counted as failed.
+FINAL = ("failed", "cancelled", "completed_with_errors")
 ACTIVE = ("pending", "in_progress")
 STATUSES = FINAL + ACTIVE
+PLEO_STATUS = {"cancelled": "failed"}  # the status Pleo's list knows a desk status by
 PAGE_SIZE = 100
 MAX_PAGES = 50  # a safety net for a Pleo that ignores the sort and the filters
 SORT_KEY, SORT_ORDER = "createdAt", "DESC"
@@ -67,35 +74,6 @@ SORT_KEY, SORT_ORDER = "createdAt", "DESC"
 ENDS_A_WALK = (PleoUnavailable, PleoTimeout, PleoRateLimited, PleoBadResponse)
 
 _WALKS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pleo-list")
-
-K = TypeVar("K", bound=Hashable)
-T = TypeVar("T")
-
-
-class Recent(Generic[K, T]):
-    """The last ``size`` values made from walks, by a key that names the walk: a worker makes each once.
-
-    For values that only depend on their key (a walk's parsed jobs, its laid-out rows at a given moment);
-    thread-safe; the least recently used goes first.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._values: OrderedDict[K, T] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_make(self, key: K, make: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._values:
-                self._values.move_to_end(key)
-                return self._values[key]
-        value = make()  # outside the lock: two threads may both make it; the same value either way
-        with self._lock:
-            self._values[key] = value
-            self._values.move_to_end(key)
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
-        return value
 
 
 @dataclass(frozen=True)
@@ -145,14 +123,7 @@ class JobList:
     walk: str = ""  # a random id of the walk that fetched this answer
 
 
-@dataclass(frozen=True, slots=True)
-class ListResult:
-    """A list answer and where it came from: fresh from Pleo, the cache, or a stale copy."""
-
-    jobs: JobList
-    fetched_at: datetime
-    source: Source
-    error: PleoError | None = None  # why a stale copy is shown
+ListResult = Answer[JobList]  # a list answer and where it came from: fresh from Pleo, the cache, or a stale copy
 
 
 class _Entry(BaseModel):
@@ -168,7 +139,7 @@ class _Entry(BaseModel):
     walk: str
 
 
-_PARSED: Recent[str, JobList] = Recent(8)  # about 1.5 MB each at 500 jobs
+_PARSED: LRU[str, JobList] = LRU(8)  # about 1.5 MB each at 500 jobs
 
 
 class _Jobs(BaseModel):
@@ -211,8 +182,12 @@ class _ListCodec:
         except RecursionError:
             raise ValueError("the jobs are nested too deep") from None
         payloads = _Jobs.model_validate({"jobs": decoded}).jobs
+        try:
+            jobs = tuple(ExportJob.from_payload(job) for job in payloads)
+        except PleoBadResponse as error:  # kept by another release in another shape: a miss
+            raise ValueError(error.message) from None
         return JobList(
-            jobs=tuple(ExportJob.from_payload(job) for job in payloads),
+            jobs=jobs,
             since=datetime.fromtimestamp(entry.since, timezone.utc),
             skipped=entry.skipped,
             capped=entry.capped,
@@ -229,8 +204,9 @@ class Summary:
 
     period: str
     failed: int
+    cancelled: int
     partly: int
-    stuck: int
+    stuck: int  # possibly stuck or overdue
 
 
 class _Counts(BaseModel):
@@ -238,19 +214,32 @@ class _Counts(BaseModel):
 
     period: str
     failed: int
+    cancelled: int
     partly: int
     stuck: int
 
 
 class _SummaryCodec:
     def dump(self, value: Summary) -> dict[str, Any]:
-        return {"period": value.period, "failed": value.failed, "partly": value.partly, "stuck": value.stuck}
+        return {
+            "period": value.period,
+            "failed": value.failed,
+            "cancelled": value.cancelled,
+            "partly": value.partly,
+            "stuck": value.stuck,
+        }
 
     def load(self, data: Any) -> Summary:
         counts = _Counts.model_validate(data)
         if counts.period not in PERIODS:
             raise ValueError(f"unknown period {counts.period!r}")
-        return Summary(period=counts.period, failed=counts.failed, partly=counts.partly, stuck=counts.stuck)
+        return Summary(
+            period=counts.period,
+            failed=counts.failed,
+            cancelled=counts.cancelled,
+            partly=counts.partly,
+            stuck=counts.stuck,
+        )
 
 
 def _summary_keys(filters: Filters) -> Keys:
@@ -258,11 +247,14 @@ def _summary_keys(filters: Filters) -> Keys:
 
 
 def summarise(jobs: JobList, *, period: str, now: datetime) -> Summary:
+    """The list's counts by each job's verdict (the same states the list's sections show)."""
+    states = [verdict_of(job, now=now).state for job in jobs.jobs]
     return Summary(
         period=period,
-        failed=sum(job.status_value == "failed" for job in jobs.jobs),
-        partly=sum(job.status_value == "completed_with_errors" for job in jobs.jobs),
-        stuck=sum(job.may_be_stuck(now) for job in jobs.jobs),
+        failed=states.count(State.FAILED),
+        cancelled=states.count(State.CANCELLED),
+        partly=states.count(State.PARTLY_EXPORTED),
+        stuck=states.count(State.POSSIBLY_STUCK) + states.count(State.OVERDUE),
     )
 
 
@@ -281,7 +273,7 @@ def attention_get(*, filters: Filters, refresh: bool = False) -> ListResult:
     def fetch() -> JobList:
         now = clock.now().replace(microsecond=0)
         jobs = _walk_all(filters, now=now, deadline=time.monotonic() + 2 * float(settings.PLEO_API_TIMEOUT))
-        services.jobs_store(jobs=jobs.jobs)
+        jobs_store(jobs=jobs.jobs)
         _PARSED.get_or_make(jobs.walk, lambda: jobs)  # this worker need not parse what it just fetched
         store(
             _summary_keys(filters),
@@ -291,10 +283,12 @@ def attention_get(*, filters: Filters, refresh: bool = False) -> ListResult:
         )
         return jobs
 
-    answer = fetch_through(attention_keys(filters), fetch=fetch, codec=_ListCodec(), ttl=_ttl, refresh=refresh)
+    answer = fetch_through(
+        attention_keys(filters), fetch=fetch, codec=_ListCodec(), ttl=_ttl, failures=PLEO_FAILURES, refresh=refresh
+    )
     if answer.value is None:  # only a "not found" is stored without a value, and a list is never that
         raise PleoBadResponse("Pleo answered the list of export jobs with 'not found'.", status=404)
-    return ListResult(jobs=answer.value, fetched_at=answer.fetched_at, source=answer.source, error=answer.error)
+    return found(answer, what="list", message="")
 
 
 def attention_summary_cached(*, filters: Filters | None = None) -> Summary | None:
@@ -319,10 +313,10 @@ class _Walk:
 def _walk_all(filters: Filters, *, now: datetime, deadline: float) -> JobList:
     limit = int(settings.ATTENTION_MAX_JOBS)
     since = now - PERIODS[filters.period]
-    final = tuple(s for s in filters.statuses if s in FINAL)
+    final = tuple(dict.fromkeys(PLEO_STATUS.get(s, s) for s in filters.statuses if s in FINAL))
     active = tuple(s for s in filters.statuses if s in ACTIVE)
     pending_active = (
-        _WALKS.submit(_walk, statuses=active, company=filters.company, since=None, limit=limit, deadline=deadline)
+        submit(_WALKS, _walk, statuses=active, company=filters.company, since=None, limit=limit, deadline=deadline)
         if active and final
         else None
     )
@@ -385,7 +379,7 @@ def _walk(
                 sorting_order=(SORT_ORDER,) if sort else (),
                 deadline=deadline,
             )
-        except JobNotFound:
+        except NotFound:
             raise PleoBadResponse("Pleo has no list of export jobs at this address (404).", status=404) from None
         except ENDS_A_WALK as error:
             if sort and walk.pages == 0 and error.status == 400:
