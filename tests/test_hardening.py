@@ -481,3 +481,65 @@ def test_the_budget_holds_across_two_workers_sharing_redis(tmp_path, own_redis):
     finally:
         desk.stop()
         sandbox.stop()
+
+
+# --- third round ---------------------------------------------------------------------------------------
+# (proxies trusted by address: tests/test_access.py; the log throttle: tests/test_logs.py; /healthz:
+# tests/test_health.py)
+
+# --- 5. formulas after a separator inside a cell ---------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cells_split_on(content: str, separator: str) -> list[str]:
+    """The cells a spreadsheet that splits every line on ``separator`` would see, quotes and blanks before
+    a cell's text ignored (as Excel does when it runs ``"=1+1"`` or `` =1+1``)."""
+    return [cell.lstrip(' "') for line in content.splitlines() for cell in line.split(separator)]
+
+
+@pytest.mark.parametrize("separator", [";", ","])
+def test_a_formula_after_a_separator_inside_a_cell_is_no_formula_in_the_audit_export(
+    client, django_user_model, separator
+):
+    admin = django_user_model.objects.create_superuser("root", password="a-long-test-password")
+    AuditEvent.objects.create(
+        username="fiona",
+        action="attention",
+        outcome="found",
+        filters={"company": "x;=1+1;", "period": ";=2+2;", "status": "a,@SUM(A1),-3,+4", "x": "y; \t=cmd"},
+        job_count=3,
+    )
+    client.force_login(admin)
+    response = client.post(
+        "/admin/exportjobs/auditevent/",
+        {"action": "export_csv", "_selected_action": list(AuditEvent.objects.values_list("pk", flat=True))},
+    )
+    content = b"".join(response.streaming_content).decode()
+    formulas = [cell for cell in cells_split_on(content, separator) if cell.startswith(FORMULA_STARTS)]
+    assert formulas == []
+    lines = content.splitlines()
+    assert all(line.startswith('"') and line.endswith('"') for line in lines)  # every cell quoted
+    filters = next(csv.DictReader(io.StringIO(content)))["filters"]
+    assert '"company": "x;\'=1+1;"' in filters  # still readable: the value, guarded
+    assert '"period": ";\'=2+2;"' in filters
+
+
+@pytest.mark.parametrize(
+    ("value", "safe"),
+    [
+        ("x;=1+1;", "x;'=1+1;"),
+        (";=2+2;", ";'=2+2;"),
+        ("a,@SUM(A1)", "a,'@SUM(A1)"),
+        ("a, -3", "a,' -3"),
+        ('a;"=1', "a;'\"=1"),
+        ("a\n=1", "a\n'=1"),
+        ("\t=1", "'\t'=1"),
+        ("2026-11-03T14:02:00Z", "2026-11-03T14:02:00Z"),
+        ("Acme ApS; Acme AB", "Acme ApS; Acme AB"),
+    ],
+)
+def test_every_part_of_a_cell_after_a_separator_is_guarded(value, safe):
+    assert csv_cell(value) == safe
+
+
