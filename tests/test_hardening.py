@@ -86,7 +86,7 @@ def test_refreshes_beyond_the_budget_stop_reaching_pleo_and_get_the_429_page(des
     assert page.status_code == 429
     assert "You have asked Pleo for a lot in a short time" in text
     assert "You can ask again from" in text
-    assert 0 < int(page["Retry-After"]) <= 601
+    assert 0 < int(page["Retry-After"]) <= 600 + 30 + 1  # a call counts for the window and at most one slot more
     assert "the dashboard's administrator" in text_of(text)
 
 
@@ -543,3 +543,51 @@ def test_every_part_of_a_cell_after_a_separator_is_guarded(value, safe):
     assert csv_cell(value) == safe
 
 
+# --- 10. a moving budget window --------------------------------------------------------------------------
+
+
+def test_a_burst_across_a_window_edge_stays_within_the_budget(desk, sandbox, settings, clock):
+    settings.PLEO_USER_BUDGET = 5
+    settings.PLEO_USER_BUDGET_WINDOW = 20
+    sandbox.state.put_job(job_payload(JOB))
+    clock.shift((20 - clock.time() % 20 - 2) % 20)  # two seconds before a fixed window would start anew
+    before = [desk.post(f"/jobs/{JOB}/refresh/").status_code for _ in range(6)]
+    clock.shift(2.5)  # just past that edge
+    after = [desk.post(f"/jobs/{JOB}/refresh/") for _ in range(6)]
+    assert before == [303] * 5 + [429]
+    assert [answer.status_code for answer in after] == [429] * 6
+    assert sandbox.state.calls(JOB) == 5
+    assert all(0 < int(answer["Retry-After"]) <= 21 for answer in after)
+    clock.shift(22)  # the burst has left the window: the whole budget again (the refusals cost nothing)
+    assert [desk.post(f"/jobs/{JOB}/refresh/").status_code for _ in range(6)] == [303] * 5 + [429]
+    assert sandbox.state.calls(JOB) == 10
+
+
+@pytest.mark.parametrize("shared", ["local memory", "redis"])
+def test_the_budget_is_a_moving_window_on_local_memory_and_on_redis(settings, clock, shared, request):
+    from exportjobs import budgets
+    from exportjobs.pleo import OverBudget
+
+    if shared == "redis":
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": request.getfixturevalue("redis_url"),
+                "KEY_PREFIX": "ejd-budget-" + uuid.uuid4().hex[:6],
+                "OPTIONS": {"serializer": "exportjobs.cache.JSONSerializer"},
+            }
+        }
+    settings.PLEO_USER_BUDGET = 10
+    settings.PLEO_USER_BUDGET_WINDOW = 60
+    clock.shift((60 - clock.time() % 60 - 5) % 60)
+    with budgets.spending_for(f"user:{shared.replace(' ', '-')}"):
+        budgets.charge("job", calls=4)
+        clock.shift(10)  # past a fixed window's edge
+        budgets.charge("entries", calls=6)
+        with pytest.raises(OverBudget) as refused:
+            budgets.charge("job")
+        assert 0 < refused.value.retry_after <= 60
+        clock.shift(refused.value.retry_after)  # the first four have left the window, the six have not
+        budgets.charge("job", calls=4)
+        with pytest.raises(OverBudget):
+            budgets.charge("job")
