@@ -1,31 +1,101 @@
-"""Request ids, the reader's language, single sign-on from a trusted proxy, and the client address for lock-outs."""
+"""What every request passes first: its id, the proxies trusted by address (and single sign-on through
+them), the reader's language and the client address for lock-outs."""
 
 from __future__ import annotations
 
+import functools
+import ipaddress
+import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.contrib.auth.middleware import PersistentRemoteUserMiddleware
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.views.defaults import bad_request
 
 from .logs import request_id
 
+logger = logging.getLogger(__name__)
+
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Headers only a proxy in front of the desk may set: dropped from every other connection.
+PROXY_HEADERS = (
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_REAL_IP",
+    "HTTP_FORWARDED",
+    "HTTP_X_REQUEST_ID",
+)
+USER_NAME = UnicodeUsernameValidator()
+USER_NAME_MAX = 150  # Django's User.username
 
 
 def new_request_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+@functools.lru_cache(maxsize=8)
+def _networks(values: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(value) for value in values)  # checked at start-up (dashboard/settings.py)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped  # ::ffff:10.0.0.1 from a socket bound to [::] is 10.0.0.1
+    return address
+
+
+def from_trusted_proxy(request: HttpRequest) -> bool:
+    """Whether the connection itself (``REMOTE_ADDR``, which no client can choose) is one of ``TRUSTED_PROXIES``."""
+    address = _address(str(request.META.get("REMOTE_ADDR") or ""))
+    proxies: Sequence[str] = settings.TRUSTED_PROXIES
+    return address is not None and any(address in network for network in _networks(tuple(proxies)))
+
+
+def remote_user_key() -> str:
+    """The ``request.META`` key of ``AUTH_REMOTE_USER_HEADER`` ("" when single sign-on is off)."""
+    header = str(settings.AUTH_REMOTE_USER_HEADER)
+    return "HTTP_" + header.upper().replace("-", "_") if header else ""
+
+
+def remote_user_name(raw: str) -> str | None:
+    """The user name a proxy sent, or None when it is not one.
+
+    WSGI hands header values over as Latin-1 text: the bytes are decoded again as UTF-8 (``Ã©lise`` is
+    ``élise``). The value must be a user name Django would accept, so control characters, a second header
+    line (a WSGI server joins repeated headers with commas) and formula-like text such as ``=HYPERLINK(…)``
+    are refused, never split or trimmed into some other name.
+    """
+    try:
+        name = raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return None
+    if not name or len(name) > USER_NAME_MAX or not name.isprintable():
+        return None
+    try:
+        USER_NAME(name)
+    except ValidationError:
+        return None
+    return name
+
+
 class RequestIdMiddleware:
     """Every request gets an id: every log line of it carries it, the response says it
     (``X-Request-ID``) and the 500 page shows it as its reference.
 
-    The id comes from ``X-Request-ID`` when a trusted proxy sets it (``TRUSTED_PROXY_COUNT`` > 0
-    and the value looks like an id), else it is generated here.
+    The id comes from ``X-Request-ID`` when one of ``TRUSTED_PROXIES`` sets it (and the value looks like
+    an id), else it is generated here: a client cannot choose, or repeat, the id its lines are logged under.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -33,7 +103,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         given = request.headers.get("X-Request-ID", "")
-        ident = given if settings.TRUSTED_PROXY_COUNT and REQUEST_ID.match(given) else new_request_id()
+        ident = given if REQUEST_ID.match(given) and from_trusted_proxy(request) else new_request_id()
         request.request_id = ident  # type: ignore[attr-defined] # read by views.server_error
         token = request_id.set(ident)
         try:
@@ -42,6 +112,40 @@ class RequestIdMiddleware:
             request_id.reset(token)
         response["X-Request-ID"] = ident
         return response
+
+
+class TrustedProxyMiddleware:
+    """The headers only a proxy may set are read only on connections from ``TRUSTED_PROXIES``.
+
+    From anywhere else ``X-Forwarded-For``, ``X-Forwarded-Proto`` (Django's ``SECURE_PROXY_SSL_HEADER``),
+    ``X-Request-ID`` and their kin are dropped here, before anything reads them, and the single sign-on
+    header (``AUTH_REMOTE_USER_HEADER``) is refused: 400, logged. From a trusted proxy the sign-on header
+    must hold one user name (``remote_user_name``), else the request is refused the same way.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = remote_user_key()
+        trusted = from_trusted_proxy(request)
+        if not trusted:
+            for header in PROXY_HEADERS:
+                request.META.pop(header, None)
+        if key and trusted and request.META.get(key) == "":
+            del request.META[key]  # the proxy signed nobody in (nginx sends no empty header; others may)
+        if key and key in request.META:
+            user_name = remote_user_name(str(request.META[key])) if trusted else None
+            if user_name is None:
+                logger.warning(
+                    "Refused a request with %s from %s: %s",
+                    settings.AUTH_REMOTE_USER_HEADER,
+                    request.META.get("REMOTE_ADDR"),
+                    "not a user name" if trusted else "not one of TRUSTED_PROXIES",
+                )
+                return bad_request(request, ValueError(settings.AUTH_REMOTE_USER_HEADER))
+            request.META[key] = user_name
+        return self.get_response(request)
 
 
 class UserLanguageMiddleware:
@@ -77,26 +181,30 @@ class PrivatePagesMiddleware:
 
 
 class ProxyRemoteUserMiddleware(PersistentRemoteUserMiddleware):
-    """Single sign-on: trusts the header named by ``AUTH_REMOTE_USER_HEADER``, set by an SSO proxy.
+    """Single sign-on: the user named by the header ``AUTH_REMOTE_USER_HEADER``, which only a connection
+    from ``TRUSTED_PROXIES`` may send (``TrustedProxyMiddleware`` refuses it from anywhere else and hands
+    on the name decoded and checked).
 
     Persistent: the Django session outlives requests that lack the header (e.g. static files).
-    Safe only when every request reaches the dashboard through that proxy, which must strip the
-    header from what clients send.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         super().__init__(get_response)
         # django-stubs calls ``header`` a ClassVar; Django itself reads it from the instance.
-        self.header = "HTTP_" + settings.AUTH_REMOTE_USER_HEADER.upper().replace("-", "_")  # type: ignore[misc]
+        self.header = remote_user_key()  # type: ignore[misc]
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address for brute-force counting: the proxies' X-Forwarded-For entry, else REMOTE_ADDR."""
-    count = settings.TRUSTED_PROXY_COUNT
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if count and forwarded:
+    """The client's address for lock-outs and ``/metrics``: on a connection from ``TRUSTED_PROXIES``, the
+    ``X-Forwarded-For`` entry ``TRUSTED_PROXY_COUNT`` hops from its end; else (or when that entry is no
+    address) the connection's own ``REMOTE_ADDR``."""
+    address = request.META.get("REMOTE_ADDR")
+    count = int(settings.TRUSTED_PROXY_COUNT)
+    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+    if count and forwarded and from_trusted_proxy(request):
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if len(hops) >= count:
-            return str(hops[-count])
-    address = request.META.get("REMOTE_ADDR")
+            hop = _address(hops[-count])
+            if hop is not None:
+                return str(hop)
     return str(address) if address else None

@@ -311,11 +311,18 @@ def test_every_log_line_of_a_request_carries_its_id(desk, sandbox):
 
 
 def test_a_request_id_from_a_trusted_proxy_is_kept_and_otherwise_replaced(desk, settings):
-    settings.TRUSTED_PROXY_COUNT = 0
-    assert desk.get("/", headers={"X-Request-ID": "lb-1234567890"})["X-Request-ID"] != "lb-1234567890"
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
     settings.TRUSTED_PROXY_COUNT = 1
-    assert desk.get("/", headers={"X-Request-ID": "lb-1234567890"})["X-Request-ID"] == "lb-1234567890"
-    assert desk.get("/", headers={"X-Request-ID": "bad id\n"})["X-Request-ID"] != "bad id\n"
+    proxied = {"REMOTE_ADDR": "10.0.0.1"}
+    assert desk.get("/", headers={"X-Request-ID": "lb-1234567890"}, **proxied)["X-Request-ID"] == "lb-1234567890"
+    assert desk.get("/", headers={"X-Request-ID": "bad id\n"}, **proxied)["X-Request-ID"] != "bad id\n"
+    direct = {"REMOTE_ADDR": "203.0.113.66"}  # the desk reached other than through its proxy
+    answers = [desk.get("/", headers={"X-Request-ID": "lb-1234567890"}, **direct)["X-Request-ID"] for _ in range(2)]
+    assert "lb-1234567890" not in answers  # a client cannot choose (or repeat) the id its lines are logged under
+    assert answers[0] != answers[1]
+    settings.TRUSTED_PROXIES = []
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert desk.get("/", headers={"X-Request-ID": "lb-1234567890"}, **proxied)["X-Request-ID"] != "lb-1234567890"
 
 
 def test_json_logs_are_one_object_per_line_with_the_request_id():
