@@ -57,6 +57,9 @@ def _positive(name: str, reader: Callable[..., Any], default: Any, what: str) ->
 
 DEBUG = _bool("DEBUG", False)
 HTTPS = _bool("HTTPS", False)
+# Django's debug page (DEBUG=1, `make dev`) lists the settings and the environment: every password in a
+# URL there (EMAIL_URL, CACHE_URL, DATABASE_URL, ...) is masked too, not only settings named like secrets.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "exportjobs.debugging.PasswordsInURLsFilter"
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
@@ -91,7 +94,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "exportjobs.middleware.RequestIdMiddleware",  # first: every log line of a request carries its id
+    "exportjobs.middleware.DisallowedHostMiddleware",  # first: with DEBUG on, no debug page for a stranger
+    "exportjobs.middleware.RequestIdMiddleware",  # every log line of a request carries its id
     "exportjobs.middleware.TrustedProxyMiddleware",  # before anything reads a proxy's headers
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -1,5 +1,5 @@
-"""What every request passes first: its id, the proxies trusted by address (and single sign-on through
-them), the reader's language and the client address for lock-outs."""
+"""What every request passes first: the host check, its id, the proxies trusted by address (and single
+sign-on through them), the reader's language and the client address for lock-outs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from django.conf import settings
 from django.contrib.auth.middleware import PersistentRemoteUserMiddleware
 from django.contrib.auth.validators import UnicodeUsernameValidator
-from django.core.exceptions import ValidationError
+from django.core.exceptions import DisallowedHost, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.views.defaults import bad_request
@@ -88,6 +88,24 @@ def remote_user_name(raw: str) -> str | None:
     except ValidationError:
         return None
     return name
+
+
+class DisallowedHostMiddleware:
+    """With ``DEBUG`` on (``make dev``), a request for a host not in ``ALLOWED_HOSTS`` gets Django's plain
+    400 here, before anything else runs: Django would otherwise answer it with its debug page, settings
+    and all. With ``DEBUG`` off Django's own handling (the same plain 400) is left as it is."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.DEBUG:
+            try:
+                request.get_host()
+            except DisallowedHost as exc:
+                logging.getLogger("django.security.DisallowedHost").error("%s", exc)
+                return bad_request(request, exc)
+        return self.get_response(request)
 
 
 class RequestIdMiddleware:

@@ -543,6 +543,70 @@ def test_every_part_of_a_cell_after_a_separator_is_guarded(value, safe):
     assert csv_cell(value) == safe
 
 
+# --- 9. make dev: no debug page for a stranger, no password on any debug page ----------------------------
+
+
+def test_a_disallowed_host_never_gets_the_debug_page(client, settings, caplog):
+    settings.DEBUG = True
+    settings.EMAIL_URL = "smtp+tls://desk:mail-password-123@mail.example.com:587"
+    response = client.get("/", HTTP_HOST="desk.attacker.example")
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "DisallowedHost" not in body
+    assert "mail-password-123" not in body
+    assert "SECRET_KEY" not in body
+    assert any("desk.attacker.example" in r.getMessage() for r in caplog.records)
+    assert client.get("/accounts/login/", HTTP_HOST="localhost").status_code == 200  # this machine: served
+
+
+def debug_page(request, broker: str) -> str:
+    """Django's debug page for a failure in this function, whose local variable ``broker`` holds a URL."""
+    from django.views.debug import technical_500_response
+
+    try:
+        raise RuntimeError(f"could not reach the broker ({len(broker)})")
+    except RuntimeError:
+        return technical_500_response(request, *sys.exc_info()).content.decode()
+
+
+def test_the_debug_page_masks_every_password_written_in_a_url(rf, settings):
+    # Made here, so that the page's excerpts of this test's own source cannot show them.
+    mail, nested, cache, database, frame = (secrets.token_hex(8) for _ in range(5))
+    settings.DEBUG = True
+    settings.EMAIL_URL = f"smtp+tls://desk:{mail}@mail.example.com:587"
+    settings.DESK_SERVICES = {"default": {"LOCATION": f"redis://:{nested}@redis.internal:6379/0"}}
+    # the development server hands the whole environment on as request.META
+    request = rf.get("/", CACHE_URL=f"redis://:{cache}@redis.internal:6379/0",
+                     DATABASE_URL=f"postgres://desk:{database}@db.internal:5432/desk")  # fmt: skip
+    page = debug_page(request, broker=f"amqp://desk:{frame}@mq.internal:5672/")
+    for secret in (mail, nested, cache, database, frame):
+        assert secret not in page
+    assert "smtp+tls://desk:********************@mail.example.com:587" in page
+    assert "postgres://desk:********************@db.internal:5432/desk" in page
+    assert "amqp://desk:********************@mq.internal:5672/" in page
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "desk.example.com"])
+def test_make_dev_listens_on_this_machine_only(host, monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    from exportjobs.management.commands import rundesk
+
+    def no_server(*args, **kwargs):
+        raise AssertionError("make dev started a server on " + host)
+
+    monkeypatch.setattr(rundesk.subprocess, "Popen", no_server)
+    with pytest.raises(CommandError, match="this machine only"):
+        call_command("rundesk", "--dev", "--host", host)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"])
+def test_make_dev_may_listen_on_a_loopback_address(host):
+    from exportjobs.management.commands.rundesk import dev_bind_refusal
+
+    assert dev_bind_refusal(host) == ""
+
+
 # --- 10. a moving budget window --------------------------------------------------------------------------
 
 
