@@ -101,6 +101,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "exportjobs.middleware.PrivatePagesMiddleware",  # after whitenoise: static files keep their own headers
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "exportjobs.middleware.HealthzMiddleware",  # /healthz: before the session, the language and the user
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",  # the language cookie, else Accept-Language
     "exportjobs.middleware.UserLanguageMiddleware",  # else: the signed-in reader's own choice first
@@ -108,8 +111,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # last of the app's own, as django-axes asks
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]

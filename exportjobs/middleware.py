@@ -1,5 +1,5 @@
 """What every request passes first: the host check, its id, the proxies trusted by address (and single
-sign-on through them), the reader's language and the client address for lock-outs."""
+sign-on through them), /healthz, the reader's language and the client address for lock-outs."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from django.conf import settings
 from django.contrib.auth.middleware import PersistentRemoteUserMiddleware
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import DisallowedHost, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils import translation
 from django.views.defaults import bad_request
 
+from . import health
 from .logs import request_id
 
 logger = logging.getLogger(__name__)
@@ -164,6 +165,21 @@ class TrustedProxyMiddleware:
                 return bad_request(request, ValueError(settings.AUTH_REMOTE_USER_HEADER))
             request.META[key] = user_name
         return self.get_response(request)
+
+
+class HealthzMiddleware:
+    """``/healthz`` (GET or HEAD) is answered here, before the session, the reader's language and the user
+    are read: a database outage must get its 503, not a 500 from the session a cookie names."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info != "/healthz":
+            return self.get_response(request)
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        return health.answer(head=request.method == "HEAD")
 
 
 class UserLanguageMiddleware:
