@@ -4,22 +4,43 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PORT ?= 8000
 
-.PHONY: run dev test test-stress lint bench check-python clean prepare secret messages translations
+.PHONY: run dev test test-stress lint bench check-python clean prepare secret messages translations lock
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Export Job Desk needs Python 3.10 or newer; set PYTHON=python3.x")'
 
+PIP_VERSION = 26.3
+UV_VERSION = 0.13.9
+
 $(PY): | check-python
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet pip==$(PIP_VERSION)
 
-$(VENV)/.runtime: requirements.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements.txt
+# What is installed is the lock files: every dependency, transitive ones included, pinned with its
+# hashes; pip refuses anything unpinned, unhashed or with another hash. People edit requirements.txt
+# (the desk) and requirements-dev.txt (tests and tools), then run `make lock`.
+$(VENV)/.runtime: requirements.lock | $(PY)
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	@touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev: requirements.lock requirements-dev.lock | $(PY)
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
 	@touch $@ $(VENV)/.runtime
+
+# After changing requirements.txt or requirements-dev.txt: the lock files again, in one command. Pins
+# already locked stay as they are (LOCK_ARGS=--upgrade moves every one to its newest release). The
+# desk's lock holds for Python 3.10 and newer; the tests' for 3.11 and newer (Hypothesis needs it), with
+# the desk's own pins as constraints, so both install the same versions of what they share.
+UV = $(VENV)/bin/uv
+LOCK_ARGS ?=
+$(UV): | $(PY)
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+
+lock: $(UV)
+	$(UV) pip compile --quiet --universal --python-version 3.10 --generate-hashes --custom-compile-command "make lock" \
+		$(LOCK_ARGS) --output-file requirements.lock requirements.txt
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock" \
+		$(LOCK_ARGS) --constraint requirements.lock --output-file requirements-dev.lock requirements-dev.txt
 
 # A random SECRET_KEY, written once to the git-ignored .env (unless the environment or .env has one);
 # .env is made readable by its owner only (0600), also when it already existed.

@@ -57,6 +57,9 @@ def _positive(name: str, reader: Callable[..., Any], default: Any, what: str) ->
 
 DEBUG = _bool("DEBUG", False)
 HTTPS = _bool("HTTPS", False)
+# Django's debug page (DEBUG=1, `make dev`) lists the settings and the environment: every password in a
+# URL there (EMAIL_URL, CACHE_URL, DATABASE_URL, ...) is masked too, not only settings named like secrets.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "exportjobs.debugging.PasswordsInURLsFilter"
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
@@ -91,11 +94,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "exportjobs.middleware.RequestIdMiddleware",  # first: every log line of a request carries its id
+    "exportjobs.middleware.DisallowedHostMiddleware",  # first: with DEBUG on, no debug page for a stranger
+    "exportjobs.middleware.RequestIdMiddleware",  # every log line of a request carries its id
+    "exportjobs.middleware.TrustedProxyMiddleware",  # before anything reads a proxy's headers
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "exportjobs.middleware.PrivatePagesMiddleware",  # after whitenoise: static files keep their own headers
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "exportjobs.middleware.HealthzMiddleware",  # /healthz: before the session, the language and the user
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",  # the language cookie, else Accept-Language
     "exportjobs.middleware.UserLanguageMiddleware",  # else: the signed-in reader's own choice first
@@ -103,8 +111,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",  # last of the app's own, as django-axes asks
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -222,17 +228,52 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# Optional single sign-on: the name of a header (e.g. X-Forwarded-User) that a trusted SSO proxy sets
-# to the signed-in user's name. Only safe when the dashboard is reachable solely through that proxy.
+# The proxies in front of the desk (nginx, a load balancer), by address or network: only a connection
+# from one of them may say who the client is (X-Forwarded-For), that it came over TLS (X-Forwarded-Proto),
+# the request's id (X-Request-ID) or, with single sign-on, who signed in. From anywhere else those headers
+# are dropped before anything reads them (exportjobs/middleware.py, TrustedProxyMiddleware).
+TRUSTED_PROXIES = [
+    item.strip()
+    for item in _read("TRUSTED_PROXIES", env.list, [], "a comma-separated list of addresses or networks")
+    if item.strip()
+]
+try:
+    _proxy_networks = [ipaddress.ip_network(item) for item in TRUSTED_PROXIES]
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXIES={TRUSTED_PROXIES!r} is not a list of addresses or networks such as 127.0.0.1 or "
+        f"10.0.0.0/24: {exc}"
+    ) from None
+if any(network.prefixlen == 0 for network in _proxy_networks):
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXIES={TRUSTED_PROXIES!r} trusts every address: name the proxies' own addresses"
+    )
+# How many proxies (load balancer, TLS terminator) append to X-Forwarded-For in front of the dashboard.
+TRUSTED_PROXY_COUNT = _read("TRUSTED_PROXY_COUNT", env.int, 1 if TRUSTED_PROXIES else 0, "a whole number")
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT!r} must be 0 or more")
+if TRUSTED_PROXY_COUNT and not TRUSTED_PROXIES:
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} needs TRUSTED_PROXIES: X-Forwarded-For is read only from "
+        "connections of those addresses (e.g. TRUSTED_PROXIES=127.0.0.1 for an nginx on the same host)"
+    )
+
+# Optional single sign-on: the name of a header (e.g. X-Forwarded-User) that the SSO proxy sets to the
+# signed-in user's name. Read only from TRUSTED_PROXIES; from anywhere else it is refused (400).
 AUTH_REMOTE_USER_HEADER = _read("AUTH_REMOTE_USER_HEADER", env.str, "", "an HTTP header name").strip()
 if AUTH_REMOTE_USER_HEADER:
     if not all(c.isalnum() or c == "-" for c in AUTH_REMOTE_USER_HEADER):
         raise ImproperlyConfigured(f"AUTH_REMOTE_USER_HEADER={AUTH_REMOTE_USER_HEADER!r} is not an HTTP header name")
+    if not TRUSTED_PROXIES:
+        raise ImproperlyConfigured(
+            f"AUTH_REMOTE_USER_HEADER={AUTH_REMOTE_USER_HEADER} needs TRUSTED_PROXIES, the SSO proxy's address: "
+            "the header is accepted only from there"
+        )
     MIDDLEWARE.insert(
         MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
         "exportjobs.middleware.ProxyRemoteUserMiddleware",
     )
-    AUTHENTICATION_BACKENDS.append("django.contrib.auth.backends.RemoteUserBackend")
+    AUTHENTICATION_BACKENDS.append("exportjobs.signin.RemoteUserWithoutRights")
 
 # Brute force (django-axes): 5 failed sign-ins for one user name from one address lock that user name
 # on that address for 15 minutes (not on the colleague's own machine); an address on its own is locked
@@ -244,11 +285,9 @@ AXES_HANDLER = "exportjobs.signin.AddressAwareHandler"
 SIGNIN_ADDRESS_FAILURE_LIMIT = _positive("SIGNIN_ADDRESS_FAILURE_LIMIT", env.int, 50, "a whole number")
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_CLIENT_IP_CALLABLE = "exportjobs.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "exportjobs.addresses.client_ip"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
-# How many proxies (load balancer, TLS terminator) append to X-Forwarded-For in front of the dashboard.
-TRUSTED_PROXY_COUNT = _read("TRUSTED_PROXY_COUNT", env.int, 0, "a whole number")
 
 # --- mail (only for password reset; without EMAIL_URL the reset pages do not exist) ---------------
 
@@ -296,7 +335,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-# Behind TLS (HTTPS=1): secure cookies, HSTS, redirect to https, trust the proxy's X-Forwarded-Proto.
+# Behind TLS (HTTPS=1): secure cookies, HSTS, redirect to https, trust X-Forwarded-Proto (only from TRUSTED_PROXIES).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # load balancers and Prometheus over plain HTTP

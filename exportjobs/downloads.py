@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -11,13 +12,30 @@ from django.http import StreamingHttpResponse
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV Injection"); the
 # full-width forms are read as the same characters by some spreadsheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Where a spreadsheet may start a new cell inside ours: Danish, Swedish, German, Spanish and French
+# Excel split a CSV on ';', others on ',' (or a tab), and a reader that misses the quotes also on a line
+# break. Text after any of them is guarded as if it started the cell.
+SEPARATORS = re.compile(r"([;,\t\r\n])")
+
+
+FORMULA_AFTER_BLANKS = re.compile(r'^[\s"]*[=+\-@\uff1d\uff0b\uff0d\uff20]')  # a quote does not stop a formula
+
+
+def _guarded(piece: str) -> str:
+    """``'`` before text that starts like a formula (also after whitespace of any kind, or quotes)."""
+    return "'" + piece if piece.startswith(FORMULA_STARTS) or FORMULA_AFTER_BLANKS.match(piece) else piece
 
 
 def csv_safe(value: object) -> str:
-    """A cell a spreadsheet will not run as a formula: text that starts like one (also after
-    whitespace of any kind) gets a leading '."""
+    """A cell a spreadsheet will not run as a formula, whichever separator it splits the file on: the
+    cell, and every part of it after a ``;``, ``,``, tab or line break, gets a leading ``'`` when it starts
+    like a formula (``=1+1;=2+2`` becomes ``'=1+1;'=2+2``)."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) or text.lstrip().startswith(FORMULA_STARTS) else text
+    if not any(start in text for start in FORMULA_STARTS):
+        return text  # nothing that could start a formula: most cells (names, dates without a dash)
+    pieces = SEPARATORS.split(text)  # text, separator, text, …: the separators at the odd places
+    guarded = "".join(piece if index % 2 else _guarded(piece) for index, piece in enumerate(pieces))
+    return "'" + guarded if guarded.startswith(FORMULA_STARTS) else guarded  # a cell that starts with a tab
 
 
 class _Echo:
@@ -26,8 +44,9 @@ class _Echo:
 
 
 def csv_download(*, filename: str, header: Iterable[object], rows: Iterable[Iterable[object]]) -> StreamingHttpResponse:
-    """A streamed ``text/csv`` attachment: the header, then every row, each cell made safe."""
-    writer = csv.writer(_Echo())
+    """A streamed ``text/csv`` attachment: the header, then every row, each cell made safe and quoted (a
+    quoted cell is one cell to any reader, whatever separators it holds)."""
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
 
     def stream() -> Iterator[Any]:
         yield writer.writerow([csv_safe(cell) for cell in header])

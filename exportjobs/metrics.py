@@ -16,6 +16,8 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from prometheus_client import Counter, Gauge, Histogram, multiprocess
 
+from .addresses import client_ip
+
 PLEO_CALLS = Counter(
     "desk_pleo_calls_total",
     "Calls to Pleo's API by endpoint and outcome (ok or an error code).",
@@ -76,8 +78,6 @@ def record_pleo_call(endpoint: str, outcome: str, seconds: float) -> None:
 
 
 def _allowed(request: HttpRequest) -> bool:
-    from .middleware import client_ip
-
     token = settings.METRICS_TOKEN
     header = request.headers.get("Authorization", "")
     if token and secrets.compare_digest(header.encode(), f"Bearer {token}".encode()):

@@ -1,4 +1,5 @@
-"""Sign-in lock-outs (django-axes) that an attacker cannot turn against a colleague.
+"""Sign-in: lock-outs (django-axes) that an attacker cannot turn against a colleague, single sign-on users
+without rights, and password reset.
 
 A user name is locked only from the address that failed: five wrong passwords from an attacker's
 machine lock that user name on that machine, not on the colleague's own. An address on its own is
@@ -20,6 +21,7 @@ from typing import Any
 
 from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
+from django.contrib.auth.backends import RemoteUserBackend
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.views import PasswordResetView
 from django.core.mail import EmailMultiAlternatives
@@ -29,6 +31,8 @@ from django.template import loader
 from django.utils import translation
 
 from . import clock
+from .addresses import client_ip
+from .cache import NAMESPACE, count_up
 from .models import Profile
 
 logger = logging.getLogger(__name__)
@@ -47,6 +51,20 @@ class AddressAwareHandler(AxesDatabaseHandler):  # type: ignore[misc] # django-a
         return worst
 
 
+class RemoteUserWithoutRights(RemoteUserBackend):
+    """Single sign-on (``AUTH_REMOTE_USER_HEADER``): a name seen for the first time becomes a user with no
+    rights (no group, not staff, no password) until an administrator gives them some in ``/admin/``."""
+
+    def configure_user(self, request: HttpRequest, user: Any, created: bool = True) -> Any:  # noqa: ARG002
+        if created:
+            user.is_staff = False
+            user.is_superuser = False
+            user.set_unusable_password()
+            user.save(update_fields=["is_staff", "is_superuser", "password"])
+            logger.info("Single sign-on: created the user %r, without rights until an administrator gives them", user)
+        return user
+
+
 # --- password reset: only with a mail server, rate-limited, saying nothing about who exists ----------
 
 RESET_WINDOW = 3600  # seconds
@@ -60,9 +78,6 @@ def reset_enabled() -> bool:
 
 def reset_allowed(request: HttpRequest, email: str) -> bool:
     """Whether this request may send a reset mail (both limits are counted either way)."""
-    from .cache import NAMESPACE, count_up
-    from .middleware import client_ip
-
     window = int(clock.time() // RESET_WINDOW)
     by_address = count_up(f"{NAMESPACE}:reset:ip:{client_ip(request)}:{window}", RESET_WINDOW)
     digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()

@@ -12,6 +12,7 @@ from django.core.cache import cache
 
 from exportjobs import cache as desk_cache
 from exportjobs import clock as desk_clock
+from exportjobs import logs as desk_logs
 from exportjobs.sandbox import SandboxServer
 from tests.helpers import API_KEY, CHROMIUM, REDIS_URL, SANDBOX_TOKEN, OwnRedis, list_page_problems, need, port_open
 
@@ -56,6 +57,7 @@ def _clean_state(request, settings):
     with contextlib.suppress(Exception):  # a test may point the cache at a stopped server
         cache.clear()
     desk_cache.reset()  # this process's own layer, breaker and warnings
+    desk_logs.reset_repeats()  # no held-back count of an earlier test is written during this one
     yield
     desk_clock.reset()
     if "sandbox" in request.fixturenames or "desk" in request.fixturenames:

@@ -138,13 +138,102 @@ def test_a_few_failures_from_one_address_lock_only_the_names_tried_but_spraying_
 def test_the_lock_out_counts_the_client_address_a_trusted_proxy_reports(client, settings, django_user_model):
     from django.test import RequestFactory
 
-    from exportjobs.middleware import client_ip
+    from exportjobs.addresses import client_ip
 
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
     settings.TRUSTED_PROXY_COUNT = 1
     request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR="203.0.113.7, 198.51.100.2", REMOTE_ADDR="10.0.0.1")
     assert client_ip(request) == "198.51.100.2"
+    settings.TRUSTED_PROXY_COUNT = 2
+    assert client_ip(request) == "203.0.113.7"
+    mapped = RequestFactory().get("/", HTTP_X_FORWARDED_FOR="198.51.100.2", REMOTE_ADDR="::ffff:10.0.0.1")
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_ip(mapped) == "198.51.100.2"  # a socket bound to [::] names IPv4 proxies so
     settings.TRUSTED_PROXY_COUNT = 0
-    assert client_ip(request) == "10.0.0.1"  # without trusted proxies the header is ignored
+    assert client_ip(request) == "10.0.0.1"  # no hops to peel: the header is ignored
+
+
+def test_x_forwarded_for_from_an_address_not_among_the_trusted_proxies_is_ignored(settings):
+    from django.test import RequestFactory
+
+    from exportjobs.addresses import client_ip
+
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
+    settings.TRUSTED_PROXY_COUNT = 1
+    for remote in ("10.0.0.2", "203.0.113.66", "not an address"):
+        request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR="198.51.100.2", REMOTE_ADDR=remote)
+        assert client_ip(request) == remote
+    proxied = RequestFactory().get("/", HTTP_X_FORWARDED_FOR="evil, 10.0.0.1, junk", REMOTE_ADDR="10.0.0.1")
+    assert client_ip(proxied) == "10.0.0.1"  # what the proxy reports must be an address
+
+
+@pytest.fixture
+def behind_a_proxy(settings):
+    """The desk behind one proxy at 10.0.0.1, as a team runs it; the desk is also reachable directly."""
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
+    settings.TRUSTED_PROXY_COUNT = 1
+
+
+def test_thirty_wrong_passwords_with_a_new_x_forwarded_for_each_lock_out_as_usual(client, finance_user, behind_a_proxy):
+    statuses = []
+    for attempt in range(30):
+        response = client.post(
+            "/accounts/login/",
+            {"username": "fiona", "password": f"wrong-{attempt}"},
+            REMOTE_ADDR="203.0.113.66",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{attempt + 1}",
+        )
+        statuses.append(response.status_code)
+    assert statuses[:4] == [200] * 4
+    assert statuses[4:] == [429] * 26  # the connection's own address was counted, not the header
+    right = client.post(
+        "/accounts/login/",
+        {"username": "fiona", "password": PASSWORD},
+        REMOTE_ADDR="203.0.113.66",
+        HTTP_X_FORWARDED_FOR="198.51.100.200",
+    )
+    assert right.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_through_the_trusted_proxy_each_client_address_is_counted_on_its_own(client, finance_user, behind_a_proxy):
+    for _ in range(5):
+        client.post(
+            "/accounts/login/",
+            {"username": "fiona", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="198.51.100.9",
+        )
+    locked = client.post(
+        "/accounts/login/", {"username": "fiona", "password": PASSWORD}, REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="198.51.100.9",
+    )  # fmt: skip
+    assert locked.status_code == 429
+    own_machine = client.post(
+        "/accounts/login/", {"username": "fiona", "password": PASSWORD}, REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="198.51.100.10",
+    )  # fmt: skip
+    assert own_machine.status_code == 302  # the colleague's own address, through the same proxy
+
+
+def test_metrics_refuse_a_forged_x_forwarded_for_and_trust_the_proxys(client, behind_a_proxy):
+    forged = client.get("/metrics", REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR="127.0.0.1")
+    assert forged.status_code == 404
+    proxied = client.get("/metrics", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1")
+    assert proxied.status_code == 200
+    assert b"desk_pleo_calls_total" in proxied.content or b"python_info" in proxied.content
+    outsider = client.get("/metrics", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    assert outsider.status_code == 404  # the proxy's own address allows nothing
+
+
+def test_x_forwarded_proto_is_believed_only_from_the_trusted_proxy(client, settings, behind_a_proxy):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    direct = client.get("/accounts/login/", REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_PROTO="https")
+    assert direct.status_code == 301
+    assert direct["Location"].startswith("https://")
+    proxied = client.get("/accounts/login/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_PROTO="https")
+    assert proxied.status_code == 200
 
 
 # --- single sign-on --------------------------------------------------------------------
@@ -152,23 +241,24 @@ def test_the_lock_out_counts_the_client_address_a_trusted_proxy_reports(client, 
 
 @pytest.fixture
 def sso(settings):
+    """Single sign-on through a proxy on this machine (the test client's own address, 127.0.0.1)."""
     settings.AUTH_REMOTE_USER_HEADER = "X-Forwarded-User"
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    settings.TRUSTED_PROXY_COUNT = 1
     middleware = list(settings.MIDDLEWARE)
     middleware.insert(
         middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
         "exportjobs.middleware.ProxyRemoteUserMiddleware",
     )
     settings.MIDDLEWARE = middleware
-    settings.AUTHENTICATION_BACKENDS = [
-        *settings.AUTHENTICATION_BACKENDS,
-        "django.contrib.auth.backends.RemoteUserBackend",
-    ]
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "exportjobs.signin.RemoteUserWithoutRights"]
 
 
 def test_single_sign_on_is_wired_by_the_setting():
     env = {
         **os.environ,
         "AUTH_REMOTE_USER_HEADER": "X-Forwarded-User",
+        "TRUSTED_PROXIES": "127.0.0.1",
         "READ_DOT_ENV": "0",
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
     }
@@ -180,7 +270,7 @@ def test_single_sign_on_is_wired_by_the_setting():
         [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     ).stdout
     assert "exportjobs.middleware.ProxyRemoteUserMiddleware" in out
-    assert "django.contrib.auth.backends.RemoteUserBackend" in out
+    assert "exportjobs.signin.RemoteUserWithoutRights" in out
     env.pop("AUTH_REMOTE_USER_HEADER")
     out = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
@@ -200,6 +290,58 @@ def test_a_new_sso_user_exists_but_has_no_permission_until_added_to_finance(sso,
     response = client.get(JOB_PAGE, HTTP_X_FORWARDED_USER="newcomer")
     assert response.status_code == 403
     assert django_user_model.objects.filter(username="newcomer").exists()
+    assert sandbox.state.calls() == 0
+
+
+def test_the_sso_header_from_an_address_not_among_the_trusted_proxies_is_refused_and_logged(
+    sso, sandbox, finance_user, django_user_model, caplog
+):
+    django_user_model.objects.create_superuser("root", password=PASSWORD)
+    client = Client(REMOTE_ADDR="203.0.113.66")
+    for path, name in ((JOB_PAGE, "fiona"), ("/admin/", "root"), ("/", "newcomer")):
+        response = client.get(path, HTTP_X_FORWARDED_USER=name)
+        assert response.status_code == 400, path
+        assert "_auth_user_id" not in client.session
+    assert not django_user_model.objects.filter(username="newcomer").exists()
+    refusals = [r.getMessage() for r in caplog.records if "Refused a request with X-Forwarded-User" in r.getMessage()]
+    assert len(refusals) == 3
+    assert all("203.0.113.66" in line and "not one of TRUSTED_PROXIES" in line for line in refusals)
+    assert sandbox.state.calls() == 0
+    assert Client(REMOTE_ADDR="127.0.0.1").get(JOB_PAGE, HTTP_X_FORWARDED_USER="fiona").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "fin,root",  # two header lines, joined by the server: never split into one of them
+        "root, fin",
+        "=HYPERLINK(1)",
+        "fiona\x00",
+        "fiona\t",
+        " fiona",
+        "fiona\u202e",
+        "\xff\xfe",  # not UTF-8
+        "x" * 151,
+    ],
+)
+def test_an_sso_value_that_is_not_one_user_name_is_refused(sso, sandbox, finance_user, django_user_model, value):
+    before = django_user_model.objects.count()
+    response = Client().get(JOB_PAGE, HTTP_X_FORWARDED_USER=value)
+    assert response.status_code == 400
+    assert django_user_model.objects.count() == before
+    assert sandbox.state.calls() == 0
+
+
+def test_an_sso_name_in_utf8_is_read_as_utf8_and_its_new_user_has_no_rights(sso, sandbox, django_user_model):
+    as_wsgi_hands_it = "élise".encode().decode("latin-1")  # "Ã©lise"
+    client = Client()
+    response = client.get(JOB_PAGE, HTTP_X_FORWARDED_USER=as_wsgi_hands_it)
+    assert response.status_code == 403
+    user = django_user_model.objects.get(username="élise")
+    assert not django_user_model.objects.filter(username=as_wsgi_hands_it).exists()
+    assert (user.is_staff, user.is_superuser, user.has_usable_password()) == (False, False, False)
+    assert list(user.groups.all()) == []
+    assert client.get("/admin/", HTTP_X_FORWARDED_USER=as_wsgi_hands_it).status_code == 302  # not staff: sign in
     assert sandbox.state.calls() == 0
 
 

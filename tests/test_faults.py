@@ -422,6 +422,33 @@ def test_a_stopped_database_leaves_no_look_unrecorded_breaks_no_500_page_and_flo
     assert len(failed) >= 3 * len(records), (len(failed), len(records))
 
 
+def test_healthz_with_a_session_cookie_during_a_database_outage_is_a_503_in_json(team):
+    assert len(team.cookies["sessionid"]) == 32  # a real session: Django asks the database for it
+    team.postgres.stop("immediate")
+    try:
+        answer = team.get("/healthz")
+        head = requests.head(team.url + "/healthz", cookies=team.cookies, timeout=10)
+    finally:
+        team.postgres.start()
+    assert answer.status_code == 503, answer.text[:500]
+    assert answer.headers["Content-Type"] == "application/json"
+    body = answer.json()
+    assert (body["status"], body["database"], body["cache"]) == ("error", "unavailable", "ok")
+    assert (head.status_code, head.content) == (503, b"")
+    wait_for(lambda: team.get("/healthz").status_code == 200, what="the database again")
+
+
+def test_healthz_reports_a_redis_outage_and_still_answers_200(team):
+    team.redis.stop()
+    try:
+        answers = [team.get("/healthz") for _ in range(4)]  # both workers, whichever serves
+    finally:
+        team.redis.start()
+    assert [a.status_code for a in answers] == [200] * 4
+    assert {(a.json()["database"], a.json()["cache"]) for a in answers} == {("ok", "unavailable")}
+    team.restart_workers()  # no worker's breaker still open: the next test's single flight needs Redis
+
+
 # --- stampede and /metrics --------------------------------------------------------------------------
 
 

@@ -82,6 +82,7 @@ def test_https_makes_cookies_secure_and_adds_hsts_and_redirects(client, finance_
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_HSTS_SECONDS = 31536000
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]  # the TLS proxy: the test client's address
     assert client.get("/accounts/login/")["Location"].startswith("https://")
     assert client.get("/healthz").status_code == 200  # load balancers probe over plain HTTP
     response = client.post(

@@ -256,7 +256,7 @@ def test_the_500_page_renders_without_the_database_the_session_or_the_cache(db, 
     assert "Something went wrong on our side" in page
 
 
-def test_a_failure_repeated_on_every_request_is_logged_once_a_minute_with_a_count(monkeypatch):
+def test_a_failure_repeated_on_every_request_is_logged_once_a_minute_with_a_count(clock):
     records: list[logging.LogRecord] = []
 
     class Keep(logging.Handler):
@@ -264,7 +264,7 @@ def test_a_failure_repeated_on_every_request_is_logged_once_a_minute_with_a_coun
             records.append(record)
 
     handler = Keep()
-    handler.addFilter(logs.RepeatFilter())
+    handler.addFilter(logs.RepeatFilter(schedule=lambda delay, callback: threading.Timer(delay, callback)))
     log = logging.getLogger("exportjobs.test-repeats")
     log.addHandler(handler)
     log.propagate = False
@@ -280,10 +280,12 @@ def test_a_failure_repeated_on_every_request_is_logged_once_a_minute_with_a_coun
             fail()
         assert len(records) == 1
         assert records[0].exc_info is not None
-        monkeypatch.setattr(logs, "REPEAT_WINDOW", 0.0)
+        clock.shift(logs.REPEAT_WINDOW)
         fail()
-        assert len(records) == 2
-        assert "499 more like this" in records[1].getMessage()
+        assert len(records) == 3
+        assert "499 more like this" in records[1].getMessage()  # the count, on a record of its own
+        assert records[2].exc_info is not None
+        assert "more like this" not in records[2].getMessage()
     finally:
         log.removeHandler(handler)
 
@@ -310,11 +312,18 @@ def test_every_log_line_of_a_request_carries_its_id(desk, sandbox):
 
 
 def test_a_request_id_from_a_trusted_proxy_is_kept_and_otherwise_replaced(desk, settings):
-    settings.TRUSTED_PROXY_COUNT = 0
-    assert desk.get("/", headers={"X-Request-ID": "lb-1234567890"})["X-Request-ID"] != "lb-1234567890"
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
     settings.TRUSTED_PROXY_COUNT = 1
-    assert desk.get("/", headers={"X-Request-ID": "lb-1234567890"})["X-Request-ID"] == "lb-1234567890"
-    assert desk.get("/", headers={"X-Request-ID": "bad id\n"})["X-Request-ID"] != "bad id\n"
+    proxied = {"REMOTE_ADDR": "10.0.0.1"}
+    assert desk.get("/", headers={"X-Request-ID": "lb-1234567890"}, **proxied)["X-Request-ID"] == "lb-1234567890"
+    assert desk.get("/", headers={"X-Request-ID": "bad id\n"}, **proxied)["X-Request-ID"] != "bad id\n"
+    direct = {"REMOTE_ADDR": "203.0.113.66"}  # the desk reached other than through its proxy
+    answers = [desk.get("/", headers={"X-Request-ID": "lb-1234567890"}, **direct)["X-Request-ID"] for _ in range(2)]
+    assert "lb-1234567890" not in answers  # a client cannot choose (or repeat) the id its lines are logged under
+    assert answers[0] != answers[1]
+    settings.TRUSTED_PROXIES = []
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert desk.get("/", headers={"X-Request-ID": "lb-1234567890"}, **proxied)["X-Request-ID"] != "lb-1234567890"
 
 
 def test_json_logs_are_one_object_per_line_with_the_request_id():

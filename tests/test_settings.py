@@ -95,6 +95,13 @@ def test_typed_values_are_read_from_the_environment():
             {"PLEO_COMPANY_LABELS": "f0a5c6d2-7b1e-4f3a-9c8d-2e4b6a8c0d1e=A,F0A5C6D2-7B1E-4F3A-9C8D-2E4B6A8C0D1E=B"},
             "PLEO_COMPANY_LABELS",
         ),
+        ({"TRUSTED_PROXIES": "10.0.0.300"}, "TRUSTED_PROXIES"),
+        ({"TRUSTED_PROXIES": "127.0.0.1,nginx.internal"}, "TRUSTED_PROXIES"),
+        ({"TRUSTED_PROXIES": "10.0.0.5/8"}, "TRUSTED_PROXIES"),  # host bits set: a typo, in a trust decision
+        ({"TRUSTED_PROXIES": "0.0.0.0/0"}, "TRUSTED_PROXIES"),  # trusting everyone is trusting no proxy
+        ({"TRUSTED_PROXY_COUNT": "1", "TRUSTED_PROXIES": ""}, "TRUSTED_PROXIES"),
+        ({"TRUSTED_PROXY_COUNT": "-1", "TRUSTED_PROXIES": "127.0.0.1"}, "TRUSTED_PROXY_COUNT"),
+        ({"AUTH_REMOTE_USER_HEADER": "X-Forwarded-User", "TRUSTED_PROXIES": ""}, "TRUSTED_PROXIES"),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(env_vars, named):
@@ -102,6 +109,20 @@ def test_a_malformed_value_stops_start_up_naming_the_variable(env_vars, named):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert named in result.stderr.strip().splitlines()[-1]
+
+
+def test_trusted_proxies_are_addresses_and_networks_and_one_hop_is_peeled_by_default():
+    probe = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.TRUSTED_PROXIES, s.TRUSTED_PROXY_COUNT]))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTED_")}
+    env.update(DJANGO_SETTINGS_MODULE="dashboard.settings", READ_DOT_ENV="0", SECRET_KEY="settings-test-" + "k" * 50)
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [[], 0]
+    env["TRUSTED_PROXIES"] = " 127.0.0.1, 10.1.2.0/24 ,::1"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [["127.0.0.1", "10.1.2.0/24", "::1"], 1]
 
 
 def test_https_turns_on_secure_cookies_hsts_and_redirect():

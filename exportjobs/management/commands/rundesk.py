@@ -8,6 +8,7 @@ gunicorn (or, with ``--dev``, Django's development server) until stopped.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import shutil
@@ -64,6 +65,27 @@ def cache_sharing_note(workers: int, backend: str) -> str:
     return ""
 
 
+def dev_bind_refusal(host: str) -> str:
+    """Why ``--dev`` (Django's development server, debug pages on) may not listen on ``host``; "" when it may.
+
+    The debug page shows the settings and the environment to whoever causes an error: it stays on this
+    machine (a loopback address).
+    """
+    name = host.strip("[]")
+    if name == "localhost":
+        return ""
+    try:
+        loopback = ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return ""
+    return (
+        f"make dev serves Django's debug pages, which show the settings: it listens on this machine only "
+        f"(HOST=127.0.0.1), not on {host}. Use make run to serve others."
+    )
+
+
 class Command(BaseCommand):
     help = "Serve the dashboard (gunicorn), with the sandbox Pleo API when PLEO_API_BASE_URL is unset."
 
@@ -74,6 +96,8 @@ class Command(BaseCommand):
         parser.add_argument("--sandbox-port", type=int, default=int(os.environ.get("SANDBOX_PORT", "0")))
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["dev"] and (refusal := dev_bind_refusal(options["host"])):
+            raise CommandError(refusal)
         protect_files()
         env = os.environ.copy()
         sandbox = None
@@ -99,6 +123,11 @@ class Command(BaseCommand):
         note = cache_sharing_note(workers, settings.CACHES["default"]["BACKEND"])
         if note:
             self.stdout.write(self.style.WARNING(f"  {note}"))
+        if options["dev"]:
+            self.stdout.write(
+                f"  Development server with DEBUG on, for this machine only ({options['host']}): a request for "
+                "another host name gets a plain 400, never the debug page."
+            )
         self.stdout.write("  Stop with Ctrl+C.\n\n")
         self.stdout.flush()
 
