@@ -162,6 +162,13 @@ class Desk:
         return Load(base, self.cookies, False, headers, seconds=seconds).start()
 
 
+def answers(two_hosts: Desk, path: str) -> bool:
+    try:
+        return two_hosts.through_nginx(path).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def sign_in_at(host: Host, host_header: str) -> dict[str, str]:
     """Sign in on one host directly (as nginx would pass it on); returns the session's cookies."""
     origin = f"https://{host_header}"
@@ -231,6 +238,7 @@ def two_hosts(tmp_path_factory):
         )
         cookies = sign_in_at(hosts[0], nginx.listen)
         two_hosts = Desk(team, env, sandbox, cookies)
+        wait_for(lambda: answers(two_hosts, "/healthz"), what="nginx in front of the hosts", seconds=30)
         for path in PATHS:  # every job cached (Redis) before any load
             assert two_hosts.through_nginx(path).status_code == 200
         yield two_hosts
