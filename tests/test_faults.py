@@ -470,5 +470,6 @@ def test_metrics_show_what_the_faults_caused_and_only_to_the_scraper(team):
 def test_request_ids_reach_the_access_log(team):
     response = team.get("/healthz")
     ident = response.headers["X-Request-ID"]
-    access = (team.log.parent / "access.log").read_text()
-    assert ident in access
+    access = team.log.parent / "access.log"
+    # gunicorn writes the access line just after it has sent the response: wait for that line
+    wait_for(lambda: ident in access.read_text(), what="the request's line in the access log", seconds=30)
