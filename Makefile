@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PORT ?= 8000
 
-.PHONY: run dev test test-stress lint bench check-python clean prepare secret messages translations lock
+.PHONY: run dev team test test-stress lint bench check-python clean prepare secret messages translations lock
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Export Job Desk needs Python 3.10 or newer; set PYTHON=python3.x")'
@@ -73,6 +73,14 @@ run: prepare
 
 dev: prepare
 	umask 077 && $(PY) manage.py rundesk --dev
+
+# A team's set-up on loopback: nginx (TLS, a throwaway certificate) on https://127.0.0.1:8443 in front of two
+# hosts, 127.0.0.2 and 127.0.0.3, sharing DATABASE_URL (PostgreSQL) and CACHE_URL (Redis); see deploy/team.py.
+team: $(VENV)/.runtime secret messages
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { echo "nginx is missing: apt-get install -y nginx" >&2; exit 1; }
+	@umask 077 && mkdir -p var && chmod 700 var
+	umask 077 && $(PY) manage.py collectstatic --noinput -v 0
+	umask 077 && $(PY) -m deploy.team up
 
 # The gates: lint, formatting and strict typing. A finding fails `make test` like a red test.
 LINT_PATHS ?= .

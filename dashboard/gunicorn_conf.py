@@ -18,3 +18,9 @@ def child_exit(server: Any, worker: Any) -> None:  # noqa: ARG001 - gunicorn's h
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call] # untyped in prometheus-client
+
+
+def post_worker_init(worker: Any) -> None:
+    """Said once a worker has loaded the desk and takes requests: a restart in place
+    (deploy/team.py) waits for this line from every new worker before it stops the old ones."""
+    worker.log.info("Worker ready (pid: %s)", worker.pid)
