@@ -7,9 +7,10 @@ class ExportJobsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import access, languages
+        from . import access, languages, signin
         from .pleo import client
 
         client.connect_signals()
         access.connect_signals()
         languages.connect_signals()
+        signin.connect_signals()
