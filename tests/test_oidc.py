@@ -940,10 +940,11 @@ def test_chromium_follows_a_ticket_link_through_the_provider_to_the_job(real, li
     page = context.new_page()
     page.goto(f"/jobs/{JOB}/")
     expect(page.get_by_role("link", name="Sign in with Testprovider")).to_be_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "oidc-sign-in.png"), full_page=True)
     browser_sign_in(page, "fiona")
     page.wait_for_url(f"{live_server.url}/jobs/{JOB}/")
     expect(page.get_by_text(JOB_WORDS).first).to_be_visible()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "oidc-signed-in-job.png"), full_page=True)
     context.close()
 
@@ -959,6 +960,7 @@ def test_chromium_a_cancelled_sign_in_shows_a_page_to_try_again(real, live_serve
     page.wait_for_url(re.compile(r"/oidc/callback/"))
     assert page.locator("html").get_attribute("lang") == "da"
     assert "Sign-in was cancelled" not in page.content()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "oidc-cancelled-da.png"), full_page=True)
     context.close()
 
