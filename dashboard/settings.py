@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -111,6 +112,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "exportjobs.oidc_views.SessionRenewal",  # a provider's sign-in is checked again every OIDC_RENEW_SECONDS
     "axes.middleware.AxesMiddleware",  # last of the app's own, as django-axes asks
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
@@ -133,6 +135,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "exportjobs.context_processors.desk",
+                "exportjobs.oidc_views.sign_in_context",
             ],
         },
     },
@@ -225,7 +228,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses sign-in during a lock-out
-    "django.contrib.auth.backends.ModelBackend",
+    "exportjobs.signin.PasswordBackend",  # Django's ModelBackend; with OIDC_ONLY, break-glass users only
 ]
 
 # The proxies in front of the desk (nginx, a load balancer), by address or network: only a connection
@@ -274,6 +277,55 @@ if AUTH_REMOTE_USER_HEADER:
         "exportjobs.middleware.ProxyRemoteUserMiddleware",
     )
     AUTHENTICATION_BACKENDS.append("exportjobs.signin.RemoteUserWithoutRights")
+
+# Sign-in with the company's identity provider (OpenID Connect, exportjobs/oidc.py), off while OIDC_ISSUER
+# is unset. The provider's endpoints and keys come from its discovery document, read when first needed.
+
+
+def _issuer(raw: str) -> str:
+    """An issuer URL: https, or http on this machine's loopback only (a provider started for tests)."""
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    host = parts.hostname or ""
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    if (
+        host
+        and (parts.scheme == "https" or (parts.scheme == "http" and loopback))
+        and not (parts.query or parts.fragment)
+    ):
+        return raw
+    raise ImproperlyConfigured(
+        f"OIDC_ISSUER={raw!r} is not an issuer URL: use the provider's https:// address exactly as its "
+        "discovery document names it (e.g. https://login.microsoftonline.com/<tenant id>/v2.0), without ? or #"
+    )
+
+
+OIDC_ISSUER = _issuer(_read("OIDC_ISSUER", env.str, "", "a URL").strip())
+OIDC_CLIENT_ID = _read("OIDC_CLIENT_ID", env.str, "", "a client id").strip()
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_PROVIDER_NAME = _read("OIDC_PROVIDER_NAME", env.str, "", "a name such as Microsoft").strip()
+OIDC_EXTRA_SCOPES = _read("OIDC_EXTRA_SCOPES", env.list, [], "a comma-separated list of scopes")
+OIDC_GROUPS_CLAIM = _read("OIDC_GROUPS_CLAIM", env.str, "groups", "a claim name").strip()
+OIDC_FINANCE_GROUPS = _read("OIDC_FINANCE_GROUPS", env.list, [], "a comma-separated list of groups")
+OIDC_ALERT_ADMIN_GROUPS = _read("OIDC_ALERT_ADMIN_GROUPS", env.list, [], "a comma-separated list of groups")
+OIDC_RENEW_SECONDS = _positive("OIDC_RENEW_SECONDS", env.int, 900, "a whole number of seconds")
+OIDC_TIMEOUT = 5.0  # seconds for each call to the provider (discovery, keys, token, userinfo)
+OIDC_ONLY = _bool("OIDC_ONLY", False)
+BREAK_GLASS_USERS = _read("BREAK_GLASS_USERS", env.list, [], "a comma-separated list of user names")
+if OIDC_ISSUER and not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured(
+        "OIDC_ISSUER is set, so OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be too: the desk's application "
+        "registration at the identity provider"
+    )
+if not all(scope and scope.isprintable() and " " not in scope and '"' not in scope for scope in OIDC_EXTRA_SCOPES):
+    raise ImproperlyConfigured(f"OIDC_EXTRA_SCOPES={OIDC_EXTRA_SCOPES!r}: each scope is one word without spaces")
+if OIDC_ISSUER and not OIDC_GROUPS_CLAIM:
+    raise ImproperlyConfigured("OIDC_GROUPS_CLAIM must name a claim (default: groups)")
+if OIDC_ONLY and not OIDC_ISSUER:
+    raise ImproperlyConfigured("OIDC_ONLY=1 turns passwords off, so OIDC_ISSUER must name the identity provider")
+if OIDC_ISSUER:
+    AUTHENTICATION_BACKENDS.append("exportjobs.oidc.OIDCBackend")
 
 # Brute force (django-axes): 5 failed sign-ins for one user name from one address lock that user name
 # on that address for 15 minutes (not on the colleague's own machine); an address on its own is locked
@@ -324,6 +376,12 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     }
 }
+
+if OIDC_ISSUER:
+    # Signing out of the provider is the header's form, redirected by /oidc/logout/ to the provider's
+    # end-session endpoint (on the issuer's origin): form-action must allow that redirect.
+    _origin = urlsplit(OIDC_ISSUER)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(f"{_origin.scheme}://{_origin.netloc}")
 
 # --- sessions, cookies and security headers ----------------------------------------
 

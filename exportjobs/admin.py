@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from .downloads import csv_download
-from .models import AuditEvent
+from .models import AuditEvent, OIDCIdentity
 from .presenters.recent import recent_wording
 
 CSV_FIELDS = (
@@ -29,6 +29,7 @@ CSV_FIELDS = (
     "error_code",
     "filters",
     "job_count",
+    "signin_method",
 )
 
 # The trail is read on a laptop: the whole width goes to the list, not to the admin's app sidebar.
@@ -37,8 +38,9 @@ admin.site.enable_nav_sidebar = False
 
 if TYPE_CHECKING:  # ModelAdmin is generic only in django-stubs
     _ModelAdmin = admin.ModelAdmin[AuditEvent]
+    _IdentityAdmin = admin.ModelAdmin[OIDCIdentity]
 else:
-    _ModelAdmin = admin.ModelAdmin
+    _ModelAdmin = _IdentityAdmin = admin.ModelAdmin
 
 
 EMPTY = "—"
@@ -50,7 +52,7 @@ class AuditEventAdmin(_ModelAdmin):
 
     list_display = ("when", "who", "action", "job", "outcome", "from_where", "status_seen")
     empty_value_display = EMPTY
-    list_filter = ("action", "outcome", "source", "created_at")
+    list_filter = ("action", "outcome", "source", "signin_method", "created_at")
     search_fields = ("username", "job_id", "job_status", "failure_type", "error_code")
     date_hierarchy = "created_at"
     actions = ("export_csv",)
@@ -104,3 +106,16 @@ class AuditEventAdmin(_ModelAdmin):
         rows = ([json.dumps(v) if isinstance(v, (dict, list)) else v for v in event] for event in events)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         return csv_download(filename=f"export-job-desk-audit-{stamp}.csv", header=CSV_FIELDS, rows=rows)
+
+
+@admin.register(OIDCIdentity)
+class OIDCIdentityAdmin(_IdentityAdmin):
+    """Which desk user each person at the identity provider is. Deleting a row lets that person's next
+    sign-in make (or take over by verified e-mail) an account again."""
+
+    list_display = ("user", "sub", "issuer", "last_sign_in")
+    search_fields = ("user__username", "sub")
+    readonly_fields = ("user", "issuer", "sub", "created_at", "last_sign_in")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

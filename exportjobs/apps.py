@@ -7,7 +7,7 @@ class ExportJobsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import __version__, access, budgets, languages, metrics
+        from . import __version__, access, budgets, languages, metrics, signin
         from .pleo import client
 
         # The Pleo client knows nothing of the desk: it is handed what the desk does around each call.
@@ -19,3 +19,4 @@ class ExportJobsConfig(AppConfig):
         client.connect_signals()
         access.connect_signals()
         languages.connect_signals()
+        signin.connect_signals()

@@ -101,6 +101,23 @@ def record_failure(
         record(request, action, outcome=outcome_of(error), job_id=job_id, error=error, filters=filters)
 
 
+def record_sign_in(*, user: Any, method: str, outcome: str, error_code: str = "") -> None:
+    """A sign-in, or one the identity provider's answer did not allow, with its way in (``method``). A row that
+    cannot be written is logged; it does not stop the sign-in (a look at a job is still recorded, or not shown)."""
+    try:
+        AuditEvent.objects.create(
+            user=user,
+            username=user.get_username() if user is not None else "",
+            action=AuditEvent.Action.SIGN_IN,
+            outcome=outcome,
+            signin_method=method,
+            error_code=error_code,
+        )
+    except DatabaseError as exc:
+        metrics.AUDIT_FAILURES.inc()
+        logger.error("Could not record a sign-in (%s, %s): %s", method, outcome, type(exc).__name__)
+
+
 def last_look(
     user_pk: int | str,
     *,

@@ -14,18 +14,26 @@ class AuditEvent(models.Model):
         POLL = "poll", "Page left open (auto-refresh)"
         ATTENTION = "attention", "Viewed needs attention"
         ATTENTION_REFRESH = "refresh_list", "Refreshed needs attention"
+        SIGN_IN = "sign_in", "Signed in"
 
     class Outcome(models.TextChoices):
         FOUND = "found", "Found"
         NOT_FOUND = "not_found", "Not found"
         ERROR = "error", "Error"
         INVALID = "invalid", "No valid job ID"
+        SIGNED_IN = "signed_in", "Signed in"
+        REFUSED = "refused", "Sign-in refused"
 
     class Source(models.TextChoices):
         FRESH = "fresh", "Fresh from Pleo"
         CACHE = "cache", "From cache"
         STALE = "stale", "Stale copy"
         NONE = "", "—"
+
+    class SignInMethod(models.TextChoices):
+        PASSWORD = "password", "Password"
+        OIDC = "oidc", "Identity provider (OpenID Connect)"
+        REMOTE_USER = "remote_user", "Trusted proxy header"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -46,6 +54,9 @@ class AuditEvent(models.Model):
         null=True, blank=True, help_text="A list view's filters: period, statuses, company, format."
     )
     job_count = models.PositiveIntegerField(null=True, blank=True, help_text="How many jobs a list view showed.")
+    signin_method = models.CharField(
+        max_length=16, choices=SignInMethod.choices, blank=True, help_text="A sign-in's way in."
+    )
 
     class Meta:
         # Django reads Meta options as plain class attributes (and the migrations record these lists).
@@ -69,3 +80,23 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.language or 'browser'})"
+
+
+class OIDCIdentity(models.Model):
+    """The person at the identity provider a user is: the provider's ``sub`` for its issuer, which never
+    changes (an e-mail address can), so a user is found again by it at every sign-in."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_identity")
+    issuer = models.CharField(max_length=255)
+    sub = models.CharField(max_length=255, help_text="The provider's subject identifier for this person.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "identity provider account"
+        constraints = [  # noqa: RUF012
+            models.UniqueConstraint(fields=["issuer", "sub"], name="exportjobs_oidc_identity_issuer_sub"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} = {self.sub} at {self.issuer}"

@@ -1,5 +1,6 @@
-"""Sign-in: lock-outs (django-axes) that an attacker cannot turn against a colleague, single sign-on users
-without rights, and password reset.
+"""Sign-in: passwords (off with ``OIDC_ONLY`` but for break-glass users), the audit row of every sign-in,
+single sign-on users without rights, lock-outs (django-axes) that an attacker cannot turn against a
+colleague, and password reset.
 
 A user name is locked only from the address that failed: five wrong passwords from an attacker's
 machine lock that user name on that machine, not on the colleague's own. An address on its own is
@@ -19,23 +20,89 @@ from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
-from django.contrib.auth.backends import RemoteUserBackend
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend, RemoteUserBackend
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.models import User
+from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import PasswordResetView
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template import loader
 from django.utils import translation
 
-from . import clock
+from . import audit, clock, wording
 from .addresses import client_ip
 from .cache import NAMESPACE, count_up
-from .models import Profile
+from .models import AuditEvent, Profile
 
 logger = logging.getLogger(__name__)
+
+
+# --- passwords, and which way in a sign-in came -----------------------------------------------------
+
+
+def password_allowed(username: object) -> bool:
+    """With ``OIDC_ONLY``, only the user names in ``BREAK_GLASS_USERS`` may sign in with a password."""
+    return not settings.OIDC_ONLY or (isinstance(username, str) and username in settings.BREAK_GLASS_USERS)
+
+
+class PasswordBackend(ModelBackend):
+    """Django's user name and password; with ``OIDC_ONLY`` for break-glass users only. It refuses the
+    others after the same password hashing, so the answer's timing does not tell who is break-glass;
+    django-axes counts the refusal like any wrong password."""
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
+        name = username if username is not None else kwargs.get(get_user_model().USERNAME_FIELD)
+        if not password_allowed(name):
+            get_user_model()().set_password(password)
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+    async def aauthenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
+        return await sync_to_async(self.authenticate)(request, username=username, password=password, **kwargs)
+
+
+class DeskAuthenticationForm(AuthenticationForm):
+    """The sign-in form; with ``OIDC_ONLY`` a refused password says that passwords are off, the same
+    for every user name (break-glass or not, the right password or not)."""
+
+    def get_invalid_login_error(self) -> ValidationError:
+        if settings.OIDC_ONLY:
+            return ValidationError(wording.PASSWORD_OFF, code="password_off")
+        return super().get_invalid_login_error()
+
+
+METHODS = {
+    "exportjobs.signin.PasswordBackend": AuditEvent.SignInMethod.PASSWORD,
+    "django.contrib.auth.backends.ModelBackend": AuditEvent.SignInMethod.PASSWORD,
+    "exportjobs.oidc.OIDCBackend": AuditEvent.SignInMethod.OIDC,
+    "django.contrib.auth.backends.RemoteUserBackend": AuditEvent.SignInMethod.REMOTE_USER,
+}
+
+
+def record_sign_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:  # noqa: ARG001
+    """An audit row for every sign-in, with its way in. A login made in code, outside an HTTP request
+    (a request object without a method, as a test client's ``force_login`` makes), is not a sign-in. A
+    row that cannot be written is logged; it does not stop the sign-in (every look at a job is still
+    recorded, or not shown)."""
+    method = METHODS.get(getattr(user, "backend", ""))
+    if method is None or request is None or not request.method:
+        return
+    audit.record_sign_in(user=user, method=method, outcome=AuditEvent.Outcome.SIGNED_IN)
+
+
+def connect_signals() -> None:
+    user_logged_in.connect(record_sign_in, dispatch_uid="exportjobs.signin.record_sign_in")
 
 
 class AddressAwareHandler(AxesDatabaseHandler):  # type: ignore[misc] # django-axes ships no type information

@@ -3,7 +3,8 @@
 One module per page family: ``statuses`` (job statuses, who acts, Pleo's failure types), ``job`` (the job
 page, its times and the ticket summary), ``entries`` (a job's entries and what each failed entry is),
 ``errors`` (error pages, banners, notices), ``forms``, ``attention`` (the list across jobs), ``verdict``
-(a job's verdict: state, who acts, next step) and ``common`` (durations, "a label: its value").
+(a job's verdict: state, who acts, next step), ``signin`` (the company's identity provider) and ``common``
+(durations, "a label: its value").
 Everything is re-exported here: callers write ``wording.STATUS``.
 
 The rule for where words live: a sentence chosen by data (a status, a failure type, a verdict, an error
@@ -107,6 +108,13 @@ from .job import (
     TIME_HELP,
     TIME_LABELS,
 )
+from .signin import (
+    PASSWORD_OFF,
+    SIGN_IN_FAILURE_PAGE,
+    SIGN_IN_FAILURES,
+    SIGN_IN_WITH,
+    SIGN_IN_WITH_COMPANY,
+)
 from .statuses import (
     ACTORS,
     CANCELLED,
@@ -208,6 +216,7 @@ __all__ = [
     "OVERDUE_BY",
     "PARTIES_JOINED",
     "PARTY_NAMES",
+    "PASSWORD_OFF",
     "PERIOD_LABELS",
     "PERIOD_PHRASES",
     "REFRESH_FAILED",
@@ -220,6 +229,10 @@ __all__ = [
     "SEEN_UNCHANGED",
     "SERVER_ERROR_PLAIN",
     "SHARE",
+    "SIGN_IN_FAILURES",
+    "SIGN_IN_FAILURE_PAGE",
+    "SIGN_IN_WITH",
+    "SIGN_IN_WITH_COMPANY",
     "STALE_BANNER",
     "STALE_BANNER_MORE",
     "STARTED_AUTOMATICALLY",

@@ -102,6 +102,12 @@
       credentials: "same-origin", headers: { "X-Requested-With": "fetch" }
     })
       .then(function (response) {
+        if (response.status === 403 && response.headers.get("X-Desk-Sign-In") === "renew") {
+          // The sign-in is due to be checked with the company's identity provider: that takes the whole
+          // page through the provider and back, which a background fetch cannot do.
+          window.location.reload();
+          return new Promise(function () {});
+        }
         if (!response.ok) { throw new Error("status " + response.status); }
         return response.text();
       })
