@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -50,6 +51,51 @@ class OverBudget(Exception):
         self.message = message
         self.status = 429
         self.retry_after = retry_after
+
+
+class FromAnotherSite(OverBudget):
+    """Not asked: the page was opened from a link on another site, which may make the desk ask Pleo for
+    the job only (``from_another_site``). Shown as a link to ask for the rest, never as a spent budget."""
+
+    code = "from_link"
+
+    def __init__(self, endpoint: str) -> None:
+        super().__init__(f"A page opened from another site asks Pleo for the job only (not {endpoint}).")
+
+
+class LinkAllowance:
+    """What a page opened from another site may ask Pleo: the job, once. Shared by the threads the page
+    hands work to (each gets a copy of the context, which holds this same object)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.job_asked = False
+        self.refused = False  # something was not asked: the page offers to ask for it
+
+    def take(self, endpoint: str, calls: int) -> None:
+        with self._lock:
+            if endpoint == "job" and calls == 1 and not self.job_asked:
+                self.job_asked = True
+                return
+            self.refused = True
+        raise FromAnotherSite(endpoint)
+
+
+_link: contextvars.ContextVar[LinkAllowance | None] = contextvars.ContextVar("desk_link_allowance", default=None)
+
+
+@contextmanager
+def from_another_site() -> Iterator[LinkAllowance]:
+    """Calls to Pleo in this context are those of a page opened from a link on another site: a link
+    anyone can put anywhere must not spend the budget of whoever follows it. Only the job is asked
+    for (one call); its entries, their details and the company's name come from the cache or not at
+    all, until the person asks for them on the page."""
+    allowance = LinkAllowance()
+    token = _link.set(allowance)
+    try:
+        yield allowance
+    finally:
+        _link.reset(token)
 
 
 SLOTS = 20  # slots per window: a call counts for at most a twentieth of the window longer than the window
@@ -77,6 +123,9 @@ def charge(endpoint: str, calls: int = 1) -> None:
     user = _spender.get()
     if user is None:  # not on a user's behalf (a management command, a background refill)
         return
+    allowance = _link.get()
+    if allowance is not None:
+        allowance.take(endpoint, calls)
     budget = int(settings.PLEO_USER_BUDGET)
     window = int(settings.PLEO_USER_BUDGET_WINDOW)
     slot = window / SLOTS

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+LOGS = ROOT / "var" / "stress"  # the whole output of each failed run, to read the failure afterwards
 FILES = [
     "tests/test_faults.py",  # gunicorn with its own PostgreSQL and Redis, broken mid-load
     "tests/test_resilience.py",  # the breaker, the bulkhead, single flight
@@ -53,6 +54,10 @@ def main() -> int:
             results.append(result.returncode == 0)
             print(f"run {run}/{options.runs}: {'passed' if results[-1] else 'FAILED'} in {minutes:.1f} min: {summary}")
             if result.returncode != 0:
+                LOGS.mkdir(parents=True, exist_ok=True)
+                log = LOGS / f"run-{run}.log"
+                log.write_text(result.stdout + result.stderr)
+                print(f"    whole output: {log.relative_to(ROOT)}")
                 failures = [line for line in result.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
                 print("\n".join(f"    {line}" for line in failures[:20]) or result.stdout[-3000:])
             sys.stdout.flush()

@@ -397,8 +397,9 @@ def expire(filters: Filters) -> None:
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_pleo_down_slow_or_limiting_without_a_stale_copy_gives_the_job_pages_error_page(desk, sandbox, settings, fault):
-    settings.PLEO_API_TIMEOUT = 0.3
     options, status, title = FAULTS[fault]
+    # Only the hang is meant to run out of time; every other fault has all the time its retries need.
+    settings.PLEO_API_TIMEOUT = 0.3 if options["kind"] == "hang" else 30
     sandbox.state.add_list_fault(**options)
 
     response = desk.get(URL)
@@ -414,8 +415,8 @@ def test_pleo_down_slow_or_limiting_without_a_stale_copy_gives_the_job_pages_err
 def test_pleo_down_slow_or_limiting_with_a_stale_copy_shows_it_with_the_banner(desk, sandbox, settings, fault):
     first = show(desk)
     expire(Filters())
-    settings.PLEO_API_TIMEOUT = 0.3
     options, _status, _title = FAULTS[fault]
+    settings.PLEO_API_TIMEOUT = 0.3 if options["kind"] == "hang" else 30
     sandbox.state.add_list_fault(**options)
 
     page = show(desk)
@@ -750,16 +751,18 @@ def test_each_view_is_recorded_with_its_filters_outcome_source_and_number_of_job
     assert rows[2]["filters"] == {"period": "24h", "statuses": list(STATUSES), "company": "", "format": "html"}
     assert (rows[3]["outcome"], rows[3]["filters"]) == (
         "invalid",
-        {"invalid": {"period": ["1y"], "status": [], "company": [], "format": []}},
+        {"invalid": {"period": ["invalid_choice"]}},
     )
 
 
-def test_a_bad_filter_is_recorded_short_and_without_nul_characters(desk, sandbox):
-    assert desk.get(URL, {"period": "\x00" + "x" * 500, "company": ["a", "b"]}).status_code == 400
+def test_a_bad_filter_is_recorded_by_name_and_never_by_its_value(desk, sandbox):
+    asked = {"period": "\x00;=2+2;" + "x" * 500, "company": ["x;=1+1;", "b"], "status": "failed"}
+    assert desk.get(URL, asked).status_code == 400
     [row] = events()
     assert row["outcome"] == "invalid"
-    assert row["filters"]["invalid"]["period"] == ["\ufffd" + "x" * 59]
-    assert row["filters"]["invalid"]["company"] == ["a", "b"]
+    assert row["filters"] == {"invalid": {"company": ["invalid"], "period": ["invalid_choice"]}}
+    assert "=1+1" not in str(row)
+    assert "=2+2" not in str(row)
 
 
 def test_errors_and_refreshes_are_recorded(desk, sandbox):

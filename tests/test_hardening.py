@@ -4,6 +4,8 @@ One test (or a few) per point of the review; each failed on the code before it."
 from __future__ import annotations
 
 import csv
+import gc
+import gzip
 import io
 import logging
 import os
@@ -13,6 +15,7 @@ import stat
 import subprocess
 import sys
 import threading
+import tracemalloc
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -25,7 +28,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from exportjobs import budgets, lru
 from exportjobs import cache as desk_cache
+from exportjobs.cache import Keys
 from exportjobs.downloads import csv_safe as csv_cell
 from exportjobs.models import AuditEvent
 from exportjobs.pleo import PleoBadResponse, PleoClient
@@ -471,7 +476,7 @@ def test_the_budget_holds_across_two_workers_sharing_redis(tmp_path, own_redis):
             ids = " ".join(str(uuid.uuid4()) for _ in range(3))
             answers.append(
                 requests.get(desk.url + "/bulk/", params={"ids": ids}, cookies=fiona, timeout=20,
-                             headers={"Connection": "close"}).status_code
+                             headers={"Connection": "close", "Sec-Fetch-Site": "same-origin"}).status_code
             )  # fmt: skip
         assert sandbox.state.calls() == 12  # 30 made-up ids asked for, the budget's 12 called
         assert 429 in answers
@@ -485,7 +490,201 @@ def test_the_budget_holds_across_two_workers_sharing_redis(tmp_path, own_redis):
 
 # --- third round ---------------------------------------------------------------------------------------
 # (proxies trusted by address: tests/test_access.py; the log throttle: tests/test_logs.py; /healthz:
-# tests/test_health.py)
+# tests/test_health.py; ``seen`` only the desk's own status words: tests/test_entries.py; an answer about
+# another job: tests/test_verdict.py)
+
+# --- 1. every call to Pleo made for a user is charged before it is made ------------------------------------
+
+PARTLY = seed.job_uuid("completed_with_errors")  # four failed entries, with details and a company name
+PARTLY_FAILED = [seed.entry_uuid(PARTLY, index) for index in (8, 17, 26, 35)]
+
+
+def pleo_calls(sandbox) -> int:
+    state = sandbox.state
+    return state.calls() + state.item_calls() + state.entry_calls() + state.company_calls() + state.list_calls()
+
+
+def forget(*keys: Keys) -> None:
+    for each in keys:
+        desk_cache.forget(each)
+    desk_cache.clear_local()
+    lru.clear_all()  # no page rendered for someone else is reused
+
+
+# What each surface asks Pleo for, the cache it starts from (everything a colleague's view of the partly
+# exported job left, less ``cold``), and the status the over-budget user gets.
+SURFACES = {
+    "job": ("get", f"/jobs/{JOB}/", {}, [Keys.of("job", JOB)], 429),
+    "refresh": ("post", f"/jobs/{PARTLY}/refresh/", {}, [], 429),
+    "entries": ("get", f"/jobs/{PARTLY}/", {}, [Keys.of("items", f"{PARTLY}:completed_with_errors")], 200),
+    "entry details": ("get", f"/jobs/{PARTLY}/", {}, [Keys.of("entry", entry) for entry in PARTLY_FAILED], 200),
+    "company": ("get", f"/jobs/{PARTLY}/", {}, [Keys.of("company", seed.COMPANY_ID)], 200),
+    "bulk": ("post", "/bulk/", {"ids": f"{JOB} {uuid.UUID(int=7)}"}, [], 429),
+    "attention": ("get", "/attention/", {}, [], 429),
+    "attention of one company": ("get", "/attention/", {"company": str(uuid.UUID(int=9))}, [], 429),
+    "attention as CSV": ("get", "/attention/", {"format": "csv", "period": "30d"}, [], 429),
+}
+
+
+@pytest.mark.parametrize("surface", list(SURFACES))
+def test_an_over_budget_user_makes_no_call_to_pleo_on_any_surface(
+    desk, sandbox, settings, finance_user, django_user_model, surface
+):
+    method, path, data, cold, status = SURFACES[surface]
+    sandbox.state.put_job(job_payload(JOB))
+    other = django_user_model.objects.create_user("oskar", password="another-long-password")
+    other.groups.add(Group.objects.get(name="Finance"))
+    colleague = Client()
+    colleague.force_login(other)
+    assert colleague.get(f"/jobs/{PARTLY}/").status_code == 200  # the job, its entries, their details, the company
+    forget(*cold)
+    settings.PLEO_USER_BUDGET = 5
+    settings.PLEO_USER_BUDGET_WINDOW = 600
+    with budgets.spending_for(f"user:{finance_user.pk}"):
+        budgets.charge("job", calls=5)  # this user's whole budget, spent
+    before = pleo_calls(sandbox)
+    response = getattr(desk, method)(path, data)
+    assert pleo_calls(sandbox) == before
+    assert response.status_code == status
+
+
+def test_an_over_budget_users_attention_list_starts_no_walk_that_outlives_the_page(desk, sandbox, settings):
+    settings.PLEO_USER_BUDGET = 3
+    settings.PLEO_USER_BUDGET_WINDOW = 600
+    statuses = [desk.get("/attention/", {"company": str(uuid.uuid4())}).status_code for _ in range(12)]
+    calls = sandbox.state.list_calls()
+    assert calls <= 3  # both walks, charged to the user in the threads that make their calls
+    assert 429 in statuses
+    assert [desk.get("/attention/", {"company": str(uuid.uuid4())}).status_code for _ in range(10)] == [429] * 10
+    assert sandbox.state.list_calls() == calls
+    assert sandbox.state.in_flight == 0  # nothing left running behind the refused pages
+
+
+# --- 2. every look recorded: the poll rule never hides another view, a CSV, or anything on the header alone --
+
+
+def test_a_csv_download_with_the_poll_header_is_recorded(desk, sandbox):
+    assert desk.get("/attention/").status_code == 200
+    for _ in range(3):
+        response = desk.get("/attention/", {"format": "csv"}, headers={"X-Requested-With": "fetch"})
+        assert response.status_code == 200
+    assert rows(action="attention") == [("attention", "found")] * 4
+    formats = [event.filters.get("format") for event in AuditEvent.objects.filter(action="attention").order_by("id")]
+    assert formats == ["html", "csv", "csv", "csv"]
+
+
+def test_a_poll_of_the_list_with_other_filters_is_recorded(desk, sandbox):
+    assert desk.get("/attention/").status_code == 200
+    poll = {"X-Requested-With": "fetch"}
+    assert desk.get("/attention/", headers=poll).status_code == 200  # the page's own auto-refresh: no new row
+    assert desk.get("/attention/", {"period": "30d"}, headers=poll).status_code == 200  # another list: a look
+    assert desk.get("/attention/", {"company": seed.COMPANY_ID}, headers=poll).status_code == 200
+    recorded = [event.filters for event in AuditEvent.objects.filter(action="attention").order_by("id")]
+    assert [(row["period"], row["company"], row["format"]) for row in recorded] == [
+        ("7d", "", "html"),
+        ("30d", "", "html"),
+        ("7d", seed.COMPANY_ID, "html"),
+    ]
+
+
+# --- 6. no spending by link ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("came_from", ["cross-site", "same-site", None])
+def test_a_bulk_link_from_another_site_fills_in_the_form_and_asks_nobody(desk, sandbox, came_from):
+    ids = [str(uuid.uuid4()) for _ in range(50)]
+    headers = {"Sec-Fetch-Site": came_from} if came_from else {}
+    response = desk.get("/bulk/", {"ids": " ".join(ids)}, headers=headers)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert pleo_calls(sandbox) == 0
+    assert AuditEvent.objects.count() == 0  # nobody looked at anything
+    assert "A link filled in 50 job IDs. Press “Look up jobs” to look them up." in text_of(page)
+    assert all(job_id in page for job_id in ids)  # in the form, ready to send
+    assert 'method="post"' in page
+    assert "csrfmiddlewaretoken" in page
+    assert "bulk-table" not in page
+
+
+@pytest.mark.parametrize("came_from", ["same-origin", "none"])
+def test_a_bulk_link_followed_on_the_desk_or_typed_looks_the_jobs_up(desk, sandbox, came_from):
+    response = desk.get("/bulk/", {"ids": f"{PARTLY} {seed.DOC_SAMPLE_ID}"}, headers={"Sec-Fetch-Site": came_from})
+    assert response.status_code == 200
+    assert "bulk-table" in response.content.decode()
+    assert sandbox.state.calls() == 2
+
+
+def test_a_job_link_from_another_site_asks_pleo_for_the_job_only_and_offers_the_rest(desk, sandbox):
+    response = desk.get(f"/jobs/{PARTLY}/", headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 200
+    assert pleo_calls(sandbox) == sandbox.state.calls(PARTLY) == 1
+    words = text_of(response.content.decode())
+    assert "Partly exported" in words  # the job itself, as always
+    assert "You opened this page from a link on another site." in words
+    assert "Show the entries" in words
+    assert rows(job_id=PARTLY) == [("view", "found")]
+    again = desk.get(f"/jobs/{PARTLY}/", headers={"Sec-Fetch-Site": "same-origin"})  # "Show the whole page"
+    words = text_of(again.content.decode())
+    assert "You opened this page from a link on another site." not in words
+    assert "Card purchase (online)" in words  # the entries, their details
+    assert sandbox.state.item_calls(PARTLY) > 0
+    assert sandbox.state.entry_calls() > 0
+
+
+def test_a_job_link_from_another_site_shows_what_the_cache_holds_without_asking(desk, sandbox, django_user_model):
+    assert desk.get(f"/jobs/{PARTLY}/", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+    lru.clear_all()
+    before = pleo_calls(sandbox)
+    words = text_of(desk.get(f"/jobs/{PARTLY}/", headers={"Sec-Fetch-Site": "cross-site"}).content.decode())
+    assert pleo_calls(sandbox) == before
+    assert "Card purchase (online)" in words
+    assert "You opened this page from a link on another site." not in words  # nothing was left unasked
+
+
+# --- 8. the rendered-page cache is bounded by bytes ------------------------------------------------------------
+
+
+def test_a_huge_job_seen_at_two_hundred_moments_leaves_memory_where_it_was(desk, sandbox):
+    sandbox.state.put_job(job_payload(JOB, status="failed", failureReason="x" * (2 * 1024 * 1024)))
+    assert desk.get(f"/jobs/{JOB}/").status_code == 200
+    tracemalloc.start()
+    try:
+        start, _peak = tracemalloc.get_traced_memory()
+        for second in range(200):
+            at = f"2026-11-03T14:{second // 60:02d}:{second % 60:02d}Z"
+            assert desk.get(f"/jobs/{JOB}/", {"seen": "failed", "at": at}).status_code == 200
+        gc.collect()
+        held, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held - start < 64 * 1024 * 1024
+
+
+# --- 11. bad answers are bad answers -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "headers"),
+    [
+        (b'{"data": {"id": "' + JOB.encode() + b'", "x": "' + b"x" * (6 * 1024 * 1024) + b'"}}', {}),
+        (gzip.compress(b" " * (64 * 1024 * 1024)), {"Content-Encoding": "gzip"}),  # 64 KiB that opens to 64 MiB
+    ],
+    ids=["over 5 MiB", "compression bomb"],
+)
+def test_an_oversized_or_bomb_answer_is_an_unreadable_answer(desk, sandbox, data, headers):
+    sandbox.state.add_fault(JOB, "raw", data=data, headers=headers)
+    response = desk.get(f"/jobs/{JOB}/")
+    assert response.status_code == 502
+    assert "Pleo sent an answer we could not read" in text_of(response.content.decode())
+
+
+@pytest.mark.parametrize("path", ["/", f"/jobs/{seed.DOC_SAMPLE_ID}/", "/attention/", "/bulk/", "/healthz"])
+def test_head_works_where_get_does(desk, sandbox, path):
+    got, head = desk.get(path), desk.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head["Content-Type"] == got["Content-Type"]
+
 
 # --- 5. formulas after a separator inside a cell ---------------------------------------------------------
 

@@ -262,12 +262,14 @@ def the_pages(desk, sandbox, settings, django_user_model):
     settings.PLEO_SANDBOX = True  # the home page lists the sandbox's sample jobs, by title, in groups
     job = "5b0e7c1a-8d2f-4e6a-9b3c-1d2e3f4a5b6c"
     pages = {
+        "job from a link on another site": ("desk", f"/jobs/{seed.job_uuid('large')}/", "cross-site"),
         "home": ("desk", "/"),
         "failed job": ("desk", f"/jobs/{FAILED}/"),
         "partly exported job": ("desk", f"/jobs/{PARTLY}/"),
         "large job": ("desk", f"/jobs/{LARGE}/?entries=1&page=2"),
         "completed job": ("desk", f"/jobs/{seed.job_uuid('completed')}/?entries=1"),
         "bulk": ("desk", f"/bulk/?ids={FAILED}+{seed.NOT_FOUND_EXAMPLE}+{PARTLY}"),
+        "bulk from a link on another site": ("desk", f"/bulk/?ids={FAILED}+{PARTLY}", "cross-site"),
         "two ids": ("desk", f"/lookup/?job_id={FAILED}+{PARTLY}"),
         "bad id": ("desk", "/lookup/?job_id=nothing"),
         "attention": ("desk", "/attention/"),
@@ -300,10 +302,11 @@ def test_every_page_renders_with_no_english_left(desk, sandbox, settings, django
         if text in ids(message) and PLACEHOLDER.search(text)
     ]
     problems = []
-    for name, (who, path) in pages.items():
+    for name, (who, path, *came_from) in pages.items():
         client = clients[who]
-        english = client.get(path, HTTP_ACCEPT_LANGUAGE="en", follow=True).content.decode()
-        local = client.get(path, HTTP_ACCEPT_LANGUAGE=language, follow=True).content.decode()
+        site = {"HTTP_SEC_FETCH_SITE": came_from[0] if came_from else "same-origin"}
+        english = client.get(path, HTTP_ACCEPT_LANGUAGE="en", follow=True, **site).content.decode()
+        local = client.get(path, HTTP_ACCEPT_LANGUAGE=language, follow=True, **site).content.decode()
         assert f'<html lang="{language}">' in local, name
         shown = set(visible_texts(local))
         for text in set(visible_texts(english)):

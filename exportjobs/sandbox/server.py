@@ -43,6 +43,16 @@ LIST_LIMIT = 1000  # the sandbox's largest page (Pleo documents none)
 RECORDED_PAGES = 500  # list pages kept for the tests' contract check
 MAX_ITEMS = 100_000  # entries the sandbox builds for one job at most
 NOT_FOUND_BODY = {"type": "EXPORT_NOT_FOUND", "message": "Export job not found."}
+# What Pleo answers with each error status a fault asks for.
+ERROR_BODIES: dict[str, dict[str, str]] = {
+    **{
+        status: {"type": "SERVICE_UNAVAILABLE", "message": "Try again later."}
+        for status in ("500", "502", "503", "504")
+    },
+    "401": {"type": "UNAUTHORIZED", "message": "JWT is expired."},
+    "403": {"type": "ACCESS_DENIED", "message": "Access_Denied"},
+    "404": {"type": "NOT_FOUND", "message": "Not found."},
+}
 ENTRY_NOT_FOUND_BODY = {"type": "NOT_FOUND", "message": "Accounting entry not found."}
 COMPANY_NOT_FOUND_BODY = {"type": "NOT_FOUND", "message": "Company not found."}
 ENTRIES = "entries"  # the fault key that applies to every accounting entry (add_fault(ENTRIES, ...))
@@ -274,7 +284,7 @@ class SandboxState:
     def add_list_fault(self, kind: str, *, times: int | None = None, page: int | None = None, **options: Any) -> None:
         """Make the next ``times`` list requests (all, if None) misbehave; ``page``: only requests for that page.
 
-        Besides the job faults (delay, hang, drop, 429, 5xx, 401, 403, malformed_json, html, body): ``bad_job``
+        Besides the job faults (delay, hang, drop, 429, 5xx, 401, 403, malformed_json, html, body, raw): ``bad_job``
         (``count`` jobs in the page break the contract), ``bad_page`` (the envelope does), ``refuse_sort``
         (400 when a sort is asked for) and ``ignore_sort`` (the page comes in the default order).
         """
@@ -541,17 +551,8 @@ class Handler(BaseHTTPRequestHandler):
                 429, {"type": "TOO_MANY_REQUESTS", "message": "Rate limit exceeded."}, {"Retry-After": retry_after}
             )
             return True
-        if kind in ("500", "502", "503", "504"):
-            self._json(int(kind), {"type": "SERVICE_UNAVAILABLE", "message": "Try again later."})
-            return True
-        if kind == "401":
-            self._json(401, {"type": "UNAUTHORIZED", "message": "JWT is expired."})
-            return True
-        if kind == "404":
-            self._json(404, {"type": "NOT_FOUND", "message": "Not found."})
-            return True
-        if kind == "403":
-            self._json(403, {"type": "ACCESS_DENIED", "message": "Access_Denied"})
+        if kind in ERROR_BODIES:
+            self._json(int(kind), ERROR_BODIES[kind])
             return True
         if kind == "malformed_json":
             self._send(200, b'{"data": {"id": "' + job_id.encode() + b'", "status": ')
@@ -564,6 +565,9 @@ class Handler(BaseHTTPRequestHandler):
             return True
         if kind == "body":
             self._send(int(fault.get("status", 200)), json.dumps(fault["payload"]).encode())
+            return True
+        if kind == "raw":  # bytes as given, with their headers (an oversized body, a compression bomb)
+            self._send(int(fault.get("status", 200)), fault["data"], headers=fault.get("headers"))
             return True
         return False  # missing_fields is applied to the normal answer
 

@@ -222,8 +222,9 @@ class EntryDetails:
     """What Pleo said about the entries on a page.
 
     ``found``: the entries by id; ``gone``: ids Pleo says do not exist; ``problem``: why some or all
-    are without details ("" when none: ``refused``, ``over_budget``, ``busy``, ``unavailable``,
-    ``timeout``); ``waiting``: ids not answered within the page's time, filled in for the next view.
+    are without details ("" when none: ``refused``, ``over_budget``, ``from_link`` (not asked: the
+    page came from a link on another site), ``busy``, ``unavailable``, ``timeout``); ``waiting``: ids
+    not answered within the page's time, filled in for the next view.
     """
 
     found: dict[str, AccountingEntry] = field(default_factory=dict)
@@ -237,7 +238,7 @@ class EntryDetails:
         return not self.waiting and self.problem in ("", "refused")
 
 
-PROBLEM_ORDER = ("refused", "over_budget", "busy", "unavailable", "timeout")  # the first one found is told
+PROBLEM_ORDER = ("refused", "over_budget", "from_link", "busy", "unavailable", "timeout")  # the first one found is told
 
 
 def entry_details_get(
@@ -288,8 +289,8 @@ def _details_asked(
         return EntryDetails(answered, frozenset(gone), trouble, frozenset(missing))
     try:
         charge("entries", calls=-(-len(missing) // ENTRIES_PER_BUDGET_CALL))
-    except OverBudget:
-        return EntryDetails(answered, frozenset(gone), "over_budget", frozenset(missing))
+    except OverBudget as error:  # FromAnotherSite too: its code names it
+        return EntryDetails(answered, frozenset(gone), error.code, frozenset(missing))
     client = get_client()
     stop = threading.Event()  # set by the first failure that says: do not ask for the others now
 

@@ -49,12 +49,13 @@ def attention(request: HttpRequest) -> HttpResponseBase:
     """Needs attention across jobs and companies; ``format=csv`` downloads it."""
     form = AttentionForm(request.GET)
     if not form.is_valid():
-        # What was asked, kept short and without NUL characters (PostgreSQL's JSON refuses them).
-        raw = {
-            key: [value.replace("\x00", "\ufffd")[:60] for value in request.GET.getlist(key)[:10]]
-            for key in ("period", "status", "company", "format")
+        # Which filters were wrong and how (the form's error codes), never the values themselves: they are
+        # whatever a link said, and the audit export is opened in a spreadsheet.
+        wrong = {
+            field: sorted({each.code or "invalid" for each in errors})
+            for field, errors in form.errors.as_data().items()
         }
-        audit.record_failure(request, AuditEvent.Action.ATTENTION, error=None, filters={"invalid": raw})
+        audit.record_failure(request, AuditEvent.Action.ATTENTION, error=None, filters={"invalid": wrong})
         context = _attention_context(form=form, filters=Filters())
         return render(request, "exportjobs/attention.html", context, status=400)
     filters = form.filters()

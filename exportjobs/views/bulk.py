@@ -19,7 +19,7 @@ from ..services.companies import company_names_get
 from ..services.entries import entries_known_many
 from ..services.jobs import BULK_LIMIT, jobs_get_many
 from ..verdict import verdict_of
-from .common import audit_unavailable_page, retry_text
+from .common import asked_here, audit_unavailable_page, retry_text
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -30,6 +30,11 @@ def bulk(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     text = data.get("ids", "")[:MAX_INPUT]
     ids = find_job_ids(text)
+    if ids and request.method != "POST" and not asked_here(request):
+        # A link from anywhere else (or from a browser that does not say where it comes from) only fills in
+        # the form: fifty made-up ids in a link would otherwise spend the budget of whoever follows it.
+        context = {"text": text, "found": len(ids), "limit": BULK_LIMIT, "from_link": True, "rows": []}
+        return render(request, "exportjobs/bulk.html", context)
     until = deadline_for_page()
     rows = jobs_get_many(job_ids=ids) if ids else []
     jobs = [row.result.value for row in rows if row.result is not None]

@@ -29,6 +29,18 @@ class HttpResponseSeeOther(HttpResponseRedirect):
     status_code = 303
 
 
+def from_another_site(request: HttpRequest) -> bool:
+    """The browser says a link or form on another site led here (``Sec-Fetch-Site``; a sibling
+    subdomain is another site too)."""
+    return request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site")
+
+
+def asked_here(request: HttpRequest) -> bool:
+    """The browser says the person asked on the desk's own pages or typed the address (``Sec-Fetch-Site``
+    ``same-origin`` or ``none``). A browser that does not say is not taken at its word."""
+    return request.headers.get("Sec-Fetch-Site") in ("same-origin", "none")
+
+
 def is_poll(request: HttpRequest) -> bool:
     """The page's own auto-refresh (desk.js), not a person opening the page."""
     return request.headers.get("X-Requested-With") == "fetch"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -26,7 +27,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 from .. import audit, clock, policy, wording
 from ..access import desk_view
 from ..audit import POLL_ROW_EVERY, POLL_SEEN_WITHIN, AuditUnavailable
-from ..budgets import OverBudget
+from ..budgets import FromAnotherSite, LinkAllowance, OverBudget
+from ..budgets import from_another_site as link_allowance
 from ..forms import LookupForm
 from ..lru import LRU
 from ..models import AuditEvent
@@ -41,7 +43,7 @@ from ..services.companies import company_names_later
 from ..services.entries import WITH_ENTRIES, entries_known_for, entry_details_get, job_items_get
 from ..services.jobs import JobResult, job_get
 from ..verdict import EntriesKnown, Verdict, verdict_of
-from .common import HttpResponseSeeOther, audit_unavailable_page, error_page, is_poll, samples
+from .common import HttpResponseSeeOther, audit_unavailable_page, error_page, from_another_site, is_poll, samples
 
 logger = logging.getLogger(__name__)
 
@@ -106,21 +108,25 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     if job_id != str(parsed):
         query = request.GET.urlencode()
         return redirect(reverse("job_detail", args=[str(parsed)]) + (f"?{query}" if query else ""))
-    try:
-        result = job_get(job_id=parsed, fresh_since=_fresh_since(request, parsed))
-    except NO_ANSWER as error:
-        audit.record_failure(request, AuditEvent.Action.VIEW, job_id=parsed, error=error)
-        return error_page(request, error, job_id=parsed)
-    try:
-        _audit_look(request, parsed, result, verdict_of(result.value, now=clock.now()))
-    except AuditUnavailable:
-        return audit_unavailable_page(request, job_id=parsed)
-    article, verdict = _job_article(request, result)
+    # A ticket's link must open the job, but a link anyone can put on any site must not spend the budget
+    # of whoever follows it: from another site, the desk asks Pleo for the job only (one call), and
+    # the page offers to ask for the rest.
+    with link_allowance() if from_another_site(request) else contextlib.nullcontext() as link:
+        try:
+            result = job_get(job_id=parsed, fresh_since=_fresh_since(request, parsed))
+        except NO_ANSWER as error:
+            audit.record_failure(request, AuditEvent.Action.VIEW, job_id=parsed, error=error)
+            return error_page(request, error, job_id=parsed)
+        try:
+            _audit_look(request, parsed, result, verdict_of(result.value, now=clock.now()))
+        except AuditUnavailable:
+            return audit_unavailable_page(request, job_id=parsed)
+        article, verdict = _job_article(request, result, link)
     context = {"job": result.value, "status": badge(verdict, result.value), "article": article}
     return render(request, "exportjobs/job_detail.html", context)
 
 
-def _job_article(request: HttpRequest, result: JobResult) -> tuple[SafeString, Verdict]:
+def _job_article(request: HttpRequest, result: JobResult, link: LinkAllowance | None) -> tuple[SafeString, Verdict]:
     """The job's part of the page, rendered once per answer and reused for a few seconds, with its verdict.
 
     Everything in it depends only on the answer, the address and the (normalised) query, never on who looks:
@@ -160,10 +166,12 @@ def _job_article(request: HttpRequest, result: JobResult) -> tuple[SafeString, V
     context = job_page_context(request, result, verdict, company_names=company_names)
     context["seen_change"] = seen_change(job, seen, request.GET.get("at") if seen else None)
     context.update(entries)
+    not_asked = link is not None and link.refused
+    context["ask_the_rest"] = request.get_full_path() if not_asked else ""  # the same page, asked from here
     context["csrf_input"] = mark_safe(CSRF_SLOT)  # noqa: S308 - a fixed marker, replaced below
     article = loader.render_to_string("exportjobs/_job_article.html", context)
-    # A page still missing what Pleo was asked is not reused: the next view shows what has arrived.
-    if named_in_time and entries.get("entries", {}).get("details_complete", True):
+    # A page still missing what Pleo was asked (or was not asked) is not reused: the next view shows more.
+    if named_in_time and not not_asked and entries.get("entries", {}).get("details_complete", True):
         _ARTICLES.put(key, f"{verdict.state.value}\x1f{article}", ARTICLE_SECONDS)
     return _with_csrf(request, article), verdict
 
@@ -206,6 +214,8 @@ def _entries(request: HttpRequest, job: ExportJob) -> tuple[dict[str, Any], Entr
     deadline = deadline_for_page()
     try:
         summary = job_items_get(job=job)
+    except FromAnotherSite:
+        return {"entries_not_asked": True}, None
     except NO_ANSWER as error:
         logger.warning("Entries of job %s: %s (%s)", job.id, policy.code_of(error), getattr(error, "message", ""))
         return {"entries_error": entries_error_notice(error)}, None

@@ -124,6 +124,10 @@ ENTRY_NOTICES: dict[str, Text] = {
         "You have made the desk ask Pleo very often in the last few minutes, so the entries are listed without "
         "their details for now. They will show again shortly."
     ),
+    "from_link": _(
+        "This page was opened from a link on another site, so the dashboard did not ask Pleo what these entries "
+        "are. Use “Show the whole page” above to see them."
+    ),
     "busy": _("The desk is busy asking Pleo for other pages, so the entries are listed without their details."),
     "unavailable": _(
         "Pleo could not say what these entries are right now, so some are listed without their details. "
