@@ -441,6 +441,9 @@ GUNICORN_THREADS = _positive("GUNICORN_THREADS", env.int, 8, "a whole number")
 # The bulkhead: how many threads of one worker may wait on Pleo at once. The other two stay free for
 # health checks and cached pages when Pleo is slow.
 PLEO_BULKHEAD = _positive("PLEO_BULKHEAD", env.int, max(1, GUNICORN_THREADS - 2), "a whole number")
+# With every place taken, a request waits for one while the oldest call has waited under this many
+# seconds (Pleo answers at its pace); beyond it Pleo counts as slow and the request is "busy" at once.
+PLEO_SLOW_AFTER = _positive("PLEO_SLOW_AFTER", env.float, 2.0, "a number of seconds")
 
 # --- metrics (/metrics, Prometheus' format) ------------------------------------------
 

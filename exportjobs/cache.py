@@ -18,8 +18,11 @@ rest:
   ``CACHE_BREAKER_SECONDS``; then one call probes it again. A hung Redis costs one socket timeout.
 - **Single flight**: callers in this process wait on the one in-process leader's answer (woken at
   once); across processes the leader takes a lock in the shared cache and the others poll it.
-- **A bulkhead**: at most ``PLEO_BULKHEAD`` threads of a process wait on fetches at once; another
-  request gets the stale copy or ``Busy`` at once, so healthy pages never queue behind a slow source.
+- **A bulkhead**: at most ``PLEO_BULKHEAD`` threads of a process wait on fetches at once. With every
+  place taken, a newcomer waits for one while the source answers at its normal pace (the oldest call
+  holding a place has waited under ``PLEO_SLOW_AFTER``: a place frees up soon); once the source is slow it
+  gets the stale copy or ``Busy`` at once, so healthy pages never queue behind a slow source and a busy
+  hour at a healthy source never sees "busy".
 - **Stale if error**: the last good copy is kept ``JOB_CACHE_STALE_TTL`` and answers when the caller's
   ``Failures`` say a stale copy may cover the failure (the engine's own ``Busy`` and ``TooLong``
   included, when the caller says so).
@@ -298,41 +301,79 @@ _holding_slot: contextvars.ContextVar[bool] = contextvars.ContextVar("desk_holdi
 
 
 class _Bulkhead:
+    """The places of this process's threads that wait on fetches.
+
+    "Busy" must mean the source is slow, not that many people look at once: with every place taken, a
+    newcomer waits for one as long as the oldest call holding a place has waited under
+    ``slow_after()`` (the source answers at its pace; a place frees up within that time). Once the oldest
+    has waited longer, the source is slow and a newcomer is turned away at once: its thread stays free
+    for health checks and cached pages. Hand-written: a semaphore library counts places but knows
+    nothing of how long their holders have waited.
+    """
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self.in_use = 0
         self.most = 0
+        self.waiting = 0
+        self._taken: dict[int, float] = {}  # place -> when it was taken (``clock.monotonic``)
+        self._next = 0
 
-    def try_acquire(self) -> bool:
-        with self._lock:
-            if self.in_use >= int(settings.PLEO_BULKHEAD):
-                return False
+    def try_acquire(self, deadline: float) -> int | None:
+        """A place (its number), or None when the source is slow or ``deadline`` passes first."""
+        limit = int(settings.PLEO_BULKHEAD)
+        with self._changed:
+            while self.in_use >= limit:
+                now = clock.monotonic()
+                oldest = min(self._taken.values(), default=now)
+                give_up = min(oldest + slow_after(), now + max(0.0, deadline - time.monotonic()))
+                if now >= give_up:
+                    return None
+                self.waiting += 1
+                metrics.BULKHEAD_WAITS.inc()
+                try:
+                    self._changed.wait(give_up - now)
+                finally:
+                    self.waiting -= 1
             self.in_use += 1
+            self._next += 1
+            place = self._next
+            self._taken[place] = clock.monotonic()
             if self.in_use > self.most:
                 self.most = self.in_use
                 metrics.BULKHEAD_MOST_IN_USE.set(self.most)
         metrics.BULKHEAD_IN_USE.inc()
-        return True
+        return place
 
-    def release(self) -> None:
-        with self._lock:
+    def release(self, place: int) -> None:
+        with self._changed:
             self.in_use -= 1
+            self._taken.pop(place, None)
+            self._changed.notify()
         metrics.BULKHEAD_IN_USE.dec()
+
+
+def slow_after() -> float:
+    """How long a call may wait on the source before the source counts as slow (``PLEO_SLOW_AFTER``, at
+    most the client's timeout)."""
+    return min(float(settings.PLEO_SLOW_AFTER), float(settings.PLEO_API_TIMEOUT))
 
 
 _bulkhead = _Bulkhead()
 
 
 @contextmanager
-def bulkhead_slot() -> Iterator[bool]:
-    """A place among the threads that may wait on Pleo; yields False (at once) when none is free.
+def bulkhead_slot(deadline: float | None = None) -> Iterator[bool]:
+    """A place among the threads that may wait on Pleo; yields False when none is free and the source is
+    slow (at once), or none freed up by ``deadline`` (``time.monotonic()``; default: a page's budget).
 
     Work this context hands to a pool with ``submit`` runs under the same place.
     """
     if _holding_slot.get():
         yield True
         return
-    if not _bulkhead.try_acquire():
+    place = _bulkhead.try_acquire(time.monotonic() + page_budget() if deadline is None else deadline)
+    if place is None:
         metrics.BULKHEAD_REJECTIONS.inc()
         yield False
         return
@@ -341,7 +382,7 @@ def bulkhead_slot() -> Iterator[bool]:
         yield True
     finally:
         _holding_slot.reset(token)
-        _bulkhead.release()
+        _bulkhead.release(place)
 
 
 def submit(pool: Executor, fn: Callable[..., R], *args: Any, **kwargs: Any) -> Future[R]:
@@ -627,7 +668,7 @@ def _lead(
     deadline: float,
 ) -> Answer[V | None]:
     """This process's one caller: takes the shared lock and fetches, or waits for another process."""
-    with bulkhead_slot() as admitted:
+    with bulkhead_slot(deadline) as admitted:
         if not admitted:
             return _stale_or_raise(keys, codec, failures, Busy("Too many requests are already waiting on fetches."))
         owner = secrets.token_hex(8)

@@ -60,6 +60,10 @@ FLIGHT_WAIT_SECONDS = Histogram(
 BULKHEAD_REJECTIONS = Counter(
     "desk_bulkhead_rejections_total", "Requests turned away because too many threads were already waiting on Pleo."
 )
+BULKHEAD_WAITS = Counter(
+    "desk_bulkhead_waits_total",
+    "Times a request waited for a place among the threads waiting on Pleo (every place taken, Pleo not slow).",
+)
 BULKHEAD_IN_USE = Gauge("desk_bulkhead_in_use", "Threads waiting on Pleo right now.", multiprocess_mode="livesum")
 BULKHEAD_MOST_IN_USE = Gauge(
     "desk_bulkhead_most_in_use",

@@ -83,6 +83,11 @@ def policy_of(error: Exception | str) -> ErrorPolicy:
     return POLICY.get(error if isinstance(error, str) else code_of(error), GENERIC)
 
 
+def stale_banner(error: Exception | None) -> Text:
+    """The banner over a stale copy: why Pleo gave no fresh answer, in words ("busy", "slow", ...)."""
+    return wording.STALE_BANNERS.get(code_of(error), wording.STALE_BANNER) if error else wording.STALE_BANNER
+
+
 def stale_may_answer(error: Exception) -> bool:
     """A stale copy may stand in for this failure (Pleo down, slow, limiting, or the desk too busy)."""
     return policy_of(error).stale_ok

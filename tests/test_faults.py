@@ -149,6 +149,7 @@ def team(tmp_path_factory):
         "METRICS_ALLOWED_IPS": "192.0.2.1",  # not this test: it must send the token
         "METRICS_TOKEN": METRICS_TOKEN,
         "LOG_LEVEL": "INFO",
+        "PLEO_USER_BUDGET": "1000000",  # one signed-in client plays many people here
     }
     (directory / "metrics").mkdir()
     manage(env, "migrate", "--noinput", "-v", "0")
@@ -303,6 +304,23 @@ def test_with_redis_gone_pleo_gets_a_few_times_the_calls_not_one_per_page(team):
 
 
 # --- D: a slow Pleo -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("clients", [30, 60])
+def test_many_people_at_once_with_pleo_at_its_normal_pace_never_see_busy(team, clients):
+    """More people than threads, each opening a job nobody has opened: they queue for a thread, and then
+    for a place of the bulkhead, but Pleo answers in 200 ms, so nobody is told it is busy."""
+    before = scrape(team)
+    team.sandbox.state.latency = 0.2
+    try:
+        hits = load(team, lambda: f"/jobs/{team.next_cold()}/", threads=clients, seconds=6.0, limit=8 * clients)
+    finally:
+        team.sandbox.state.latency = 0.0
+    after = scrape(team)
+    assert len(hits) >= clients
+    assert [(hit.status, hit.body[:200]) for hit in hits if hit.status != 200][:3] == []
+    assert metric(after, "desk_bulkhead_rejections_total") == metric(before, "desk_bulkhead_rejections_total")
+    assert metric(after, "desk_bulkhead_waits_total") > metric(before, "desk_bulkhead_waits_total")  # it was full
 
 
 def test_a_slow_pleo_never_fills_every_thread(team):

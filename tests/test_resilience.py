@@ -18,6 +18,7 @@ from django.test import RequestFactory
 from django.utils.functional import SimpleLazyObject
 
 from exportjobs import cache as desk_cache
+from exportjobs import clock as desk_clock
 from exportjobs import logs, services
 from exportjobs.sandbox import seed
 from exportjobs.views import errors, jobs
@@ -138,8 +139,9 @@ def test_the_page_after_a_refresh_shows_the_refreshed_job(desk, sandbox):
 
 
 @contextmanager
-def holding_the_only_place(sandbox, settings):
-    """A call to Pleo that holds the bulkhead's only place, waiting at the sandbox's gate until the end."""
+def holding_the_only_place(sandbox, settings, *, slow: bool = True):
+    """A call to Pleo that holds the bulkhead's only place, waiting at the sandbox's gate until the end;
+    ``slow``: it has already waited longer than ``PLEO_SLOW_AFTER`` (Pleo is slow)."""
     settings.PLEO_BULKHEAD = 1
     settings.PLEO_API_TIMEOUT = 30  # the held call never gives up by itself while the test runs
     sandbox.state.put_job(job_payload(JOB))
@@ -149,6 +151,8 @@ def holding_the_only_place(sandbox, settings):
     held.start()
     try:
         gate.wait_for_arrivals(1)  # the call is at Pleo's door, holding the only place
+        if slow:
+            desk_clock.shift(settings.PLEO_SLOW_AFTER + 1)
         yield gate
     finally:
         gate.open()
@@ -178,7 +182,39 @@ def test_a_full_bulkhead_still_shows_a_stale_copy(desk, sandbox, settings):
         assert not gate.is_open
     assert response.status_code == 200
     assert "Stale copy" in response.content.decode()
+    assert "Pleo is busy right now; showing what it said at" in response.content.decode()  # the real reason
     assert sandbox.state.calls(OTHER) == 1
+
+
+def test_with_every_place_taken_at_pleos_normal_pace_the_next_request_waits_for_one(desk, sandbox, settings):
+    """Many people at once are not a slow Pleo: the call holding the place is young, so the next one waits."""
+    sandbox.state.put_job(job_payload(OTHER))
+    rejected, waits = counter("desk_bulkhead_rejections_total"), counter("desk_bulkhead_waits_total")
+    with holding_the_only_place(sandbox, settings, slow=False) as gate:
+        settings.PLEO_SLOW_AFTER = 30  # however busy the machine, the held call stays young while the test runs
+        results, errors = [], []
+        newcomer = threading.Thread(target=lambda: results.append(services.job_get(job_id=uuid.UUID(OTHER))))
+        newcomer.start()
+        wait_for(lambda: counter("desk_bulkhead_waits_total") == waits + 1, what="the newcomer waiting for a place")
+        assert sandbox.state.calls(OTHER) == 0
+        gate.open()  # the held call gets its answer and frees the place
+        newcomer.join(HANG_GUARD)
+    assert not errors
+    assert [result.value.id for result in results] == [uuid.UUID(OTHER)]
+    assert counter("desk_bulkhead_rejections_total") == rejected
+
+
+def test_a_request_waiting_for_a_place_gives_up_once_pleo_turns_out_slow(desk, sandbox, settings):
+    sandbox.state.put_job(job_payload(OTHER))
+    rejected = counter("desk_bulkhead_rejections_total")
+    with holding_the_only_place(sandbox, settings, slow=False) as gate:
+        settings.PLEO_SLOW_AFTER = 0.2  # the held call, still waiting, soon counts as slow
+        response = desk.get(f"/jobs/{OTHER}/")
+        assert not gate.is_open
+    assert response.status_code == 503
+    assert "Pleo is busy right now" in response.content.decode()
+    assert sandbox.state.calls(OTHER) == 0
+    assert counter("desk_bulkhead_rejections_total") == rejected + 1
 
 
 def test_requests_waiting_for_the_same_answer_do_not_take_a_place_in_the_bulkhead(sandbox, settings):

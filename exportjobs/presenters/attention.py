@@ -11,7 +11,7 @@ from datetime import datetime
 from django.conf import settings
 from django.urls import reverse
 
-from .. import wording
+from .. import policy, wording
 from ..pleo.models import ExportJob
 from ..services.attention import Filters, ListResult
 from ..verdict import ACTIVE_STATES, EntriesKnown, State, verdict_of
@@ -195,7 +195,7 @@ def attention_freshness(result: ListResult, now: datetime) -> dict[str, str]:
     return {
         "iso": fetched.iso,
         "text": str(wording.ATTENTION_FRESHNESS[result.source]) % {"time": time_text, "relative": fetched.relative},
-        "stale_banner": str(wording.STALE_BANNER) % {"time": time_text, "relative": fetched.relative},
+        "stale_banner": str(policy.stale_banner(result.error)) % {"time": time_text, "relative": fetched.relative},
     }
 
 

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
 
-from .. import clock, wording
+from .. import clock, policy, wording
 from ..pleo.models import ExportJob, JobStatus, known_or_raw, parse_instant
 from ..services.jobs import JobResult
 from ..verdict import State, Verdict
@@ -252,7 +252,7 @@ def job_page_context(
         "company_name": company,
         "fetched": fetched,
         "fetched_time": fetched_time,
-        "stale_banner": str(wording.STALE_BANNER) % {"time": fetched_time, "relative": fetched.relative},
+        "stale_banner": str(policy.stale_banner(result.error)) % {"time": fetched_time, "relative": fetched.relative},
         "words": {
             "stale_more": wording.STALE_BANNER_MORE,
             "entries_failed_more": wording.ENTRIES_FAILED_MORE,

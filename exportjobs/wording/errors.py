@@ -119,6 +119,15 @@ SERVER_ERROR_PLAIN = _("Something went wrong on our side. Reference:")
 # --- banners, notices and flash messages -----------------------------------------------------------
 
 STALE_BANNER = _("Pleo could not be reached; showing what it said at %(time)s (%(relative)s).")
+# The banner over a stale copy, by why Pleo gave no fresh answer (a key of ``policy.POLICY``); the others
+# get ``STALE_BANNER``.
+STALE_BANNERS: dict[str, Text] = {
+    "busy": _("Pleo is busy right now; showing what it said at %(time)s (%(relative)s)."),
+    "timeout": _("Pleo is slow to answer right now; showing what it said at %(time)s (%(relative)s)."),
+    "rate_limited": _(
+        "Pleo is limiting how often the dashboard may ask right now; showing what it said at %(time)s (%(relative)s)."
+    ),
+}
 STALE_BANNER_MORE = _("The job may have changed since. Try Refresh in a few minutes.")
 ENTRIES_FAILED_NOTICE = _("The entries could not be loaded: %(problem)s.")
 ENTRIES_FAILED_MORE = _("The job itself is shown above. Try Refresh in a few minutes.")
