@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 import threading
 import uuid
@@ -17,9 +18,9 @@ from exportjobs.models import AuditEvent
 from exportjobs.pleo import FailureType
 from exportjobs.sandbox import seed
 from exportjobs.services import attention
-from exportjobs.services.attention import PERIODS, STATUSES, Filters, attention_get, attention_keys
+from exportjobs.services.attention import PERIODS, STATUSES, WAITING_FOR_ACTIVE, Filters, attention_get, attention_keys
 from exportjobs.wording import ACTORS, failure_wording
-from tests.helpers import HANG_GUARD, at_once, job_payload, lifetime, text_of
+from tests.helpers import HANG_GUARD, at_once, job_payload, lifetime, text_of, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -445,14 +446,33 @@ def test_a_slow_pleo_within_the_time_limit_is_only_slow(desk, sandbox, settings)
     assert "Pleo took too long" not in text_of(page)
 
 
-def test_a_failed_list_leaves_no_call_to_pleo_behind(desk, sandbox, settings):
-    settings.PLEO_API_TIMEOUT = 30  # every retry fits the deadline: each walk makes its three tries
-    sandbox.state.add_list_fault("503")  # both walks fail, each after its retries
-    assert desk.get(URL).status_code == 503
-    # When the page is answered, both walks have made every call they will ever make (3 tries each) and
-    # none is still being answered: a walk still at work would have made fewer by now.
-    assert sandbox.state.list_calls() == 2 * 3
-    assert sandbox.state.in_flight == 0
+def test_a_failed_list_leaves_no_call_to_pleo_behind(desk, sandbox, settings, caplog):
+    settings.PLEO_API_TIMEOUT = 30  # every retry fits the deadline: the failing walk makes its three tries
+    caplog.set_level(logging.DEBUG, logger="exportjobs.services.attention")
+    final = ["failed", "completed_with_errors", "cancelled"]
+    sandbox.state.add_list_fault("503", statuses=final)  # the walk of ended jobs fails, after its retries
+    sandbox.state.add_list_fault("gate", statuses=["pending", "in_progress"], times=1)  # the active one waits
+    gate = sandbox.state.gate()
+    answered = threading.Event()
+
+    def waiting() -> bool:
+        return any(record.getMessage() == WAITING_FOR_ACTIVE for record in list(caplog.records))
+
+    def open_once_the_page_waits() -> None:
+        # The gate opens once the page says it waits for the active walk (or, were it not to wait, once it
+        # has answered without it).
+        wait_for(lambda: waiting() or answered.is_set(), what="the page waiting for its active walk")
+        gate.open()
+
+    opener = threading.Thread(target=open_once_the_page_waits)
+    opener.start()
+    response = desk.get(URL)
+    still_at_pleo = sandbox.state.in_flight  # read before the opener may open the gate for a page that did not wait
+    answered.set()
+    opener.join(HANG_GUARD)
+    assert response.status_code == 503
+    assert still_at_pleo == 0  # the page answered only once the active walk had its answer
+    assert sandbox.state.list_calls() == 3 + 1  # the ended jobs' walk tried three times, the active one once
 
 
 def test_refused_credentials_are_never_hidden_behind_a_stale_copy(desk, sandbox):

@@ -162,15 +162,16 @@ def holding_the_only_place(sandbox, settings, *, slow: bool = True):
 
 def test_a_full_bulkhead_turns_the_next_uncached_request_away_without_calling_or_waiting(desk, sandbox, settings):
     sandbox.state.put_job(job_payload(OTHER))
-    rejected = counter("desk_bulkhead_rejections_total")
-    with holding_the_only_place(sandbox, settings) as gate:
+    rejected, waits = counter("desk_bulkhead_rejections_total"), counter("desk_bulkhead_waits_total")
+    with holding_the_only_place(sandbox, settings) as gate:  # Pleo is slow: the call holding it is old
         response = desk.get(f"/jobs/{OTHER}/")
         assert not gate.is_open  # answered while the other call still waits: it did not wait for that call
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert "Pleo is busy right now" in response.content.decode()
     assert sandbox.state.calls(OTHER) == 0
-    assert counter("desk_bulkhead_rejections_total") == rejected + 1
+    assert counter("desk_bulkhead_rejections_total") == rejected + 1  # the bulkhead answered,
+    assert counter("desk_bulkhead_waits_total") == waits  # at once: it did not wait for a place
 
 
 def test_a_full_bulkhead_still_shows_a_stale_copy(desk, sandbox, settings):

@@ -282,7 +282,8 @@ class SandboxState:
                 self.faults.pop(job_id, None)
 
     def add_list_fault(self, kind: str, *, times: int | None = None, page: int | None = None, **options: Any) -> None:
-        """Make the next ``times`` list requests (all, if None) misbehave; ``page``: only requests for that page.
+        """Make the next ``times`` list requests (all, if None) misbehave; ``page``: only requests for that page;
+        ``statuses`` (an option): only requests asking for one of these statuses.
 
         Besides the job faults (delay, hang, drop, 429, 5xx, 401, 403, malformed_json, html, body, raw): ``bad_job``
         (``count`` jobs in the page break the contract), ``bad_page`` (the envelope does), ``refuse_sort``
@@ -326,10 +327,12 @@ class SandboxState:
                     queue.pop(0)
             return dict(fault)
 
-    def take_list_fault(self, page: int) -> dict[str, Any] | None:
+    def take_list_fault(self, page: int, statuses: list[str] | None = None) -> dict[str, Any] | None:
         with self._lock:
             for fault in self.list_faults:
                 if fault.get("page") not in (None, page):
+                    continue
+                if fault.get("statuses") is not None and not set(fault["statuses"]) & set(statuses or []):
                     continue
                 if fault.get("times") is not None:
                     fault["times"] -= 1
@@ -426,6 +429,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+        self._leave()
         self.end_headers()
         self.wfile.write(body)
 
@@ -462,9 +466,18 @@ class Handler(BaseHTTPRequestHandler):
                 },
             )
         self.server.state.enter()
+        self._in_flight = True
         try:
             self._api(url)
         finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        """This request no longer counts as in flight: called before its answer's body is written, so a
+        client holding the whole answer never sees its request still counted (and at the end, for those
+        that write none)."""
+        if getattr(self, "_in_flight", False):
+            self._in_flight = False
             self.server.state.leave()
 
     def _api(self, url: SplitResult) -> None:
@@ -673,7 +686,7 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self._bad_request("Bad paging parameters.")
         page_number = start // limit + 1 if limit else 1
-        fault = state.take_list_fault(page_number)
+        fault = state.take_list_fault(page_number, statuses)
         kind = fault["kind"] if fault else None
         if fault and kind not in ("bad_job", "bad_page", "refuse_sort", "ignore_sort") and self._fault(fault, "list"):
             return

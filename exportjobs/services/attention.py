@@ -58,6 +58,7 @@ from .answers import PLEO_FAILURES, found
 from .jobs import jobs_store
 
 logger = logging.getLogger(__name__)
+WAITING_FOR_ACTIVE = "The list waits for its walk of active jobs to end before it answers."
 
 PERIODS: dict[str, timedelta] = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 DEFAULT_PERIOD = "7d"
@@ -328,6 +329,8 @@ def _walk_all(filters: Filters, *, now: datetime, deadline: float) -> JobList:
             walks.append(_walk(statuses=active, company=filters.company, since=None, limit=limit, deadline=deadline))
     finally:
         if pending_active is not None:  # no call outlives this fetch, even when the walk above failed
+            if not pending_active.done():
+                logger.debug(WAITING_FOR_ACTIVE)
             wait([pending_active], timeout=max(0.0, deadline - time.monotonic()) + 1)
     if pending_active is not None:
         if not pending_active.done():
