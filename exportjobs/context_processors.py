@@ -10,15 +10,19 @@ from django.core.validators import validate_email
 from django.http import HttpRequest
 from django.utils import timezone, translation
 
-from . import wording
+from . import l10n, wording
 
 
 def desk(request: HttpRequest) -> dict[str, Any]:  # noqa: ARG001 - a context processor's signature
-    """What every page needs to know: sandbox mode marks each page; the display time zone; the header's links
-    and language menu (each language named in itself)."""
+    """What every page needs to know: sandbox mode marks each page; the display time zone and the locale
+    whose format the browser writes a viewer's own zone in; the header's links and language menu (each
+    language named in itself)."""
     return {
         "sandbox": settings.PLEO_SANDBOX,
         "TIME_ZONE_NAME": timezone.get_current_timezone_name(),
+        # The browser writes a viewer's own zone in the pages' format: the locale, and how it joins a day and a time.
+        "INTL_LOCALE": str(l10n.locale()).replace("_", "-"),
+        "DATETIME_GLUE": str(l10n.locale().datetime_formats["medium"]),
         "nav_attention": wording.NAV_ATTENTION,
         "password_reset_enabled": settings.PASSWORD_RESET_ENABLED,
         "desk_contact": contact(),

@@ -45,11 +45,12 @@ def date_time(moment: datetime, *, seconds: bool = True) -> str:
     )
 
 
-def short_date_time(moment: datetime, *, with_year: bool) -> str:
-    """``28 Nov 15:31``: a day and a time, the year only when asked."""
+def short_day_and_time(moment: datetime, *, with_year: bool) -> tuple[str, str]:
+    """``("28 Nov", "15:31")``: a day (the year only when asked) and a time of day, for a sentence to join
+    the reader's way ("28 nov. à 15:31")."""
     where = locale()
     day = format_skeleton("yMMMd" if with_year else "MMMd", moment, tzinfo=moment.tzinfo, locale=where)
-    return f"{day} {format_time(moment, 'short', tzinfo=moment.tzinfo, locale=where)}"
+    return day, format_time(moment, "short", tzinfo=moment.tzinfo, locale=where)
 
 
 def time_of_day(moment: datetime) -> str:
@@ -67,14 +68,31 @@ def number(value: int | float) -> str:
 
 
 def money(minors: int, currency: str) -> str:
-    """An amount in a currency's smallest unit, written the reader's way with the currency's own decimals:
-    ``DKK 450.00`` / ``450,00 kr.``, ``ISK 1,500`` / ``1.500 kr.`` (no decimals), ``KWD 1.250`` (three).
+    """An amount in a currency's smallest unit, written the reader's way with the currency's own decimals and
+    its ISO code: ``DKK 450.00`` / ``450,00 DKK``, ``ISK 1,500`` / ``1.500 ISK`` (no decimals), ``KWD 1.250``
+    (three). Always the code, never a symbol: "kr." is four currencies, "£GB" is nobody's way of writing GBP,
+    and a list of amounts in several currencies reads alike in every language.
 
     The number of decimals is CLDR's for the currency (``get_currency_precision``), never "divide by 100".
     """
     code = currency.upper()
     digits = get_currency_precision(code)
     amount = Decimal(minors).scaleb(-digits)
-    text = format_currency(amount, code, locale=locale(), currency_digits=True)
+    where = locale()
+    pattern = re.sub("¤+", "¤¤", str(where.currency_formats["standard"].pattern))
+    text = format_currency(amount, code, format=pattern, locale=where, currency_digits=True)
     # CLDR's currency spacing, which Babel leaves out: a code written in letters never touches the digits.
     return CODE_THEN_DIGIT.sub("\u00a0", text)
+
+
+def plain_amount(minors: int, currency: str) -> str:
+    """An amount as a spreadsheet reads it in the reader's language: the currency's own decimals, the
+    reader's decimal sign, no grouping and no code (``12430.50`` in English, ``12430,50`` in Danish)."""
+    digits = get_currency_precision(currency.upper())
+    amount = Decimal(minors).scaleb(-digits)
+    return format_decimal(amount, format="0" + ("." + "0" * digits if digits else ""), locale=locale())
+
+
+def date(moment: datetime) -> str:
+    """``28 Nov 2026`` (``28. nov. 2026`` in Danish): a day, in ``moment``'s own zone."""
+    return format_date(moment, "medium", locale=locale())

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import languages
-from .views import attention, bulk, health, jobs, pages
+from .views import attention, bulk, entries, health, jobs, pages
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("attention/refresh/", attention.attention_refresh, name="attention_refresh"),
     path("jobs/<str:job_id>/", jobs.job_detail, name="job_detail"),
     path("jobs/<str:job_id>/refresh/", jobs.job_refresh, name="job_refresh"),
+    path("jobs/<str:job_id>/entries.csv", entries.job_entries_csv, name="job_entries_csv"),
     path("healthz", health.healthz, name="healthz"),
     path("language/", languages.choose_language, name="choose_language"),
 ]

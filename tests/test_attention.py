@@ -9,6 +9,7 @@ import re
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
@@ -74,7 +75,7 @@ def heading_count(page: str, key: str) -> int:
 
 def csv_rows(response) -> list[dict[str, str]]:
     assert response["Content-Type"].startswith("text/csv")
-    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
 
 
 def list_params(sandbox) -> list[dict[str, list[str]]]:
@@ -377,7 +378,7 @@ def test_a_first_page_that_does_not_parse_is_the_unreadable_answer_page(desk, sa
     sandbox.state.add_list_fault(kind)
     response = desk.get(URL)
     assert response.status_code == 502
-    assert "Pleo sent an answer we could not read" in text_of(response.content.decode())
+    assert "Pleo sent an answer that could not be read" in text_of(response.content.decode())
 
 
 # --- faults, with and without a stale copy ------------------------------------------------------
@@ -385,7 +386,7 @@ def test_a_first_page_that_does_not_parse_is_the_unreadable_answer_page(desk, sa
 
 FAULTS = {
     "503": ({"kind": "503"}, 503, "Pleo could not be reached"),
-    "429": ({"kind": "429", "retry_after": 20}, 503, "Pleo asked us to slow down"),
+    "429": ({"kind": "429", "retry_after": 20}, 503, "Pleo asked Export Job Desk to wait"),
     "timeout": ({"kind": "hang", "seconds": 3}, 504, "Pleo took too long to answer"),
     "refused connection": ({"kind": "drop"}, 503, "Pleo could not be reached"),
 }
@@ -424,12 +425,12 @@ def test_pleo_down_slow_or_limiting_with_a_stale_copy_shows_it_with_the_banner(d
 
     words = text_of(page)
     banner = {
-        "429": "Pleo is limiting how often the dashboard may ask right now",
+        "429": "Pleo is limiting how often Export Job Desk may ask right now",
         "timeout": "Pleo is slow to answer right now",
     }
     assert f"{banner.get(fault, 'Pleo could not be reached')}; showing what it said at" in words  # the real reason
     assert "The list may have changed since. Try Refresh in a few minutes." in words
-    assert "Stale copy fetched from Pleo at" in words
+    assert "An older copy, fetched from Pleo at" in words
     assert ids_in(page) == ids_in(first)
 
 
@@ -481,7 +482,7 @@ def test_refused_credentials_are_never_hidden_behind_a_stale_copy(desk, sandbox)
     sandbox.state.add_list_fault("401")
     response = desk.get(URL)
     assert response.status_code == 502
-    assert "Pleo refused the dashboard's access" in text_of(response.content.decode())
+    assert "Pleo refused Export Job Desk's access" in text_of(response.content.decode())
 
 
 def test_pleo_stopping_part_way_shows_the_pages_so_far(desk, sandbox, monkeypatch):
@@ -512,7 +513,7 @@ def test_the_answer_is_cached_per_filter_set(desk, sandbox):
     calls = sandbox.state.list_calls()
     again = show(desk)
     assert sandbox.state.list_calls() == calls
-    assert "shown from the dashboard's cache" in text_of(again)
+    assert "Fetched from Pleo at" in text_of(again)
     show(desk, "?period=30d")
     assert sandbox.state.list_calls() == 2 * calls
 
@@ -522,7 +523,7 @@ def test_the_cached_answer_lasts_attention_cache_ttl(desk, sandbox, settings, cl
     show(desk)
     calls = sandbox.state.list_calls()
     clock.shift(30)
-    assert "shown from the dashboard's cache" in text_of(show(desk))
+    assert "Fetched from Pleo at" in text_of(show(desk))
     assert sandbox.state.list_calls() == calls
     clock.shift(31)
     assert "Fetched from Pleo just now" in text_of(show(desk))
@@ -536,7 +537,7 @@ def test_every_job_in_the_list_fills_the_per_job_cache_so_opening_a_row_costs_no
     for job_id in rows[:3] + rows[-3:]:
         response = desk.get(f"/jobs/{job_id}/")
         assert response.status_code == 200
-        assert "shown from the dashboard's cache" in text_of(response.content.decode())
+        assert "Fetched from Pleo at" in text_of(response.content.decode())
         assert sandbox.state.calls(job_id) == 0
     from exportjobs import services
 
@@ -627,7 +628,7 @@ def test_a_cached_answer_is_parsed_once_and_new_company_names_show_on_it(desk, s
 
     page = show(desk)
 
-    assert "shown from the dashboard's cache" in text_of(page)
+    assert "Fetched from Pleo at" in text_of(page)
     assert parsed == []
     assert "Nordlys AB" in text_of(section(page, "failed"))
     assert sandbox.state.list_calls() == 2
@@ -670,6 +671,7 @@ def test_the_csv_has_one_row_per_job_the_page_shows_in_its_order_with_utc_times(
         job = sandbox.state.job(row["Export job ID"])
         assert row["Created (UTC)"] == job["createdAt"]
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["Created (UTC)"])
+        assert row["Created, local time (UTC)"] == f"{job['createdAt'][:10]} {job['createdAt'][11:16]}"
         assert row["Status (Pleo's value)"] == job["status"]
         assert row["Company ID"] == seed.COMPANY_NO
         assert row["Entries"] == str(job["numberOfItems"])
@@ -871,10 +873,66 @@ def test_with_redis_one_walk_serves_fifty_callers_and_everything_stored_is_json(
     assert sandbox.state.list_calls() == 2
     assert "may be stuck" in text_of(desk.get("/").content.decode())
     job_id = str(results[0].value.jobs[0].id)
-    assert "shown from the dashboard's cache" in text_of(desk.get(f"/jobs/{job_id}/").content.decode())
+    assert "Fetched from Pleo at" in text_of(desk.get(f"/jobs/{job_id}/").content.decode())
     assert sandbox.state.calls(job_id) == 0
     keys = list(client.scan_iter(f"{prefix}:*"))
     kinds = {key.decode().split(":")[3] for key in keys}
     assert {"attention", "attention-stale", "attention-summary", "job", "job-stale"} <= kinds, kinds
     for key in keys:
         json.loads(client.get(key))  # JSON, never a pickle
+
+
+# --- a file Excel opens in the reader's language --------------------------------------------------------
+
+
+def raw_csv(desk, query: str = "", **headers) -> bytes:
+    response = desk.get(f"{URL}?period=30d&format=csv{query}", **headers)
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+@pytest.mark.parametrize(
+    ("language", "query", "separator"),
+    [
+        ("en", "", ","),
+        ("da", "", ";"),
+        ("sv", "", ";"),
+        ("de", "", ";"),
+        ("es", "", ";"),
+        ("fr", "", ";"),
+        ("de", "&sep=,", ","),
+        ("en", "&sep=;", ";"),
+    ],
+)
+def test_the_csv_has_a_byte_order_mark_and_the_readers_separator(desk, sandbox, language, query, separator):
+    data = raw_csv(desk, query, HTTP_ACCEPT_LANGUAGE=language)
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8's byte-order mark: Excel reads the names right
+    header = data.decode("utf-8-sig").splitlines()[0]
+    assert header.startswith('"')
+    assert header.count(f'"{separator}"') == 19  # twenty quoted columns
+
+
+def test_names_with_letters_beyond_ascii_survive_the_csv(desk, sandbox, settings):
+    settings.PLEO_COMPANY_LABELS = {seed.COMPANY_ID: "Kaffe & Co ÆØÅ"}
+    data = raw_csv(desk, HTTP_ACCEPT_LANGUAGE="da")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8")[1:]), delimiter=";"))
+    assert "Kaffe & Co ÆØÅ" in {row["Virksomhed"] for row in rows}
+
+
+def test_the_csv_gives_moments_failed_counts_and_pleos_message_never_relative_times(desk, sandbox, settings):
+    settings.TIME_ZONE = "Europe/Copenhagen"
+    partly = seed.job_uuid("completed_with_errors")
+    desk.get(f"/jobs/{partly}/")  # the desk now holds its failed entries and their details
+    from exportjobs.views import attention as attention_view
+
+    attention_view._LAID_OUT.clear()
+    rows = {row["Export job ID"]: row for row in csv_rows(desk.get(f"{URL}?period=30d&format=csv"))}
+    job = sandbox.state.job(partly)
+    row = rows[partly]
+    assert row["Created (UTC)"] == job["createdAt"]
+    local = utc(job["createdAt"]).astimezone(ZoneInfo("Europe/Copenhagen"))
+    assert row["Created, local time (Europe/Copenhagen)"] == local.strftime("%Y-%m-%d %H:%M")
+    assert row["Failed entries"] == "4"
+    assert row["Not booked"].replace("\u00a0", " ") == "DKK 12,880.50, EUR 84.50 and SEK 1,299.00 (4 entries)"
+    assert row["Pleo's message"] == "4 of 36 entries were rejected by the accounting system."
+    assert not any(re.search(r"\bago\b|\bin about\b", cell) for row in rows.values() for cell in row.values())

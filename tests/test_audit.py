@@ -125,7 +125,7 @@ def test_admin_exports_the_trail_as_csv(admin_client, desk):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert len(rows) == 2
     assert rows[0]["username"] == "fiona"
     assert rows[0]["job_id"] == JOB
@@ -207,7 +207,7 @@ def test_the_admin_csv_writes_a_list_views_filters_as_json_and_never_a_formula(a
     response = admin_client.post(
         "/admin/exportjobs/auditevent/", {"action": "export_csv", "_selected_action": [str(event.pk)]}
     )
-    [row] = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    [row] = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert row["username"] == "'=cmd|' /C calc'!A0"
     assert row["action"] == "attention"
     assert json.loads(row["filters"]) == {"period": "7d", "statuses": ["failed"], "company": "", "format": "csv"}

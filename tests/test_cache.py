@@ -141,7 +141,7 @@ def test_every_key_the_desk_writes_to_redis_is_json(desk, sandbox, settings, red
     sandbox.state.add_fault(JOB, "503")
     stale = desk.get(f"/jobs/{JOB}/")  # a stale view (and its error mark)
     assert stale.status_code == 200
-    assert "Stale copy" in stale.content.decode()
+    assert "An older copy" in stale.content.decode()
 
     keys = list(client.scan_iter(f"{prefix}:*"))
     kinds = {key.decode().split(":")[3] for key in keys}

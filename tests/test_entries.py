@@ -243,7 +243,7 @@ def test_a_shared_link_says_what_changed_since(desk, sandbox):
     words = text_of(
         desk.get(f"/jobs/{seed.DOC_SAMPLE_ID}/", {"seen": "in_progress", "at": "2026-03-03T14:02:00Z"}).content.decode()
     )
-    assert "When this link was shared (3 Mar 2026, 14:02:00 UTC) the job was exporting; now it has failed." in words
+    assert "When this link was shared (3 Mar 2026, 14:02 UTC) the job was exporting; now it has failed." in words
 
 
 def test_a_shared_link_says_when_nothing_changed(desk, sandbox):

@@ -6,6 +6,7 @@ bounded in requests and in time.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import re
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +44,7 @@ THREADS = 8
 PASSWORD = "fault-test-" + secrets.token_urlsafe(12)
 METRICS_TOKEN = "metrics-" + secrets.token_urlsafe(12)
 HOT = [seed.generated_uuid(i) for i in range(20)]  # cached before each scenario
-COLD_BASE = 1000  # generated jobs from here on are used once each, never cached before
+GENERATED = 5000  # the sandbox serves generated jobs 0 … GENERATED-1
 
 
 @dataclass
@@ -65,14 +67,16 @@ class Team:
     gunicorn: subprocess.Popen[bytes]
     log: Path
     env: dict[str, str]
-    cold: list[int] = field(default_factory=lambda: [COLD_BASE])
+    # Jobs after HOT, each handed out once (by any number of client threads) and so never cached before.
+    cold: Iterator[int] = field(default_factory=lambda: itertools.count(len(HOT)))
 
     def get(self, path: str, *, timeout: float = 10.0, **headers: str) -> requests.Response:
         return requests.get(self.url + path, cookies=self.cookies, timeout=timeout, headers=headers)
 
     def next_cold(self) -> str:
-        self.cold[0] += 1
-        return seed.generated_uuid(self.cold[0])
+        index = next(self.cold)  # atomic: two threads never get the same job
+        assert index < GENERATED, "the fault suite used every generated job: raise GENERATED"
+        return seed.generated_uuid(index)
 
     def restart_workers(self) -> None:
         """New workers (empty local caches), as after a deploy; the master stays."""
@@ -131,7 +135,7 @@ def team(tmp_path_factory):
     postgres = OwnPostgres().init()
     postgres.start()
     redis = OwnRedis(directory).start()
-    sandbox = SandboxServer(token=SANDBOX_TOKEN, state=SandboxState(generated=5000)).start()
+    sandbox = SandboxServer(token=SANDBOX_TOKEN, state=SandboxState(generated=GENERATED)).start()
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PLEO_", "CACHE_", "DATABASE_", "LOCAL_"))},
@@ -272,7 +276,7 @@ def test_a_hung_redis_costs_each_thread_one_wait_at_most_then_pages_skip_it(team
 
 
 def test_with_redis_gone_pleo_gets_a_few_times_the_calls_not_one_per_page(team):
-    jobs = [seed.generated_uuid(2000 + i) for i in range(60)]
+    jobs = [team.next_cold() for _ in range(60)]
     rng = random.Random(7)
 
     def choose() -> str:
@@ -351,7 +355,9 @@ def test_a_slow_pleo_never_fills_every_thread(team):
         team.sandbox.state.latency = 0.0
     after = scrape(team)
     statuses = {hit.status for hit in hits}
-    assert statuses <= {503, 504}, statuses  # Pleo too slow (504) or the bulkhead full (503), never hung
+    unexpected = [(hit.path, hit.status, round(hit.seconds, 2), hit.body[:2000]) for hit in hits if hit.status > 504]
+    unexpected += [(hit.path, hit.status, round(hit.seconds, 2), hit.body[:2000]) for hit in hits if hit.status < 503]
+    assert statuses <= {503, 504}, unexpected  # Pleo too slow (504) or the bulkhead full (503), never hung
     assert any(hit.status == 503 and "Pleo is busy" in hit.body for hit in hits)
     assert metric(after, "desk_bulkhead_rejections_total") > metric(before, "desk_bulkhead_rejections_total")
     # The bulkhead was full, and never held more than PLEO_BULKHEAD (all but two) of a worker's threads: the

@@ -92,7 +92,7 @@ def test_refreshes_beyond_the_budget_stop_reaching_pleo_and_get_the_429_page(des
     assert "You have asked Pleo for a lot in a short time" in text
     assert "You can ask again from" in text
     assert 0 < int(page["Retry-After"]) <= 600 + 30 + 1  # a call counts for the window and at most one slot more
-    assert "the dashboard's administrator" in text_of(text)
+    assert "Export Job Desk's administrator" in text_of(text)
 
 
 def test_bulk_lookups_of_new_ids_stop_at_the_budget(desk, sandbox, small_budget):
@@ -415,7 +415,7 @@ def test_the_audit_export_guards_hostile_user_names(client, django_user_model):
         "/admin/exportjobs/auditevent/",
         {"action": "export_csv", "_selected_action": list(AuditEvent.objects.values_list("pk", flat=True))},
     )
-    content = b"".join(response.streaming_content).decode()
+    content = b"".join(response.streaming_content).decode("utf-8-sig")
     cells = [row[1] for row in csv.reader(io.StringIO(content))][1:]
     assert cells == ["' =cmd|' /C calc'!A0"]
 
@@ -714,7 +714,7 @@ def test_a_formula_after_a_separator_inside_a_cell_is_no_formula_in_the_audit_ex
         "/admin/exportjobs/auditevent/",
         {"action": "export_csv", "_selected_action": list(AuditEvent.objects.values_list("pk", flat=True))},
     )
-    content = b"".join(response.streaming_content).decode()
+    content = b"".join(response.streaming_content).decode("utf-8-sig")
     formulas = [cell for cell in cells_split_on(content, separator) if cell.startswith(FORMULA_STARTS)]
     assert formulas == []
     lines = content.splitlines()

@@ -104,7 +104,8 @@ def test_every_timestamp_is_a_time_element_with_the_utc_instant(desk, sandbox):
     page = show(desk, sandbox, expiredAt="2026-11-03T15:20:00Z")
     for value in ("2026-11-03T14:02:00Z", "2026-11-03T14:05:30Z", "2026-11-03T14:20:00Z", "2026-11-03T15:20:00Z"):
         assert f'<time datetime="{value}"' in page
-    assert "3 Nov 2026, 14:02:00 UTC" in page
+    assert "3 Nov 2026, 14:02 UTC" in page  # to the minute
+    assert 'title="3 Nov 2026, 14:02:00 UTC"' in page  # the exact moment in UTC, in the tooltip
     assert "ago)" in page  # relative time
 
 
@@ -112,7 +113,7 @@ def test_times_are_displayed_in_the_configured_time_zone(desk, sandbox, settings
     settings.TIME_ZONE = "Europe/Copenhagen"
     page = show(desk, sandbox)
     assert '<time datetime="2026-11-03T14:02:00Z"' in page  # the instant stays UTC
-    assert "3 Nov 2026, 15:02:00 CET" in page
+    assert "3 Nov 2026, 15:02 CET" in page
 
 
 def test_timestamps_with_offsets_are_normalised_to_utc(desk, sandbox):
@@ -153,7 +154,7 @@ def test_a_finished_job_shows_a_timeline_with_waited_ran_and_total(desk, sandbox
     words = text_of(show(desk, sandbox))
     assert "Created" in words
     assert "Started" in words
-    assert "Exported 3 Nov 2026, 14:20:00 UTC" in words  # the end, named by the job's state
+    assert "Exported 3 Nov 2026, 14:20 UTC" in words  # the end, named by the job's state
     assert "Finished" not in words
     assert "Waited before starting 3 min" in words
     assert "Ran for 14 min" in words
@@ -173,8 +174,8 @@ def test_an_expired_job_ends_its_timeline_named_by_its_state_at_its_expiry(desk,
         )
     )
     timeline = words.split("Timeline")[1].split("Entries in this export")[0]
-    assert "Failed 3 Nov 2026, 15:20:00 UTC" in timeline
-    assert "Expired When Pleo gave up waiting for the job 3 Nov 2026, 15:20:00 UTC" in words
+    assert "Failed 3 Nov 2026, 15:20 UTC" in timeline
+    assert "Expired When Pleo gave up waiting for the job 3 Nov 2026, 15:20 UTC" in words
 
 
 def test_an_active_job_shows_when_it_expires_marked_approximate(desk, sandbox):
@@ -248,7 +249,7 @@ def test_freshness_says_when_the_data_was_fetched_and_where_from(desk, sandbox):
     first = text_of(desk.get(URL).content.decode())
     assert "Fetched from Pleo just now" in first
     second = text_of(desk.get(URL).content.decode())
-    assert "shown from the dashboard's cache" in second
+    assert "Fetched from Pleo at" in second
     assert sandbox.state.calls(JOB) == 1
 
 
@@ -301,7 +302,7 @@ def test_support_tools_copy_buttons_raw_json_and_ticket_text(desk, sandbox):
     ticket = html.unescape(re.search(r'<pre id="ticket-text" class="ticket-text">(.*?)</pre>', page, re.S).group(1))
     assert f"Pleo export job {JOB}" in ticket
     assert "Status: Failed (failed)" in ticket
-    assert "Created: 3 Nov 2026, 14:02:00 UTC" in ticket
+    assert "Created: 3 Nov 2026, 14:02 UTC" in ticket
     assert "Entries: 1,234" in ticket
     assert "The accounting system rejected the login" in ticket
     assert f"Who must act: {ACTORS['integration_owner']}" in ticket
@@ -313,7 +314,7 @@ def test_support_tools_copy_buttons_raw_json_and_ticket_text(desk, sandbox):
 def test_the_ticket_text_gives_times_in_utc_and_the_configured_zone(desk, sandbox, settings):
     settings.TIME_ZONE = "Europe/Copenhagen"
     page = html.unescape(show(desk, sandbox))
-    assert "Created: 3 Nov 2026, 14:02:00 UTC (3 Nov 2026, 15:02:00 CET)" in page
+    assert "Created: 3 Nov 2026, 15:02 CET (3 Nov 2026, 14:02 UTC)" in page  # the company's zone first
 
 
 HOSTILE = "<img src=x onerror=alert(1)>\"'&"
@@ -334,16 +335,16 @@ def test_hostile_html_in_every_upstream_string_is_escaped(desk, sandbox):
 @pytest.mark.parametrize(
     ("fault", "status", "title"),
     [
-        ({"kind": "401"}, 502, "Pleo refused the dashboard's access"),
-        ({"kind": "403"}, 502, "Pleo refused the dashboard's access"),
-        ({"kind": "429", "retry_after": 42}, 503, "Pleo asked us to slow down"),
+        ({"kind": "401"}, 502, "Pleo refused Export Job Desk's access"),
+        ({"kind": "403"}, 502, "Pleo refused Export Job Desk's access"),
+        ({"kind": "429", "retry_after": 42}, 503, "Pleo asked Export Job Desk to wait"),
         ({"kind": "503"}, 503, "Pleo could not be reached"),
         ({"kind": "500"}, 503, "Pleo could not be reached"),
         ({"kind": "drop"}, 503, "Pleo could not be reached"),
         ({"kind": "hang", "seconds": 5}, 504, "Pleo took too long to answer"),
-        ({"kind": "malformed_json"}, 502, "Pleo sent an answer we could not read"),
-        ({"kind": "html"}, 502, "Pleo sent an answer we could not read"),
-        ({"kind": "missing_fields", "fields": ["status"]}, 502, "Pleo sent an answer we could not read"),
+        ({"kind": "malformed_json"}, 502, "Pleo sent an answer that could not be read"),
+        ({"kind": "html"}, 502, "Pleo sent an answer that could not be read"),
+        ({"kind": "missing_fields", "fields": ["status"]}, 502, "Pleo sent an answer that could not be read"),
     ],
 )
 def test_every_error_has_its_own_page_status_and_the_lookup_form(desk, sandbox, settings, fault, status, title):
@@ -427,3 +428,50 @@ def test_a_named_company_shows_its_name_beside_its_id(desk, sandbox, settings):
 
     assert f"Company and its Pleo ID, for Pleo support Nordlys ApS <Denmark> {seed.COMPANY_ID}" in text_of(page)
     assert "Nordlys ApS &lt;Denmark&gt;" in page
+
+
+# --- one line per time ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("zone", "language", "shown", "title"),
+    [
+        ("Europe/Copenhagen", "en", "3 Nov 2026, 15:02 CET", "3 Nov 2026, 14:02:00 UTC"),
+        ("Europe/Copenhagen", "da", "3. nov. 2026 15.02 CET", "3. nov. 2026 14.02.00 UTC"),
+        ("Europe/Copenhagen", "fr", "3 nov. 2026, 15:02 CET", "3 nov. 2026, 14:02:00 UTC"),
+        ("UTC", "en", "3 Nov 2026, 14:02 UTC", "3 Nov 2026, 14:02:00 UTC"),
+        ("UTC", "da", "3. nov. 2026 14.02 UTC", "3. nov. 2026 14.02.00 UTC"),
+        ("UTC", "fr", "3 nov. 2026, 14:02 UTC", "3 nov. 2026, 14:02:00 UTC"),
+    ],
+)
+def test_each_time_is_one_line_in_the_companys_zone_to_the_minute_with_utc_in_its_title(
+    client, finance_user, sandbox, settings, zone, language, shown, title
+):
+    settings.TIME_ZONE = zone
+    client.force_login(finance_user)
+    sandbox.state.put_job(job_payload(JOB, createdAt="2026-11-03T14:02:00Z"))
+    page = client.get(URL, HTTP_ACCEPT_LANGUAGE=language).content.decode().replace("\u202f", " ")
+    stamps = re.findall(r'<time datetime="2026-11-03T14:02:00Z" title="([^"]*)" data-local>([^<]*)</time>', page)
+    assert stamps, "the creation time is a <time> with the exact moment in UTC in its title"
+    assert {(html.unescape(t), text) for t, text in stamps} == {(title, shown)}
+    assert "Your time" not in page
+    assert "local-zone" not in page  # the browser adds the viewer's zone, if any
+
+
+def test_a_jobs_expiry_limit_is_said_in_words(desk, sandbox):
+    now = datetime.now(timezone.utc)
+    page = show(
+        desk, sandbox, status="in_progress", createdAt=iso(now - timedelta(minutes=5)), startedAt=iso(now),
+        lastUpdatedAt=iso(now), completedAt=None, expiresIn=3600,
+    )  # fmt: skip
+    assert "Pleo stops a job that has not been updated for one hour." in text_of(page)
+    assert "3,600" not in text_of(page)
+
+
+def test_the_title_joins_the_day_and_the_time_the_readers_way(client, finance_user, sandbox, settings):
+    settings.TIME_ZONE = "UTC"
+    client.force_login(finance_user)
+    sandbox.state.put_job(job_payload(JOB, createdAt="2025-11-05T21:26:00Z"))
+    words = {lang: text_of(client.get(URL, HTTP_ACCEPT_LANGUAGE=lang).content.decode()) for lang in ("fr", "de")}
+    assert "le 5 nov. 2025 à 21:26" in words["fr"].replace("\u202f", " ")
+    assert "erstellt am 5. Nov. 2025 um 21:26 von einer Person in Pleo" in words["de"]  # one "von", not two

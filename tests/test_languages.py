@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import uuid
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
@@ -349,10 +350,10 @@ def test_dates_and_numbers_follow_the_readers_locale(desk, sandbox, settings):
         job_payload(job, numberOfItems=12345, createdAt="2025-11-28T15:31:45Z", completedAt="2025-11-28T16:02:00Z")
     )
     da = text_of(desk.get(f"/jobs/{job}/", HTTP_ACCEPT_LANGUAGE="da").content.decode())
-    assert "28. nov. 2025 15.31.45 UTC" in da
+    assert "28. nov. 2025 15.31 UTC" in da  # to the minute
     assert "12.345" in da
     de = text_of(desk.get(f"/jobs/{job}/", HTTP_ACCEPT_LANGUAGE="de").content.decode())
-    assert "28.11.2025, 15:31:45 UTC" in de
+    assert "28.11.2025, 15:31 UTC" in de
     fr = desk.get(f"/jobs/{job}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "12\u202f345" in fr  # a narrow no-break space between thousands
     page = desk.get(f"/jobs/{job}/", HTTP_ACCEPT_LANGUAGE="da").content.decode()
@@ -399,7 +400,58 @@ def test_desk_js_carries_no_english_of_its_own():
 def test_the_js_texts_come_from_the_page_in_its_language(desk, sandbox):
     page = desk.get(f"/jobs/{FAILED}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     body = re.search(r"<body[^>]*>", page).group(0)
-    assert 'data-your-time="' in body
-    assert "Your time" not in body
+    assert 'data-locale="fr"' in body  # the browser writes a viewer's own zone in the page's format
+    assert "Your time" not in page
     assert re.search(r'data-copied="[^"]+"', page)
     assert 'data-copied="Copied' not in page
+
+
+# --- words a finance reader stumbled over ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "opening"),
+    [
+        ("de", "Die Buchungen konnten nicht geladen werden."),
+        ("fr", "Les écritures n'ont pas pu être chargées."),
+        ("en", "The entries could not be loaded."),
+    ],
+)
+def test_the_entries_notice_keeps_the_errors_title_as_it_is_written(desk, sandbox, language, opening):
+    """Never "… : pleo hat eine antwort …": the error's title stays a sentence of its own, capitals kept."""
+    from exportjobs import policy, services
+    from exportjobs.pleo.errors import PleoUnavailable
+
+    job = "5b0e7c1a-8d2f-4e6a-9b3c-1d2e3f4a5b6c"
+    sandbox.state.put_job(job_payload(job, status="completed_with_errors", numberOfItems=5))
+    services.job_get(job_id=uuid.UUID(job))  # the job is cached; its entries are not
+    sandbox.state.add_fault(job, "503")
+    words = text_of(desk.get(f"/jobs/{job}/", HTTP_ACCEPT_LANGUAGE=language).content.decode())
+    with translation.override(language):
+        title = str(policy.policy_of(PleoUnavailable("down")).words.title)
+    assert title[0].isupper()
+    assert f"{opening} {title}." in words
+
+
+@pytest.mark.parametrize(
+    ("language", "labels"),
+    [
+        ("sv", ["Exporterade", "Misslyckade"]),
+        ("es", ["Exportados", "Fallidos"]),
+        ("fr", ["Exportées", "En échec"]),
+    ],
+)
+def test_entry_counts_are_labelled_in_the_plural(desk, sandbox, language, labels):
+    page = desk.get(f"/jobs/{PARTLY}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    counts = re.search(r'<dl class="facts counts">(.*?)</dl>', page, re.S).group(1)
+    shown = re.findall(r"<dt>([^<]+)</dt>", counts)
+    assert shown[:2] == labels  # "Exporterade 32", never "Exporterad 32"
+
+
+@pytest.mark.parametrize("language", ["en", *LANGUAGES])
+def test_the_language_menus_name_contains_its_visible_text(desk, sandbox, language):
+    page = desk.get("/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    summary = re.search(r'<details class="language-menu">\s*<summary([^>]*)>(.*?)</summary>', page, re.S)
+    assert "aria-label" not in summary.group(1)  # named by its content, so the name holds what is seen
+    assert f'<span class="language-code">{language.upper()}</span>' in summary.group(2)
+    assert '<span class="visually-hidden">' in summary.group(2)

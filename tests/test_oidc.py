@@ -337,7 +337,7 @@ def test_an_id_token_that_fails_a_check_is_refused_with_a_page(client, fake, san
     response = finish_sign_in(client, fake, params["state"], HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400, case
     page = text_of(response.content.decode())
-    assert "The desk could not trust this sign-in" in page
+    assert "Export Job Desk could not trust this sign-in" in page
     assert "Sign in again" in page
     assert signed_in_user(client) is None
     assert not OIDCIdentity.objects.exists()
@@ -509,7 +509,7 @@ def test_a_deactivated_account_gets_a_page(client, fake):
     User.objects.filter(pk=user.pk).update(is_active=False)
     response = sign_in_with_fake(client, fake)
     assert response.status_code == 403
-    assert "Your account is turned off on the desk" in text_of(response.content.decode())
+    assert "Your account is turned off on Export Job Desk" in text_of(response.content.decode())
     assert signed_in_user(client) is None
 
 
@@ -655,7 +655,7 @@ def test_oidc_only_refuses_passwords_except_for_break_glass_users(client, fake, 
     assert 'name="password"' in client.get("/accounts/login/?password=1").content.decode()
     refused = client.post("/accounts/login/", {"username": "fiona", "password": PASSWORD})
     assert refused.status_code == 200
-    assert "Passwords are turned off on this desk" in text_of(refused.content.decode())
+    assert "Passwords are turned off on Export Job Desk" in text_of(refused.content.decode())
     assert signed_in_user(client) is None
     wrong = client.post("/accounts/login/", {"username": "rescue", "password": "wrong"})
     assert text_of(wrong.content.decode()).count("Passwords are turned off") == 1  # the same words for every name

@@ -221,7 +221,7 @@ def test_pleos_faults_read_as_the_desks_connection_not_as_the_jobs_status(desk, 
     main = page.split('<main id="main"')[1].split("</main>")[0]
     assert 'class="connection-notice"' in main
     assert "badge" not in main  # nothing shaped like a job's status
-    assert "The desk's connection to Pleo" in text_of(main)
+    assert "Export Job Desk's connection to Pleo" in text_of(main)
     assert "not about the export job" in text_of(main)
     if name == "fault:401":  # Pleo refused the desk's credentials: trying again cannot help
         assert "Try again" not in main

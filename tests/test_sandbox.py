@@ -616,10 +616,38 @@ def test_the_sample_entries_cover_families_currencies_notes_and_missing_receipts
     currencies = {entry["transactionValue"]["currency"] for entry in entries}
     assert {"DKK", "SEK", "EUR", "GBP", "ISK", "JPY", "KWD"} <= currencies
     notes = [entry.get("note") for entry in entries]
-    assert any(note and "<" in note for note in notes)
+    assert not any(note and "<" in note for note in notes)  # markup only in the sample named for it
     assert any(note and len(note) > 200 for note in notes)
     assert None in notes
     assert any(entry["receiptIds"] == [] for entry in entries)
+
+
+def test_markup_scripts_and_formulas_in_notes_are_only_in_the_sample_named_for_them(sandbox):
+    hostile = seed.job_uuid(seed.HOSTILE_SAMPLE)
+    assert "Hostile data" in seed.SAMPLES_BY_ID[hostile].title
+    notes = {
+        name: [
+            get(sandbox, f"/v1/accounting-entries/{entry_id}").json()["data"].get("note") or ""
+            for entry_id in failed_entry_ids(sandbox, job_id)
+        ]
+        for name, job_id in (("hostile", hostile), ("partly", seed.job_uuid("completed_with_errors")))
+    }
+    assert any("<script>" in note for note in notes["hostile"])
+    assert any(note.startswith("=") for note in notes["hostile"])
+    assert not any(mark in note for note in notes["partly"] for mark in ("<", "=", "onerror"))
+
+
+def test_each_sample_entry_is_an_expense_its_failure_belongs_with(sandbox):
+    """Plausible data: a receipt failure has a receipt, mileage and per diem have none, a supplier failure is a
+    supplier's invoice; the amount's currency is one the country of the note would use."""
+    for profile in seed.ENTRY_PROFILES:
+        if profile.failure.startswith("receipt_"):
+            assert profile.receipts >= 1, profile
+        if profile.family in ("MILEAGE", "PER_DIEM"):
+            assert profile.receipts == 0, profile
+        if profile.failure == "vendor_unknown":
+            assert profile.family in ("BILL_INVOICE", "BILL_INVOICE_PAYMENT"), profile
+    assert len({profile.failure for profile in seed.ENTRY_PROFILES}) == len(seed.ENTRY_PROFILES)
 
 
 def test_the_sandbox_entries_are_served_after_a_restart_without_the_items_first(sandbox):

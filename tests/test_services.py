@@ -126,7 +126,7 @@ def test_keys_are_namespaced_and_entries_carry_their_schema(sandbox):
     [
         ({"kind": "503"}, "Pleo could not be reached"),
         ({"kind": "hang", "seconds": 3}, "Pleo is slow to answer right now"),
-        ({"kind": "429", "retry_after": 5}, "Pleo is limiting how often the dashboard may ask right now"),
+        ({"kind": "429", "retry_after": 5}, "Pleo is limiting how often Export Job Desk may ask right now"),
         ({"kind": "401"}, ""),  # our credentials are broken: say so, do not hide it
         ({"kind": "malformed_json"}, ""),
     ],
@@ -144,7 +144,7 @@ def test_a_stale_copy_is_shown_only_when_pleo_is_down_slow_or_limiting(desk, san
     if stale:
         assert response.status_code == 200
         assert f"{stale}; showing what it said at" in page  # the real reason
-        assert "Stale copy fetched from Pleo" in page
+        assert "An older copy, fetched from Pleo" in page
     else:
         assert response.status_code == 502
         assert "; showing what it said at" not in page
@@ -318,7 +318,7 @@ def test_pages_are_still_served_when_redis_stops_mid_run(desk, sandbox, settings
     }
     sandbox.state.put_job(job_payload(JOB))
     assert desk.get(f"/jobs/{JOB}/").status_code == 200
-    assert "shown from the dashboard's cache" in desk.get(f"/jobs/{JOB}/").content.decode()
+    assert "Fetched from Pleo at" in desk.get(f"/jobs/{JOB}/").content.decode()
     assert sandbox.state.calls(JOB) == 1
 
     own_redis.stop()
@@ -327,7 +327,7 @@ def test_pages_are_still_served_when_redis_stops_mid_run(desk, sandbox, settings
         pages = [desk.get(f"/jobs/{JOB}/") for _ in range(3)]
     assert [page.status_code for page in pages] == [200, 200, 200]
     assert "Fetched from Pleo just now" in pages[0].content.decode()
-    assert "shown from the dashboard's cache" in pages[2].content.decode()  # this worker's own copy
+    assert "Fetched from Pleo at" in pages[2].content.decode()  # this worker's own copy
     assert sandbox.state.calls(JOB) == 2  # one call for the three pages: no Redis, yet not one call per page
     assert desk_cache.breaker_open()
     warnings = [r for r in written if r.name == "exportjobs.cache" and r.levelno == logging.WARNING]

@@ -10,15 +10,17 @@ from datetime import datetime
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone as dj_timezone
 
 from .. import policy, wording
-from ..pleo.models import ExportJob
+from ..pleo.models import AccountingEntry, ExportJob
 from ..services.attention import Filters, ListResult
 from ..verdict import ACTIVE_STATES, EntriesKnown, State, verdict_of
 from ..wording import duration_words
 from .companies import company_name, short_id
+from .entries import NotBooked, not_booked
 from .job import entries_text
-from .times import Timestamp, iso_utc, local_minutes, local_text, relative_text, utc_text
+from .times import Timestamp, iso_utc, local_minutes, local_text, relative_text, utc_text, zone_name
 from .verdicts import VerdictWords, badge, verdict_words
 
 
@@ -37,6 +39,8 @@ class AttentionRow:
     url: str
     job_id: str
     company_id: str
+    not_booked: NotBooked | None = None  # the failed entries' money, when the desk holds them
+    failed: int | None = None  # failed entries the desk holds (None: it holds none for this job)
 
     @property
     def stuck(self) -> bool:
@@ -53,6 +57,13 @@ class AttentionRow:
     @property
     def who_acts(self) -> str:
         return str(wording.ATTENTION_ROW["who_acts"]) % {"actor": self.words.who}
+
+    @property
+    def not_booked_line(self) -> str:
+        """``Not booked: DKK 450.00 (4 entries)``, or "" when the desk holds no failed entry of the job."""
+        if self.not_booked is None:
+            return ""
+        return str(wording.LABEL_VALUE % {"label": wording.NOT_BOOKED_LABEL, "value": self.not_booked.text})
 
     @property
     def link_label(self) -> str:
@@ -94,11 +105,13 @@ def attention_row(
     job_url: str | None = None,
     company_names: Mapping[str, str] | None = None,
     known: Mapping[uuid.UUID, EntriesKnown] | None = None,
+    held: Mapping[str, AccountingEntry | None] | None = None,
 ) -> AttentionRow:
     """One job as the list shows it; ``job_url`` is the job page's URL with ``{}`` for the id (from
     ``attention_sections``, which reverses it once for all rows); ``company_names``: Pleo's names;
-    ``known``: the failed entries the desk holds, by job."""
-    verdict = verdict_of(job, now=now, entries=(known or {}).get(job.id))
+    ``known``: the failed entries the desk holds, by job; ``held``: the details it holds of them."""
+    failed = (known or {}).get(job.id)
+    verdict = verdict_of(job, now=now, entries=failed)
     words = verdict_words(verdict, job, now)
     job_id, company_id = str(job.id), str(job.company_id)
     name = company_name(company_id, company_names)
@@ -128,6 +141,8 @@ def attention_row(
         url=(job_url or reverse("job_detail", args=[_SOME_ID]).replace(_SOME_ID, "{}")).format(job_id),
         job_id=job_id,
         company_id=company_id,
+        not_booked=not_booked(failed.failed, held or {}, gone=failed.gone, more=failed.more) if failed else None,
+        failed=len(failed.failed) if failed else None,
     )
 
 
@@ -138,13 +153,14 @@ def attention_sections(
     now: datetime,
     company_names: Mapping[str, str] | None = None,
     known: Mapping[uuid.UUID, EntriesKnown] | None = None,
+    held: Mapping[str, AccountingEntry | None] | None = None,
 ) -> list[AttentionSection]:
     """The four sections in order, each with its rows: failed, cancelled and partly exported newest first;
     active jobs that may be stuck first, then the others (the answer is already newest first)."""
     rows: dict[str, list[AttentionRow]] = {key: [] for key in wording.SECTIONS}
     job_url = reverse("job_detail", args=[_SOME_ID]).replace(_SOME_ID, "{}")
     for job in jobs:
-        row = attention_row(job, now, job_url=job_url, company_names=company_names, known=known)
+        row = attention_row(job, now, job_url=job_url, company_names=company_names, known=known, held=held)
         if row.section:
             rows[row.section].append(row)
     rows["active"].sort(key=lambda row: not row.stuck)  # stable: newest first within each group
@@ -199,9 +215,29 @@ def attention_freshness(result: ListResult, now: datetime) -> dict[str, str]:
     }
 
 
+def local_iso(moment: datetime | None) -> str:
+    """``2026-12-06 12:26``: a moment in the desk's zone, the way a spreadsheet reads a date and time."""
+    if moment is None:
+        return ""
+    try:
+        return dj_timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+    except OverflowError:
+        return ""
+
+
+def attention_csv_header() -> list[str]:
+    """The CSV's column names, the desk's zone named in those of its local times."""
+    zone = zone_name()
+    return [
+        str(title) % {"zone": zone} if "%(zone)s" in str(title) else str(title)
+        for title in wording.ATTENTION_CSV_HEADER
+    ]
+
+
 def attention_csv_rows(sections: Iterable[AttentionSection], base_url: str) -> Iterator[list[object]]:
-    """One row per job the page shows, in the page's order; times in UTC ISO 8601; who acts as a file read
-    elsewhere names them."""
+    """One row per job the page shows, in the page's order; times as moments (UTC ISO 8601, and in the desk's
+    zone), never relative; who acts as a file read elsewhere names them; the failed entries the desk holds
+    and their money not booked; Pleo's message as sent."""
     yes, no = str(wording.ATTENTION_ROW["yes"]), str(wording.ATTENTION_ROW["no"])
     for section in sections:
         if not section.shown:
@@ -214,13 +250,18 @@ def attention_csv_rows(sections: Iterable[AttentionSection], base_url: str) -> I
                 str(row.status.label),
                 job.status_value,
                 words.state,
-                row.what,
+                words.what,
                 job.failure_type_value or "",
+                job.failure_reason or "",
                 words.who_named,
                 yes if row.stuck else no,
                 iso_utc(job.created_at),
+                local_iso(job.created_at),
                 iso_utc(job.last_updated_at) if job.last_updated_at else "",
+                local_iso(job.last_updated_at),
                 words.verdict.entries if words.verdict.entries is not None else "",
+                row.failed if row.failed is not None else "",
+                row.not_booked.text if row.not_booked is not None else "",
                 row.company if row.company_known else "",
                 row.company_id,
                 base_url + row.url,

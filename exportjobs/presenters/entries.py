@@ -4,18 +4,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.utils import timezone as dj_timezone
 
 from .. import l10n, policy, wording
 from ..pleo.models import AccountingEntry, ExportJob, ExportJobItem, FailureType, ItemFailureType, ItemStatus, JobStatus
 from ..services.entries import ENTRIES_PER_PAGE, ITEM_STATUSES, EntryDetails, ItemsSummary
 from ..wording import item_failure_wording
-from .times import iso_utc, number_text, zone_name
+from .times import number_text
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise as Text
@@ -26,8 +28,8 @@ class EntryView:
     """What a failed entry is, as a person finds it in Pleo or on a receipt."""
 
     kind: str  # "Card purchase (online)"
-    when: str  # in the reader's zone and language
-    when_iso: str
+    when: str  # the day (Pleo's value is a day, not a moment), in the desk's zone and the reader's language
+    when_iso: str  # that day, 2026-11-28
     paid: str  # in the currency paid
     booked: str  # in the company's currency; "" when the same currency (or not given)
     note: str  # as written (escaped when shown)
@@ -138,8 +140,8 @@ def entry_view(entry: AccountingEntry, *, failure_type: str = "") -> EntryView:
     receipts = len(entry.receipt_ids)
     return EntryView(
         kind=wording.entry_kind(entry.family, entry.sub_family),
-        when=f"{l10n.date_time(local, seconds=False)} {local.tzname() or zone_name()}",
-        when_iso=iso_utc(entry.performed_at),
+        when=l10n.date(local),
+        when_iso=local.date().isoformat(),
         paid=l10n.money(paid.minors, paid.currency),
         booked=l10n.money(booked.minors, booked.currency) if booked and booked.currency != paid.currency else "",
         note=note,
@@ -169,7 +171,10 @@ def with_details(entries: dict[str, Any], details: EntryDetails) -> dict[str, An
             rows.append(replace(row, gone=True, actor="", actor_label=wording.ENTRY_DETAILS["nobody_gone"]))
         else:
             rows.append(replace(row, waiting=details.problem != "refused"))
-    notice = str(wording.ENTRY_NOTICES[details.problem]) if details.problem in wording.ENTRY_NOTICES else ""
+    whom = settings.DESK_CONTACT or str(wording.ADMINISTRATOR)
+    notice = (
+        str(wording.ENTRY_NOTICES[details.problem]) % {"whom": whom} if details.problem in wording.ENTRY_NOTICES else ""
+    )
     return {**entries, "failed": rows, "details_notice": notice, "details_complete": details.complete}
 
 
@@ -236,6 +241,7 @@ def items_context(summary: ItemsSummary, *, job: ExportJob, failure_type: str = 
         "counts": counts,
         "total": summary.total,
         "failed_total": failed_total if failed_total is not None else len(summary.failed),
+        "failed_listed": len(summary.failed),  # what the file of failed entries holds
         "groups": groups,
         "filtered": failure_type,
         "all_link": _entries_link("", 1),
@@ -250,5 +256,110 @@ def items_context(summary: ItemsSummary, *, job: ExportJob, failure_type: str = 
 
 
 def entries_error_notice(error: Exception) -> str:
-    problem = str(policy.policy_of(error).words.title).lower()
-    return str(wording.ENTRIES_FAILED_NOTICE) % {"problem": problem}
+    """Why the entries could not be loaded: the error's own title as it is written (never re-cased)."""
+    return str(wording.ENTRIES_FAILED_NOTICE) % {"problem": policy.policy_of(error).words.title}
+
+
+# --- money that did not reach the books ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotBooked:
+    """What a job's failed entries amount to: the total per currency paid, of the entries whose amount the
+    desk holds; how many entries that is, how many amounts it does not hold (yet), and whether Pleo has
+    more failed entries than the desk lists. Entries Pleo says no longer exist are left out."""
+
+    entries: int
+    totals: tuple[tuple[str, int], ...]  # (currency, minors), by currency code
+    unknown: int
+    more: bool
+
+    @property
+    def complete(self) -> bool:
+        return not self.unknown and not self.more
+
+    @property
+    def amounts(self) -> str:
+        """``DKK 12,430.50 and EUR 84.50``, in the reader's language."""
+        texts = [l10n.money(minors, currency) for currency, minors in self.totals]
+        if len(texts) <= 1:
+            return "".join(texts)
+        return str(wording.PARTIES_JOINED) % {"some": ", ".join(texts[:-1]), "last": texts[-1]}
+
+    @property
+    def text(self) -> str:
+        """``DKK 12,430.50 and EUR 84.50 (4 entries)``, or ``at least …`` with what is missing."""
+        return wording.not_booked_text(
+            amounts=self.amounts,
+            count=self.entries,
+            count_text=number_text(self.entries),
+            unknown=self.unknown,
+            unknown_text=number_text(self.unknown),
+            more=self.more,
+        )
+
+
+def not_booked(
+    failed: Iterable[ExportJobItem],
+    held: Mapping[str, AccountingEntry | None],
+    *,
+    gone: Collection[str] = (),
+    more: bool = False,
+) -> NotBooked | None:
+    """The money of ``failed`` entries not booked, from the details ``held`` (``entry_details_held``: None
+    for an entry Pleo says no longer exists); None when no failed entry needs booking."""
+    totals: Counter[str] = Counter()
+    entries = unknown = 0
+    for item in failed:
+        entry_id = str(item.accounting_entry_id)
+        if entry_id in gone or (entry_id in held and held[entry_id] is None):
+            continue  # it no longer exists: nothing to book
+        entries += 1
+        entry = held.get(entry_id)
+        if entry is None:
+            unknown += 1
+            continue
+        paid = entry.transaction_value
+        totals[paid.currency.upper()] += paid.minors
+    if not entries:
+        return None
+    return NotBooked(entries=entries, totals=tuple(sorted(totals.items())), unknown=unknown, more=more)
+
+
+# --- the file of a job's failed entries ------------------------------------------------------------------
+
+
+def _entry_cells(entry: AccountingEntry, failure_type: str) -> list[object]:
+    """Kind, date, amount, currency, booked amount and currency, note, category, receipt, review."""
+    view = entry_view(entry, failure_type=failure_type)
+    paid, booked = entry.transaction_value, entry.total_bill_value
+    return [
+        view.kind,
+        view.when_iso,  # the day, as a spreadsheet reads a date
+        l10n.plain_amount(paid.minors, paid.currency),
+        paid.currency.upper(),
+        l10n.plain_amount(booked.minors, booked.currency) if booked else "",
+        booked.currency.upper() if booked else "",
+        view.note,
+        view.category or view.category_words,
+        view.receipt_text,
+        view.review,
+    ]
+
+
+def entries_csv_rows(summary: ItemsSummary, details: EntryDetails) -> Iterable[list[object]]:
+    """One row per failed entry the desk holds (in Pleo's order), who acts named as a file read elsewhere
+    names them; an entry without details says why; a last row says so when Pleo has more."""
+    without = str(wording.ENTRY_DETAILS["waiting"])
+    for item in summary.failed:
+        row = _failed_entry(item)
+        entry = details.found.get(row.entry_id)
+        gone = row.entry_id in details.gone
+        who = wording.ENTRY_DETAILS["nobody_gone"] if gone else wording.PARTY_NAMES.get(row.actor, "")
+        if entry is not None:
+            cells = _entry_cells(entry, row.type_value)
+        else:
+            cells = [str(wording.ENTRY_DETAILS["gone"]) if gone else without, *[""] * 9]
+        yield [row.label, row.type_value, who, *cells, row.reason, row.entry_id, row.external_url]
+    if summary.more:
+        yield [str(wording.ENTRIES_MORE) % {"shown": number_text(len(summary.failed))}]

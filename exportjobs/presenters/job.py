@@ -20,7 +20,7 @@ from ..services.jobs import JobResult
 from ..verdict import State, Verdict
 from ..wording import duration_words
 from .companies import company_name, short_id
-from .times import Timestamp, iso_utc, local_text, number_text, short_local_text, utc_text, zone_name
+from .times import Timestamp, both_zones_text, iso_utc, local_text, number_text, short_local_text, zone_name
 from .verdicts import VerdictWords, badge, verdict_words
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def _expiry(job: ExportJob, now: datetime) -> Expiry | None:
     template = wording.EXPIRES_IN if remaining > 0 else wording.OVERDUE_BY
     text = str(template) % {"duration": duration_words(remaining)}
     stamp = Timestamp.of(wording.TIME_LABELS["expires"], deadline, now)
-    return Expiry(stamp, text, remaining <= 0, duration_words(job.expires_in))
+    return Expiry(stamp, text, remaining <= 0, wording.duration_phrase(job.expires_in))
 
 
 def _stuck(job: ExportJob, verdict: Verdict, now: datetime) -> str:
@@ -149,7 +149,39 @@ def entries_text(count: int | None) -> str:
     return number_text(count) if count is not None else str(wording.ENTRIES_UNKNOWN_COUNT)
 
 
-def _ticket_text(job: ExportJob, words_: VerdictWords, result: JobResult, permalink: str, company: str) -> str:
+def _ticket_entries(entries: Mapping[str, Any] | None) -> list[str]:
+    """The failed entries by what went wrong, each with how many and who acts (named as a text read elsewhere
+    names them), and the money not booked."""
+    if not entries:
+        return []
+    lines = []
+    groups = entries.get("groups") or []
+    if groups:
+        lines.append(str(wording.TICKET["failed_by_type"]))
+        for group in groups:
+            lines.append(
+                wording.TICKET_FAILED_GROUP
+                % {
+                    "label": group.label,
+                    "number": group.count,
+                    "count": number_text(group.count),
+                    "who": wording.PARTY_NAMES.get(group.actor, wording.PARTY_NAMES["pleo_support"]),
+                }
+            )
+    total = entries.get("not_booked")
+    if total is not None:
+        lines.append(wording.LABEL_VALUE % {"label": wording.NOT_BOOKED_LABEL, "value": total.text})
+    return lines
+
+
+def _ticket_text(
+    job: ExportJob,
+    words_: VerdictWords,
+    result: JobResult,
+    permalink: str,
+    company: str,
+    entries: Mapping[str, Any] | None = None,
+) -> str:
     words = wording.TICKET
     status = badge(words_.verdict, job)
     lines = [
@@ -166,11 +198,9 @@ def _ticket_text(job: ExportJob, words_: VerdictWords, result: JobResult, permal
         (labels["updated"], job.last_updated_at),
     ):
         if moment is not None:
-            local = local_text(moment)
-            utc = utc_text(moment)
-            moment_text = utc + (f" ({local})" if local != utc else "")
-            lines.append(wording.LABEL_VALUE % {"label": label, "value": moment_text})
+            lines.append(wording.LABEL_VALUE % {"label": label, "value": both_zones_text(moment)})
     lines.append(str(words["entries"]) % {"count": entries_text(words_.verdict.entries)})
+    lines.extend(_ticket_entries(entries))
     lines.append(str(words["company"]) % {"name": company or short_id(job.company_id), "id": job.company_id})
     if words_.panel is not None:
         value = job.failure_type_value or words["no_type"]
@@ -181,18 +211,25 @@ def _ticket_text(job: ExportJob, words_: VerdictWords, result: JobResult, permal
         lines.append(str(words["message"]) % {"message": job.failure_reason})
     lines.append(str(words["link"]) % {"link": seen_link(permalink, result)})
     source = words["stale"] if result.source == "stale" else words["fresh"]
-    lines.append(str(words["as_of"]) % {"when": utc_text(result.fetched_at), "source": source})
+    lines.append(str(words["as_of"]) % {"when": both_zones_text(result.fetched_at), "source": source})
     return "\n".join(lines)
 
 
-def _ticket_texts(job: ExportJob, verdict: Verdict, result: JobResult, permalink: str, company: str) -> dict[str, str]:
+def _ticket_texts(
+    job: ExportJob,
+    verdict: Verdict,
+    result: JobResult,
+    permalink: str,
+    company: str,
+    entries: Mapping[str, Any] | None,
+) -> dict[str, str]:
     """The summary in the page's language and in English for Pleo support (written once when they are one)."""
     now = clock.now()
-    text = _ticket_text(job, verdict_words(verdict, job, now), result, permalink, company)
+    text = _ticket_text(job, verdict_words(verdict, job, now), result, permalink, company, entries)
     if translation.get_language() == "en":
         return {"ticket_text": text, "ticket_text_en": text}
     with translation.override("en"):
-        english = _ticket_text(job, verdict_words(verdict, job, now), result, permalink, company)
+        english = _ticket_text(job, verdict_words(verdict, job, now), result, permalink, company, entries)
     return {"ticket_text": text, "ticket_text_en": english}
 
 
@@ -223,8 +260,10 @@ def job_page_context(
     *,
     now: datetime | None = None,
     company_names: Mapping[str, str] | None = None,
+    entries: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The job page's words and times for ``verdict``; ``company_names``: Pleo's names of companies."""
+    """The job page's words and times for ``verdict``; ``company_names``: Pleo's names of companies;
+    ``entries``: the entries panel (its failed entries by type and the money not booked go into the ticket)."""
     job = result.value
     company = company_name(job.company_id, company_names)
     now = now or clock.now()
@@ -260,10 +299,11 @@ def job_page_context(
             "unknown_count": wording.ENTRIES_UNKNOWN_COUNT,
             "company": wording.JOB_COMPANY["label"],
             "company_hint": wording.JOB_COMPANY["hint"],
+            "not_booked": wording.NOT_BOOKED_LABEL,
         },
         "permalink": permalink,
         "seen_link": seen_link(permalink, result),
-        **_ticket_texts(job, verdict, result, permalink, company),
+        **_ticket_texts(job, verdict, result, permalink, company, entries),
         "auto_refresh": job.is_active,
         "zone": zone_name(),
         "is_utc": zone_name() in ("UTC", "Etc/UTC"),

@@ -1,4 +1,5 @@
-"""Moments and numbers as the pages show them: in the desk's zone and the reader's language."""
+"""Moments and numbers as the pages show them: in the desk's zone (``TIME_ZONE``, the company's) and the
+reader's language, to the minute; UTC for the tooltip and for machines."""
 
 from __future__ import annotations
 
@@ -32,34 +33,45 @@ def zone_name() -> str:
 
 
 def local_text(moment: datetime, *, with_date: bool = True) -> str:
+    """``28 Nov 2026, 15:31 CET`` (or ``15:31 CET``): a moment in the desk's zone, to the minute."""
     try:
         local = dj_timezone.localtime(moment)
     except OverflowError:  # an instant at the calendar's edge has no local time east of UTC: show it in UTC
         local = moment.astimezone(timezone.utc)
     zone = local.tzname() or zone_name()
     if with_date:
-        return f"{l10n.date_time(local)} {zone}"
+        return f"{l10n.date_time(local, seconds=False)} {zone}"
     return f"{l10n.time_of_day(local)} {zone}"
 
 
-def utc_text(moment: datetime) -> str:
-    return f"{l10n.date_time(moment.astimezone(timezone.utc))} UTC"
+def utc_text(moment: datetime, *, seconds: bool = True) -> str:
+    """``28 Nov 2026, 14:31:45 UTC``: the tooltip's exact moment (without seconds for a text people read)."""
+    return f"{l10n.date_time(moment.astimezone(timezone.utc), seconds=seconds)} UTC"
+
+
+def both_zones_text(moment: datetime) -> str:
+    """``28 Nov 2026, 15:31 CET (28 Nov 2026, 14:31 UTC)``: the desk's zone first, UTC beside it when the
+    desk's zone is another, for a text read elsewhere (a ticket)."""
+    local = local_text(moment)
+    utc = utc_text(moment, seconds=False)
+    return local if local == utc else f"{local} ({utc})"
 
 
 def short_local_text(moment: datetime, now: datetime) -> str:
-    """``28 Nov 15:31`` (with the year when it is not this year's), in the desk's zone."""
+    """``28 Nov 15:31`` (with the year when it is not this year's; ``28 nov. à 15:31`` in French), in the
+    desk's zone."""
     try:
         local = dj_timezone.localtime(moment)
         this_year = dj_timezone.localtime(now).year
     except OverflowError:
         local, this_year = moment.astimezone(timezone.utc), now.year
-    return l10n.short_date_time(local, with_year=local.year != this_year)
+    day, time_of_day = l10n.short_day_and_time(local, with_year=local.year != this_year)
+    return str(wording.DAY_AT_TIME) % {"day": day, "time": time_of_day}
 
 
 def local_minutes(moment: datetime) -> str:
     """``3 Nov 2026, 14:02 CET``: a list's times, to the minute."""
-    local = dj_timezone.localtime(moment)
-    return f"{l10n.date_time(local, seconds=False)} {local.tzname() or zone_name()}"
+    return local_text(moment)
 
 
 def number_text(value: int) -> str:

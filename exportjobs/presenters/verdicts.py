@@ -44,10 +44,25 @@ class VerdictWords:
         return " ".join(party.key for party in self.parties)
 
 
+# Articles a party's name may start with; inside a list they are written in lower case ("and the Pleo admin …").
+ARTICLES = frozenset({"The", "El", "La", "Los", "Las", "Le", "Les", "Der", "Die", "Das", "Den", "Dem"})
+
+
+def _inside(text: str) -> str:
+    """A party's name after the first of a list: its leading article in lower case; any other start (a name
+    such as Pleo, or a pronoun the language capitalises) as it is."""
+    first, _space, rest = text.partition(" ")
+    elided = first[:2] in ("L'", "L’")  # French: l'administrateur
+    if first in ARTICLES or elided:
+        return first[0].lower() + first[1:] + (" " + rest if rest else "")
+    return text
+
+
 def _joined(texts: list[str]) -> str:
     if len(texts) <= 1:
         return "".join(texts)
-    return str(wording.PARTIES_JOINED) % {"some": ", ".join(texts[:-1]), "last": texts[-1]}
+    inside = [texts[0], *(_inside(text) for text in texts[1:])]
+    return str(wording.PARTIES_JOINED) % {"some": ", ".join(inside[:-1]), "last": inside[-1]}
 
 
 def _party_text(label: str, entries: int | None) -> str:

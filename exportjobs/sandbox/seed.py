@@ -143,6 +143,9 @@ FAILURE_TITLES = {
 
 # The job from Pleo's own documentation sample, kept as a failed job: tickets quote it.
 DOC_SAMPLE_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
+# The sample whose failed entries carry notes with markup, a script and a formula (``HOSTILE_NOTES``): kept apart,
+# so every other sample reads as real data would.
+HOSTILE_SAMPLE = "hostile:notes"
 
 
 def _samples() -> list[Sample]:
@@ -288,7 +291,7 @@ def _samples() -> list[Sample]:
             )
         )
     entry_fault_samples: tuple[tuple[str, str, dict[str, Any]], ...] = (
-        ("fault:entries-403", gettext_noop("Entries' details refused (403: the key lacks access)"), {"kind": "403"}),
+        ("fault:entries-403", gettext_noop("Entries' details refused (403)"), {"kind": "403"}),
         ("fault:entries-404", gettext_noop("One failed entry no longer exists (404)"), {"kind": "404", "index": 8}),
         ("fault:entries-slow", gettext_noop("Entries' details too slow (no answer in time)"), {"kind": "hang"}),
     )
@@ -316,12 +319,36 @@ def _samples() -> list[Sample]:
                 entry_faults=faults,
             )
         )
+    hostile = job_uuid(HOSTILE_SAMPLE)
+    samples.append(
+        Sample(
+            hostile,
+            gettext_noop("Hostile data: markup, a script and a formula in the notes"),
+            gettext_noop("Faults (sandbox only)"),
+            partial(
+                _job,
+                hostile,
+                status="completed_with_errors",
+                created=1510,
+                started=1509,
+                updated=1505,
+                completed=1505,
+                items=36,
+                failure_type="validation_failure",
+                failure_reason="4 of 36 entries were rejected by the accounting system.",
+            ),
+        )
+    )
     for name, title, fault in (
         ("fault:503", gettext_noop("Pleo unavailable (503 every time)"), {"kind": "503"}),
-        ("fault:429", gettext_noop("Pleo rate-limits us (429, retry after 30 s)"), {"kind": "429", "retry_after": 30}),
+        (
+            "fault:429",
+            gettext_noop("Pleo rate-limits Export Job Desk (429, retry after 30 s)"),
+            {"kind": "429", "retry_after": 30},
+        ),
         ("fault:timeout", gettext_noop("Pleo never answers (timeout)"), {"kind": "hang"}),
         ("fault:malformed", gettext_noop("Pleo sends a broken answer"), {"kind": "malformed_json"}),
-        ("fault:401", gettext_noop("Pleo refuses the dashboard's credentials"), {"kind": "401"}),
+        ("fault:401", gettext_noop("Pleo refuses Export Job Desk's access (401)"), {"kind": "401"}),
     ):
         job_id = job_uuid(name)
         samples.append(
@@ -507,27 +534,6 @@ def bench_listed_job(index: int, now: datetime) -> dict[str, Any]:
 
 # --- items -------------------------------------------------------------------
 
-ITEM_FAILURES: tuple[tuple[str, str], ...] = (
-    ("account_unknown", "Account 6810 is unknown in the accounting system."),
-    ("tax_code_unknown", "Tax code 'I25' is unknown in the accounting system."),
-    ("vendor_unknown", "Vendor 'Kaffe & Co' has no account number in the accounting system."),
-    ("tag_unknown", "Tag 'Project Aurora' is unknown in the accounting system."),
-    ("receipt_upload_failure", "Uploading receipt receipt-1187.pdf failed."),
-    ("receipt_download_failure", "Downloading the receipt from Pleo failed."),
-    ("receipt_file_size_limit_exceeded", "Receipt is 28 MB; the accounting system accepts at most 10 MB."),
-    ("receipt_conversion_failure", "Converting the receipt from HEIC to PDF failed."),
-    ("unexpected_failure", "Unexpected error while exporting the entry."),
-    ("invalid_configuration", "Tax Code X does not exist in the Accounting System."),
-    ("missing_configuration", "Journal X missing: provide journal X in the configurations."),
-    ("accounting_system_authentication_failure", "The accounting system rejected the login."),
-    ("accounting_system_rate_limit", "The accounting system's rate limit was exceeded."),
-    ("accounting_system_unreachable", "The accounting system could not be reached."),
-    ("validation_failure", "The entry has no date."),
-    ("accounting_system_validation_failure", "The accounting system rejected the entry: period 2026-10 is closed."),
-    ("authorization_failure", "The integration's access to the accounting system was revoked."),
-    ("accounting_system_timeout", "The accounting system did not answer within 60 seconds."),
-)
-
 
 def failure_spacing(job: dict[str, Any]) -> int:
     """In a partly exported job, every n-th entry failed."""
@@ -593,64 +599,89 @@ COMPANY_DETAILS = {
     COMPANY_SE: {"registrationNumber": "556677-8899", "locality": "Stockholm", "country": "SE"},
     COMPANY_NO: {"registrationNumber": "912 345 678", "locality": "Oslo", "country": "NO"},
 }
-# (family, subFamily) of the n-th failed entry of a job, in turn.
-ENTRY_KINDS: tuple[tuple[str, str | None], ...] = (
-    ("CARD_PURCHASE", "ONLINE"),
-    ("OUT_OF_POCKET", None),
-    ("MILEAGE", None),
-    ("BILL_INVOICE", None),
-    ("CARD_PURCHASE", "IN_STORE"),
-    ("PER_DIEM", None),
-    ("REIMBURSEMENT", None),
-    ("CREDIT_NOTE", None),
-    ("CARD_PURCHASE", "ATM"),
-    ("BILL_INVOICE_PAYMENT", None),
-    ("CASHBACK", None),
-    ("WALLET", None),
-    ("BALANCE_AMENDMENT", None),
-    ("OVERDRAFT", None),
-    ("PLEO_INVOICE", None),
+LONG_NOTE = (
+    "Train tickets, hotel and taxis for the customer workshop in Aarhus, paid privately because the card was "
+    "blocked that week; the hotel invoice is split between two cost centres (see the attached booking "
+    "confirmation), and the taxi from the station was paid in cash because the card terminal in the car was "
+    "broken. Ask Maria in finance if anything is unclear about the split."
 )
-# (currency, minors) paid, in turn: each currency's own smallest unit (ISK and JPY have none, KWD has three).
-ENTRY_AMOUNTS: tuple[tuple[str, int], ...] = (
-    ("DKK", 45000),
-    ("SEK", 129900),
-    ("EUR", 8450),
-    ("GBP", 6580),
-    ("ISK", 1500),
-    ("JPY", 3200),
-    ("KWD", 12500),
-    ("DKK", 1234567),
-    ("NOK", 49900),
-)
+
+
+@dataclass(frozen=True)
+class EntryProfile:
+    """A failed entry a controller would believe: the failure, and an expense it belongs with (its kind,
+    amount, note, category, receipts and review status)."""
+
+    failure: str
+    reason: str
+    family: str
+    sub_family: str | None
+    currency: str
+    minors: int  # in the currency's smallest unit (ISK and JPY have none, KWD has three decimals)
+    note: str | None
+    account: str | None  # the account code; UNKNOWN_ACCOUNT: "I don't know" was chosen; None: no category
+    receipts: int
+    review: str
+
+
+UNKNOWN_ACCOUNT = "00000000-0000-0000-0000-000000000000"
+# The n-th failed entry of a job is profile n (in turn): the partly exported sample shows the first four, the
+# 10,000-entry sample every one. Each failure type once, with an expense it happens to.
+ENTRY_PROFILES: tuple[EntryProfile, ...] = (
+    EntryProfile("account_unknown", "Account 6810 is unknown in the accounting system.", "CARD_PURCHASE",
+                 "IN_STORE", "DKK", 45000, "Team lunch", "6810", 1, "NOT_REQUIRED"),
+    EntryProfile("tax_code_unknown", "Tax code 'I25' is unknown in the accounting system.", "OUT_OF_POCKET", None,
+                 "EUR", 8450, "Hotel breakfast at the Hamburg trade fair", "7140", 1, "OK"),
+    EntryProfile("vendor_unknown", "Vendor 'Kaffe & Co' has no account number in the accounting system.",
+                 "BILL_INVOICE", None, "DKK", 1243050, "Coffee machine lease and beans, Q4 (invoice KC-2026-118)",
+                 "6820", 1, "WAITING_FOR_REVIEWER"),
+    EntryProfile("tag_unknown", "Tag 'Project Aurora' is unknown in the accounting system.", "CARD_PURCHASE",
+                 "ONLINE", "SEK", 129900, "Figma seats for Project Aurora, December", "6300", 1, "OK"),
+    EntryProfile("receipt_upload_failure", "Uploading receipt receipt-1187.pdf failed.", "CARD_PURCHASE", "ONLINE",
+                 "GBP", 6580, "Ticket for the FinOps Summit, London", "7140", 1, "NOT_SET"),
+    EntryProfile("receipt_download_failure", "Downloading the receipt from Pleo failed.", "CARD_PURCHASE",
+                 "IN_STORE", "NOK", 49900, "Taxi from Oslo airport to the client", "7140", 1, "OK"),
+    EntryProfile("receipt_file_size_limit_exceeded", "Receipt is 28 MB; the accounting system accepts at most 10 MB.",
+                 "OUT_OF_POCKET", None, "KWD", 45000, "Hotel night in Kuwait City for the client audit", "7140", 1,
+                 "WAITING_FOR_EXPENSE_OWNER"),
+    EntryProfile("receipt_conversion_failure", "Converting the receipt from HEIC to PDF failed.", "CARD_PURCHASE",
+                 "IN_STORE", "ISK", 3900, "Airport bus, Keflavík to Reykjavík", "7140", 1, "OK"),
+    EntryProfile("unexpected_failure", "Unexpected error while exporting the entry.", "PER_DIEM", None, "DKK",
+                 119600, "Daily allowance, Stockholm workshop (2 days)", "7150", 0, "OK"),
+    EntryProfile("invalid_configuration", "Tax Code X does not exist in the Accounting System.", "MILEAGE", None,
+                 "DKK", 55334, "Client visit, Aarhus to Vejle and back (146 km)", "7160", 0, "OK"),
+    EntryProfile("missing_configuration", "Journal X missing: provide journal X in the configurations.",
+                 "REIMBURSEMENT", None, "DKK", 234000, LONG_NOTE, None, 0, "WAITING_FOR_REVIEWER"),
+    EntryProfile("accounting_system_authentication_failure", "The accounting system rejected the login.",
+                 "CREDIT_NOTE", None, "DKK", 129900, "Credit note for two returned headsets (invoice NO-2026-087)",
+                 "6820", 1, "NOT_REQUIRED"),
+    EntryProfile("accounting_system_rate_limit", "The accounting system's rate limit was exceeded.",
+                 "CARD_PURCHASE", "ATM", "JPY", 20000, "Cash for taxis in Tokyo", UNKNOWN_ACCOUNT, 1, "NOT_OK"),
+    EntryProfile("accounting_system_unreachable", "The accounting system could not be reached.",
+                 "BILL_INVOICE_PAYMENT", None, "DKK", 875000, "Payment of invoice 2026-131, Nordic Office Supply",
+                 "2740", 0, "NOT_REQUIRED"),
+    EntryProfile("validation_failure", "The entry has no date.", "CASHBACK", None, "DKK", 12550,
+                 "Pleo cashback, November", None, 0, "NOT_REQUIRED"),
+    EntryProfile("accounting_system_validation_failure",
+                 "The accounting system rejected the entry: period 2026-10 is closed.", "BALANCE_AMENDMENT", None,
+                 "DKK", 1000, None, None, 0, "NOT_REQUIRED"),
+    EntryProfile("authorization_failure", "The integration's access to the accounting system was revoked.",
+                 "PLEO_INVOICE", None, "DKK", 99900, "Pleo subscription, December", "6300", 1, "NOT_REQUIRED"),
+    EntryProfile("accounting_system_timeout", "The accounting system did not answer within 60 seconds.",
+                 "OVERDRAFT", None, "DKK", 4520, "Overdraft interest, November", "8400", 0, "NOT_REQUIRED"),
+)  # fmt: skip
+ITEM_FAILURES: tuple[tuple[str, str], ...] = tuple((p.failure, p.reason) for p in ENTRY_PROFILES)
+# (family, subFamily) of the profiles: every kind the samples show.
+ENTRY_KINDS: tuple[tuple[str, str | None], ...] = tuple(dict.fromkeys((p.family, p.sub_family) for p in ENTRY_PROFILES))
 # Rough rates into each company currency, per unit of the currency paid (for totalBillValue).
 TO_DKK = {"DKK": 1.0, "SEK": 0.65, "EUR": 7.46, "GBP": 8.6, "ISK": 0.05, "JPY": 0.046, "KWD": 22.4, "NOK": 0.64}
-LONG_NOTE = (
-    "Flights, hotel and taxis for the customer workshop in Aarhus with the whole implementation team; "
-    "the hotel invoice is split between two cost centres (see the attached booking confirmation), and "
-    "the taxi from the station was paid in cash because the card terminal in the car was broken. "
-    "Ask Maria in finance if anything is unclear about the split."
-)
-ENTRY_NOTES: tuple[str | None, ...] = (
-    "Team lunch",
+# Notes that a page must show as text, never run: only in the "hostile data" sample, never in the others.
+HOSTILE_NOTES: tuple[str, ...] = (
     "<b>Client dinner</b> & drinks <img src=x onerror=alert(1)>",
-    LONG_NOTE,
-    None,
-    "Taxi to the airport\nfor the Oslo trip",
-    "Printer paper and toner",
+    '<script>alert("note")</script> Printer paper',
     'Software licence (annual) — <a href="https://example.com">invoice</a>',
+    '=HYPERLINK("https://example.com","Click");-2+3',
 )
-ACCOUNT_CODES: tuple[str | None, ...] = ("6810", "7140", None, "2740", "6300")
-REVIEW_STATUSES = ("NOT_REQUIRED", "OK", "WAITING_FOR_REVIEWER", "NOT_OK", "NOT_SET", "WAITING_FOR_EXPENSE_OWNER")
-RECEIPT_FAILURE_TYPES = frozenset(
-    {
-        "receipt_upload_failure",
-        "receipt_download_failure",
-        "receipt_file_size_limit_exceeded",
-        "receipt_conversion_failure",
-    }
-)
-UNKNOWN_ACCOUNT = "00000000-0000-0000-0000-000000000000"
 
 
 def entry_uuid(job_id: str, index: int) -> str:
@@ -659,29 +690,27 @@ def entry_uuid(job_id: str, index: int) -> str:
 
 
 def entry_payload(job: dict[str, Any], index: int, now: datetime) -> dict[str, Any]:
-    """The ``AccountingEntryV1`` behind item ``index`` of ``job``: the n-th failed entry takes the n-th
-    kind, amount, note, category and review status in turn; some receipt failures have no receipt."""
+    """The ``AccountingEntryV1`` behind item ``index`` of ``job``: the n-th failed entry is the n-th of
+    ``ENTRY_PROFILES`` in turn (its kind, amount, note, category, receipts and review status belong to its
+    failure); the hostile-data sample's notes are ``HOSTILE_NOTES``."""
     entry_id = entry_uuid(job["id"], index)
     n = index // failure_spacing(job) if item_status(job, index) == "failed" else index
-    family, sub_family = ENTRY_KINDS[n % len(ENTRY_KINDS)]
-    currency, minors = ENTRY_AMOUNTS[n % len(ENTRY_AMOUNTS)]
+    profile = ENTRY_PROFILES[n % len(ENTRY_PROFILES)]
     company = str(job.get("companyId") or COMPANY_ID)
     home = COMPANY_CURRENCY.get(company, "DKK")
-    failure = ITEM_FAILURES[n % len(ITEM_FAILURES)][0] if item_status(job, index) == "failed" else None
-    receipts = [] if failure in RECEIPT_FAILURE_TYPES and n % 2 == 0 else [str(uuid.uuid5(uuid.UUID(entry_id), "r"))]
+    receipts = [str(uuid.uuid5(uuid.UUID(entry_id), f"r{count}")) for count in range(profile.receipts)]
     performed = now - timedelta(days=2 + n % 20, hours=n % 9, minutes=(7 * n) % 60)
-    code = ACCOUNT_CODES[n % len(ACCOUNT_CODES)]
     entry: dict[str, Any] = {
         "id": entry_id,
         "companyId": company,
-        "family": family,
+        "family": profile.family,
         "performedAt": ts(performed),
         "settledAt": ts(performed + timedelta(days=1)),
-        "transactionValue": {"currency": currency, "minors": minors},
+        "transactionValue": {"currency": profile.currency, "minors": profile.minors},
         "receiptIds": receipts,
         "status": "COMPLETED",
         "exportStatus": "NOT_EXPORTED",
-        "reviewStatus": REVIEW_STATUSES[n % len(REVIEW_STATUSES)],
+        "reviewStatus": profile.review,
         "tags": [],
         "splitItems": [],
         "attendees": [],
@@ -689,23 +718,23 @@ def entry_payload(job: dict[str, Any], index: int, now: datetime) -> dict[str, A
         "updatedAt": ts(performed + timedelta(days=1)),
         "employeeId": USER_MARIA if n % 2 else USER_OLE,
     }
-    if sub_family:
-        entry["subFamily"] = sub_family
-    if currency != home:
+    if profile.sub_family:
+        entry["subFamily"] = profile.sub_family
+    if profile.currency != home:
         digits = {"ISK": 0, "JPY": 0, "KWD": 3}
-        units = minors / 10 ** digits.get(currency, 2)
-        booked = units * TO_DKK.get(currency, 1.0) / TO_DKK.get(home, 1.0)
+        units = profile.minors / 10 ** digits.get(profile.currency, 2)
+        booked = units * TO_DKK.get(profile.currency, 1.0) / TO_DKK.get(home, 1.0)
         entry["totalBillValue"] = {"currency": home, "minors": round(booked * 100)}
     else:
-        entry["totalBillValue"] = {"currency": home, "minors": minors}
-    note = ENTRY_NOTES[n % len(ENTRY_NOTES)]
+        entry["totalBillValue"] = {"currency": home, "minors": profile.minors}
+    note = HOSTILE_NOTES[n % len(HOSTILE_NOTES)] if job["id"] == job_uuid(HOSTILE_SAMPLE) else profile.note
     if note is not None:
         entry["note"] = note
-    if code is not None:
-        entry["accountCode"] = code
-        entry["accountId"] = str(uuid.uuid5(NAMESPACE, f"account-{code}"))
-    elif n % 2:
+    if profile.account == UNKNOWN_ACCOUNT:
         entry["accountId"] = UNKNOWN_ACCOUNT
+    elif profile.account is not None:
+        entry["accountCode"] = profile.account
+        entry["accountId"] = str(uuid.uuid5(NAMESPACE, f"account-{profile.account}"))
     return entry
 
 

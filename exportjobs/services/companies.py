@@ -32,9 +32,9 @@ def company_names_get(*, company_ids: Iterable[uuid.UUID | str], deadline: float
 
     Companies ``PLEO_COMPANY_LABELS`` names are not asked for (the label wins). Names are cached for
     ``COMPANY_CACHE_TTL``; at most ``COMPANY_LIMIT`` companies are asked for, ``COMPANY_CONCURRENCY``
-    at a time, until ``deadline`` (default: one page budget from now). A refusal (403) is remembered
-    for ``marks.REFUSED_TTL`` seconds, Pleo down or too slow for ``marks.TROUBLE_TTL``: meanwhile no page
-    asks (or waits). A company Pleo does not name is simply left out.
+    at a time, until ``deadline`` (default: one page budget from now). A refusal (403) of a company is
+    remembered for ``marks.REFUSED_TTL`` seconds, Pleo down or too slow for it for ``marks.TROUBLE_TTL``:
+    meanwhile no page asks (or waits) for that company. A company Pleo does not name is simply left out.
     """
     labels: dict[str, str] = settings.PLEO_COMPANY_LABELS
     ids = [key for key in dict.fromkeys(str(value).lower() for value in company_ids) if key not in labels]
@@ -51,7 +51,10 @@ def company_names_get(*, company_ids: Iterable[uuid.UUID | str], deadline: float
             missing.append(company_id)
         elif answer.value is not None and answer.value.name.strip():
             names[company_id] = answer.value.name.strip()
-    if not missing or marks.refused("company") or marks.recent_trouble("company"):
+    if missing:  # a company Pleo just refused, or was down or slow for, is not asked again meanwhile
+        held_back = marks.blocked(marks.company(company_id) for company_id in missing)
+        missing = [company_id for company_id in missing if marks.company(company_id) not in held_back]
+    if not missing:
         return names
     client = get_client()
 
@@ -67,11 +70,12 @@ def company_names_get(*, company_ids: Iterable[uuid.UUID | str], deadline: float
         except NotFound:
             return None
         except PleoAuthError:
-            marks.remember_refusal("company")
+            marks.remember_refusal(marks.company(company_id))
             return None
         except NO_ANSWER as error:
             if isinstance(error, (PleoTimeout, PleoUnavailable)):  # no page waits for it again for a while
-                marks.remember_trouble("company", "timeout" if isinstance(error, PleoTimeout) else "unavailable")
+                problem = "timeout" if isinstance(error, PleoTimeout) else "unavailable"
+                marks.remember_trouble(marks.company(company_id), problem)
             return None
         return answer.value
 

@@ -217,6 +217,21 @@ def entry_ttl(_entry: AccountingEntry | None) -> int:
     return int(settings.ENTRY_CACHE_TTL)
 
 
+def entry_details_held(*, entry_ids: Iterable[uuid.UUID | str]) -> dict[str, AccountingEntry | None]:
+    """What the desk already holds of these entries (from the cache only: never a call to Pleo), by id: the
+    entry, or None where Pleo says it no longer exists; an entry not held is left out. One round trip."""
+    keys = {str(entry_id): Keys.of("entry", str(entry_id)) for entry_id in entry_ids}
+    if not keys:
+        return {}
+    cached = peek_many(keys.values(), codec=ENTRY_CODEC, ttl=entry_ttl)
+    held: dict[str, AccountingEntry | None] = {}
+    for entry_id, key in keys.items():
+        answer = cached.get(key.value)
+        if answer is not None:
+            held[entry_id] = answer.value
+    return held
+
+
 @dataclass(frozen=True, slots=True)
 class EntryDetails:
     """What Pleo said about the entries on a page.
@@ -242,22 +257,28 @@ PROBLEM_ORDER = ("refused", "over_budget", "from_link", "busy", "unavailable", "
 
 
 def entry_details_get(
-    *, entry_ids: Sequence[uuid.UUID], deadline: float, job_id: uuid.UUID | None = None
+    *,
+    entry_ids: Sequence[uuid.UUID],
+    deadline: float,
+    job_id: uuid.UUID | None = None,
+    limit: int = ENTRIES_PER_PAGE,
 ) -> EntryDetails:
-    """The details of the entries on one page (at most ``ENTRIES_PER_PAGE``), waiting until ``deadline``
+    """The details of the entries on one page (at most ``limit``: ``ENTRIES_PER_PAGE``, or every failed
+    entry the desk holds for the file of a job's failed entries), waiting until ``deadline``
     (``time.monotonic()``) at the latest.
 
     Cached answers (and cached "no such entry") cost no call: all are read in one round trip. The others
     are asked for ``ENTRY_CONCURRENCY`` at a time, each through the cache engine (single flight, a stale
     copy when Pleo is down). Together they count as one call per ``ENTRIES_PER_BUDGET_CALL`` entries
-    against the user's budget (``exportjobs.budgets``): they are at most ``ENTRIES_PER_PAGE``, asked only
-    on a cold page, and cached. A spent budget asks for none; the first refusal (403) or Pleo down or slow
-    stops the calls not yet made; a refusal is remembered for ``marks.REFUSED_TTL`` seconds, Pleo down or
-    too slow for ``marks.TROUBLE_TTL``, so that no page asks (and waits) again meanwhile. Calls still
+    against the user's budget (``exportjobs.budgets``): they are asked only when not cached. A spent budget
+    asks for none; the first refusal (403) or Pleo down or slow stops the calls not yet made; a refusal is
+    remembered for ``marks.REFUSED_TTL`` seconds, Pleo down or too slow for ``marks.TROUBLE_TTL``, for the
+    entries of ``job_id`` only (``marks.entries_of``), so that no view of that job asks (and waits) again
+    meanwhile, and no other job is affected. Calls still
     running at ``deadline`` go on and fill the cache for the next view. Entries Pleo says no longer exist
     are added to ``job_id``'s mark, which every surface's verdict reads.
     """
-    ids = list(dict.fromkeys(str(entry_id) for entry_id in entry_ids))[:ENTRIES_PER_PAGE]
+    ids = list(dict.fromkeys(str(entry_id) for entry_id in entry_ids))[:limit]
     keys = {entry_id: Keys.of("entry", entry_id) for entry_id in ids}
     cached = peek_many(keys.values(), codec=ENTRY_CODEC, ttl=entry_ttl)
     answered: dict[str, AccountingEntry] = {}
@@ -271,7 +292,8 @@ def entry_details_get(
             gone.add(entry_id)
         else:
             answered[entry_id] = answer.value
-    details = _details_asked(keys, missing, answered, gone, deadline) if missing else EntryDetails(answered)
+    scope = marks.entries_of(job_id if job_id is not None else "any")
+    details = _details_asked(keys, missing, answered, gone, deadline, scope) if missing else EntryDetails(answered)
     all_gone = gone | set(details.gone)
     if job_id is not None and all_gone:
         _remember_gone(job_id, all_gone)
@@ -279,14 +301,19 @@ def entry_details_get(
 
 
 def _details_asked(
-    keys: dict[str, Keys], missing: list[str], answered: dict[str, AccountingEntry], gone: set[str], deadline: float
+    keys: dict[str, Keys],
+    missing: list[str],
+    answered: dict[str, AccountingEntry],
+    gone: set[str],
+    deadline: float,
+    scope: str,
 ) -> EntryDetails:
-    """Ask Pleo for the ``missing`` entries (see ``entry_details_get``)."""
-    if marks.refused("entry"):
+    """Ask Pleo for the ``missing`` entries (see ``entry_details_get``); ``scope``: whose entries they are."""
+    held_back = marks.blocked([scope]).get(scope, "")
+    if held_back == "refused":
         return EntryDetails(answered, frozenset(gone), "refused")
-    trouble = marks.recent_trouble("entry")
-    if trouble:  # Pleo was just down or too slow for them: no page waits for it again meanwhile
-        return EntryDetails(answered, frozenset(gone), trouble, frozenset(missing))
+    if held_back:  # Pleo was just down or too slow for them: no view waits for it again meanwhile
+        return EntryDetails(answered, frozenset(gone), held_back, frozenset(missing))
     try:
         charge("entries", calls=-(-len(missing) // ENTRIES_PER_BUDGET_CALL))
     except OverBudget as error:  # FromAnotherSite too: its code names it
@@ -311,7 +338,7 @@ def _details_asked(
         except NO_ANSWER as error:
             stop.set()
             if isinstance(error, PleoAuthError):
-                marks.remember_refusal("entry")
+                marks.remember_refusal(scope)
             return error
         if answer.value is None:  # another request just learnt that Pleo has no such entry
             return NotFound("Pleo has no accounting entry with this ID.", what="entry")
@@ -322,11 +349,14 @@ def _details_asked(
             return EntryDetails(answered, frozenset(gone), "busy", frozenset(missing))
         futures = {entry_id: submit(_ENTRY_POOL, one, entry_id) for entry_id in missing}
         wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
-    return _collected(futures, answered, gone)
+    return _collected(futures, answered, gone, scope)
 
 
 def _collected(
-    futures: dict[str, Future[AccountingEntry | Exception | None]], answered: dict[str, AccountingEntry], gone: set[str]
+    futures: dict[str, Future[AccountingEntry | Exception | None]],
+    answered: dict[str, AccountingEntry],
+    gone: set[str],
+    scope: str,
 ) -> EntryDetails:
     """What the calls answered by now: the entries, those gone, the first problem and those still on their way."""
     problems: set[str] = set()
@@ -346,17 +376,19 @@ def _collected(
         problems.add("timeout")
     problem = next((name for name in PROBLEM_ORDER if name in problems), "")
     if problem in ("unavailable", "timeout"):
-        marks.remember_trouble("entry", problem)
+        marks.remember_trouble(scope, problem)
     return EntryDetails(answered, frozenset(gone), problem, frozenset(waiting))
 
 
 __all__ = [
     "ENTRIES_PER_PAGE",
+    "FAILED_LIST_MAX",
     "ITEM_STATUSES",
     "EntryDetails",
     "ItemsSummary",
     "entries_known_for",
     "entries_known_many",
     "entry_details_get",
+    "entry_details_held",
     "job_items_get",
 ]

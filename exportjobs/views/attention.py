@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,14 +22,16 @@ from django.views.decorators.http import require_http_methods, require_safe
 from .. import audit, clock, policy, wording
 from ..access import desk_view
 from ..audit import POLL_ROW_EVERY, AuditUnavailable
-from ..downloads import csv_download
+from ..downloads import csv_download, separator_for
 from ..forms import AttentionForm
 from ..lru import LRU
 from ..models import AuditEvent
+from ..pleo import AccountingEntry
 from ..policy import NO_ANSWER
 from ..presenters.attention import (
     AttentionSection,
     attention_companies,
+    attention_csv_header,
     attention_csv_rows,
     attention_freshness,
     attention_notices,
@@ -38,7 +41,8 @@ from ..presenters.times import zone_name
 from ..services.answers import deadline_for_page
 from ..services.attention import Filters, ListResult, attention_get
 from ..services.companies import company_names_get
-from ..services.entries import entries_known_many
+from ..services.entries import entries_known_many, entry_details_held
+from ..verdict import EntriesKnown
 from .common import HttpResponseSeeOther, audit_unavailable_page, error_page, is_poll
 
 
@@ -71,7 +75,8 @@ def attention(request: HttpRequest) -> HttpResponseBase:
     jobs = result.value.jobs
     names = company_names_get(company_ids={job.company_id for job in jobs}, deadline=until)
     if as_csv:
-        sections = attention_sections(jobs, filters, now=now, company_names=names, known=entries_known_many(jobs))
+        known = entries_known_many(jobs)
+        sections = attention_sections(jobs, filters, now=now, company_names=names, known=known, held=_held(known))
         shown = sum(len(section.rows) for section in sections if section.shown)
         try:
             _audit_attention(request, filters=audited, result=result, shown=shown, poll_rule=False)
@@ -108,6 +113,16 @@ def _audit_attention(
     )
 
 
+HELD_MAX = 5000  # failed entries whose details one list reads from the cache at most (one round trip)
+
+
+def _held(known: dict[uuid.UUID, EntriesKnown]) -> dict[str, AccountingEntry | None]:
+    """The details the desk holds of the listed jobs' failed entries, from the cache only (never Pleo): each
+    row's money not booked."""
+    ids = [item.accounting_entry_id for entries in known.values() for item in entries.failed]
+    return entry_details_held(entry_ids=ids[:HELD_MAX])
+
+
 @dataclass(frozen=True)
 class _Layout:
     sections_html: str
@@ -134,7 +149,7 @@ def _attention_layout(result: ListResult, filters: Filters, now: datetime, names
 
     def lay_out() -> _Layout:
         known = entries_known_many(jobs)
-        sections = attention_sections(jobs, filters, now=now, company_names=names, known=known)
+        sections = attention_sections(jobs, filters, now=now, company_names=names, known=known, held=_held(known))
         html = render_to_string(
             "exportjobs/_attention_sections.html", {"sections": sections, "words": wording.ATTENTION}
         )
@@ -173,8 +188,9 @@ def _attention_csv(
     company = f"-{str(filters.company)[:8]}" if filters.company else ""
     return csv_download(
         filename=f"needs-attention-{filters.period}{company}-{stamp}.csv",
-        header=[str(title) for title in wording.ATTENTION_CSV_HEADER],
+        header=attention_csv_header(),
         rows=attention_csv_rows(sections, request.build_absolute_uri("/")[:-1]),
+        separator=separator_for(request),
     )
 
 

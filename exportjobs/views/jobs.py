@@ -34,13 +34,13 @@ from ..lru import LRU
 from ..models import AuditEvent
 from ..pleo import ExportJob, NotFound
 from ..policy import NO_ANSWER
-from ..presenters.entries import entries_error_notice, items_context, page_entry_ids, with_details
+from ..presenters.entries import entries_error_notice, items_context, not_booked, page_entry_ids, with_details
 from ..presenters.job import job_page_context, seen_change, seen_moment, seen_status
 from ..presenters.times import iso_utc
 from ..presenters.verdicts import badge
 from ..services.answers import deadline_for_page, page_budget
 from ..services.companies import company_names_later
-from ..services.entries import WITH_ENTRIES, entries_known_for, entry_details_get, job_items_get
+from ..services.entries import WITH_ENTRIES, entries_known_for, entry_details_get, entry_details_held, job_items_get
 from ..services.jobs import JobResult, job_get
 from ..verdict import EntriesKnown, Verdict, verdict_of
 from .common import HttpResponseSeeOther, audit_unavailable_page, error_page, from_another_site, is_poll, samples
@@ -163,7 +163,7 @@ def _job_article(request: HttpRequest, result: JobResult, link: LinkAllowance | 
     except FutureTimeout:
         company_names, named_in_time = {}, False
     verdict = verdict_of(job, now=clock.now(), entries=known)
-    context = job_page_context(request, result, verdict, company_names=company_names)
+    context = job_page_context(request, result, verdict, company_names=company_names, entries=entries.get("entries"))
     context["seen_change"] = seen_change(job, seen, request.GET.get("at") if seen else None)
     context.update(entries)
     not_asked = link is not None and link.refused
@@ -225,7 +225,11 @@ def _entries(request: HttpRequest, job: ExportJob) -> tuple[dict[str, Any], Entr
     if entry_ids:  # what each listed entry is, within what is left of the entries' time
         details = entry_details_get(entry_ids=entry_ids, deadline=deadline, job_id=job.id)
         entries = with_details(entries, details)
-    return {"entries": entries}, entries_known_for(job, summary)
+    known = entries_known_for(job, summary)
+    held = entry_details_held(entry_ids=[item.accounting_entry_id for item in summary.failed])
+    gone = known.gone if known is not None else frozenset()
+    entries["not_booked"] = not_booked(summary.failed, held, gone=gone, more=summary.more)
+    return {"entries": entries}, known
 
 
 @require_http_methods(["GET", "POST"])

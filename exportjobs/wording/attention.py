@@ -98,8 +98,8 @@ ATTENTION: dict[str, Text] = {
 
 ATTENTION_FRESHNESS: dict[str, Text] = {
     "fresh": _("Fetched from Pleo just now, at %(time)s."),
-    "cache": _("Fetched from Pleo at %(time)s (%(relative)s), shown from the dashboard's cache."),
-    "stale": _("Stale copy fetched from Pleo at %(time)s (%(relative)s)."),
+    "cache": _("Fetched from Pleo at %(time)s (%(relative)s)."),
+    "stale": _("An older copy, fetched from Pleo at %(time)s (%(relative)s)."),
 }
 ATTENTION_STALE_MORE = _("The list may have changed since. Try Refresh in a few minutes.")
 
@@ -214,11 +214,16 @@ ATTENTION_CSV_HEADER: tuple[Text, ...] = (
     _("State"),
     _("What happened"),
     _("Failure type (Pleo's value)"),
+    _("Pleo's message"),
     _("Who acts"),
     _("May be stuck"),
     _("Created (UTC)"),
+    _("Created, local time (%(zone)s)"),
     _("Last update (UTC)"),
+    _("Last update, local time (%(zone)s)"),
     _("Entries"),
+    _("Failed entries"),
+    _("Not booked"),
     _("Company"),
     _("Company ID"),
     _("Link"),

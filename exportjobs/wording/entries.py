@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.utils.translation import gettext, ngettext, ngettext_lazy
+from django.utils.translation import gettext, ngettext, ngettext_lazy, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from ..pleo.models import EntryFamily, ReviewStatus
@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 ENTRIES_UNKNOWN_COUNT = _("unknown")
 ENTRIES_RANGE = _("%(first)s–%(last)s of %(of)s")
 ENTRIES_MORE = _(
-    "Pleo has more failed entries than the desk lists: these are the first %(shown)s. Fix these and export "
-    "again to see the rest."
+    "Pleo has more failed entries than Export Job Desk lists: these are the first %(shown)s. Fix these and "
+    "export again to see the rest."
 )
 ENTRIES_ABANDONED = _(
     "None of the entries failed on its own: the export stopped before exporting them. Once the problem above "
@@ -65,7 +65,7 @@ REVIEW_STATUS: dict[ReviewStatus, Text] = {
     ReviewStatus.NOT_REQUIRED: _("No review needed"),
     ReviewStatus.NOT_SET: _("Not reviewed"),
     ReviewStatus.OK: _("Approved in review"),
-    ReviewStatus.WAITING_FOR_EXPENSE_OWNER: _("Waiting for the person who spent"),
+    ReviewStatus.WAITING_FOR_EXPENSE_OWNER: _("Waiting for the employee who made the expense"),
     ReviewStatus.WAITING_FOR_REVIEWER: _("Waiting for a reviewer"),
     ReviewStatus.WAITING_FOR_COMPANY_REVIEWER: _("Waiting for the company's reviewer"),
     ReviewStatus.WAITING_FOR_TEAM_REVIEWER: _("Waiting for the team's reviewer"),
@@ -113,28 +113,84 @@ def receipt_words(count: int) -> str:
     return ngettext("%(count)s receipt attached", "%(count)s receipts attached", count) % {"count": count}
 
 
-# Why failed entries are listed without what they are: one notice per page, keyed by the problem.
+# Why failed entries are listed without what they are: one notice per page, keyed by the problem. Each says
+# what the reader can do, and whom to ask (``%(whom)s``: DESK_CONTACT, else Export Job Desk's administrator).
 ENTRY_NOTICES: dict[str, Text] = {
     "refused": _(
-        "Pleo refused to tell the desk what these entries are (403): the desk's Pleo API key needs read access "
-        "to accounting entries (the Accounting Entries API) for these details. The entries are listed without "
-        "them; an administrator can grant that access to the key."
+        "Pleo does not let Export Job Desk see what these entries are, so they are listed without their kind, "
+        "amount and note. Open them in Pleo to see those, and ask %(whom)s to let Export Job Desk read accounting "
+        "entries in Pleo."
     ),
     "over_budget": _(
-        "You have made the desk ask Pleo very often in the last few minutes, so the entries are listed without "
-        "their details for now. They will show again shortly."
+        "You have opened many jobs in the last few minutes, so the entries are listed without their details for "
+        "now. Open this page again in a few minutes to see them."
+    ),
+    "busy": _(
+        "Export Job Desk is busy asking Pleo for other people, so the entries are listed without their details. "
+        "Open this page again in a minute to see them."
     ),
     "from_link": _(
-        "This page was opened from a link on another site, so the dashboard did not ask Pleo what these entries "
-        "are. Use “Show the whole page” above to see them."
+        "This page was opened from a link on another site, so Export Job Desk did not ask Pleo what these "
+        "entries are. Use “Show the whole page” above to see them."
     ),
-    "busy": _("The desk is busy asking Pleo for other pages, so the entries are listed without their details."),
     "unavailable": _(
-        "Pleo could not say what these entries are right now, so some are listed without their details. "
-        "Refresh the page in a little while."
+        "Pleo could not say what these entries are right now, so some are listed without their details. Open "
+        "this page again in a few minutes; if it lasts, tell %(whom)s."
     ),
     "timeout": _(
-        "Pleo took too long to say what some entries are, so they are listed without their details. "
-        "They will show when you open this page again."
+        "Pleo took too long to say what some entries are, so they are listed without their details. They will "
+        "show when you open this page again."
     ),
 }
+# Whom to ask when DESK_CONTACT names nobody, inside a sentence.
+ADMINISTRATOR = pgettext_lazy("whom to ask, inside a sentence", "Export Job Desk's administrator")
+
+
+# --- money that did not reach the books -----------------------------------------------------------
+
+NOT_BOOKED_LABEL = _("Not booked")
+
+
+def not_booked_text(*, amounts: str, count: int, count_text: str, unknown: int, unknown_text: str, more: bool) -> str:
+    """What the failed entries of a job amount to: "DKK 12,430.50 and EUR 84.50 (4 entries)"; "at least …"
+    with how many amounts are not known yet; only the count when no amount is known. The numbers come
+    written the reader's way (``count_text``, ``unknown_text``); ``count`` and ``unknown`` choose the plural."""
+    entries = ngettext("%(count)s entry", "%(count)s entries", count) % {"count": count_text}
+    if not amounts:
+        return gettext("%(counted)s; their amounts are not known yet") % {"counted": entries}
+    parts = [entries]
+    if unknown:
+        parts.append(
+            ngettext(
+                "the amount of %(count)s entry is not known yet",
+                "the amounts of %(count)s entries are not known yet",
+                unknown,
+            )
+            % {"count": unknown_text}
+        )
+    if more:
+        parts.append(gettext("Pleo has more failed entries than Export Job Desk lists"))
+    if unknown or more:
+        amounts = gettext("at least %(amounts)s") % {"amounts": amounts}
+    return gettext("%(amounts)s (%(details)s)") % {"amounts": amounts, "details": "; ".join(parts)}
+
+
+# The file of a job's failed entries (``/jobs/<id>/entries.csv``): its columns, in order.
+ENTRIES_CSV_HEADER: tuple[Text, ...] = (
+    _("What went wrong"),
+    _("Failure type (Pleo's value)"),
+    _("Who acts"),
+    _("Kind"),
+    _("Date"),
+    _("Amount"),
+    _("Currency"),
+    _("Amount booked"),
+    _("Currency booked"),
+    _("Note"),
+    _("Category (account)"),
+    _("Receipt"),
+    _("Review"),
+    _("Message from the integration"),
+    _("Pleo accounting entry ID"),
+    _("Link in the accounting system"),
+)

@@ -29,53 +29,56 @@ ERRORS: dict[str, ErrorWording] = {
         _("Pleo has no export job with this ID."),
         _(
             "Check the ID for typos (compare it with the ticket). If it is right, the job may belong to another "
-            "Pleo environment (staging or production) or to a company this dashboard's Pleo access does not cover."
+            "Pleo environment (staging or production) or to a company Export Job Desk's access to Pleo does not cover."
         ),
     ),
     "auth": ErrorWording(
-        _("Pleo refused the dashboard's access"),
+        _("Pleo refused Export Job Desk's access"),
         _(
-            "Pleo did not accept this dashboard's credentials, so no job can be shown right now. "
+            "Pleo did not accept Export Job Desk's access, so no job can be shown right now. "
             "This is not about your own sign-in."
         ),
-        _("Tell the dashboard's administrator: its Pleo API token or key needs renewing or more access."),
+        _("Tell Export Job Desk's administrator: its access to Pleo needs renewing or widening."),
     ),
     "rate_limited": ErrorWording(
-        _("Pleo asked us to slow down"),
-        _("Pleo is limiting how often this dashboard may ask it for data."),
+        _("Pleo asked Export Job Desk to wait"),
+        _("Pleo is limiting how often Export Job Desk may ask it for data."),
         _("Wait a minute and try again."),
     ),
     "unavailable": ErrorWording(
         _("Pleo could not be reached"),
         _("Pleo's export service did not answer properly. This is usually temporary."),
-        _("Try again in a few minutes. If it lasts, check Pleo's status page."),
+        _(
+            "Try again in a few minutes. If it lasts, tell Export Job Desk's administrator, who can check with "
+            "Pleo support."
+        ),
     ),
     "timeout": ErrorWording(
         _("Pleo took too long to answer"),
         _("Pleo did not answer within the time limit."),
-        _("Try again in a minute. If it keeps happening, tell the dashboard's administrator."),
+        _("Try again in a minute. If it keeps happening, tell Export Job Desk's administrator."),
     ),
     "busy": ErrorWording(
         _("Pleo is busy right now"),
         _(
-            "The desk is already waiting on Pleo for several other requests, so it did not ask again for this one. "
-            "This protects the desk while Pleo is slow."
+            "Export Job Desk is already waiting on Pleo for several other requests, so it did not ask again for this "
+            "one. This keeps it working for everyone while Pleo is slow."
         ),
         _("Try again in a few seconds."),
     ),
     "over_budget": ErrorWording(
         _("You have asked Pleo for a lot in a short time"),
         _(
-            "To keep Pleo answering for the whole finance team, the desk limits how often one person can make it "
-            "ask Pleo. Jobs the desk already has in its cache still open as usual."
+            "To keep Pleo answering for the whole finance team, Export Job Desk limits how often one person can make "
+            "it ask Pleo. Jobs it looked up in the last few minutes still open as usual."
         ),
-        _("Wait a little and try again. If your work needs more, ask the dashboard's administrator."),
+        _("Wait a little and try again. If your work needs more, ask Export Job Desk's administrator."),
     ),
     "bad_response": ErrorWording(
-        _("Pleo sent an answer we could not read"),
-        _("Pleo's answer was not in the expected format, so the dashboard cannot show it safely."),
+        _("Pleo sent an answer that could not be read"),
+        _("Pleo's answer was not in the expected format, so Export Job Desk cannot show it safely."),
         _(
-            "Try again in a few minutes. If it keeps happening, tell the dashboard's administrator "
+            "Try again in a few minutes. If it keeps happening, tell Export Job Desk's administrator "
             "and quote the job ID."
         ),
     ),
@@ -91,9 +94,10 @@ def error_wording(code: str) -> ErrorWording:
 
 # The parts of an error page around its own words.
 ERROR_PAGE = {
-    "connection_kicker": _("The desk's connection to Pleo"),
+    "connection_kicker": _("Export Job Desk's connection to Pleo"),
     "connection_not_job": _(
-        "This is about the desk asking Pleo, not about the export job: the job's status is unknown until Pleo answers."
+        "This is about Export Job Desk asking Pleo, not about the export job: the job's status is unknown until Pleo "
+        "answers."
     ),
     "next_heading": _("What to do next"),
     "try_again": _("Try again"),
@@ -106,12 +110,12 @@ TRY_AGAIN_AT = _("You can ask again from %(time)s (in %(duration)s).")
 BULK_OVER_BUDGET = _("Some jobs were not looked up: you have asked Pleo for a lot in a short time. %(retry)s")
 
 AUDIT_UNAVAILABLE = ErrorWording(
-    _("The desk cannot record this look right now"),
+    _("Export Job Desk cannot record this look right now"),
     _(
         "Every look at an export job is recorded, and the record could not be written just now, "
-        "so the desk does not show the job."
+        "so Export Job Desk does not show the job."
     ),
-    _("Try again in a minute. If it lasts, tell the dashboard's administrator: the desk's database is not answering."),
+    _("Try again in a minute. If it lasts, tell Export Job Desk's administrator: its database is not answering."),
 )
 SERVER_ERROR_PLAIN = _("Something went wrong on our side. Reference:")
 
@@ -125,11 +129,11 @@ STALE_BANNERS: dict[str, Text] = {
     "busy": _("Pleo is busy right now; showing what it said at %(time)s (%(relative)s)."),
     "timeout": _("Pleo is slow to answer right now; showing what it said at %(time)s (%(relative)s)."),
     "rate_limited": _(
-        "Pleo is limiting how often the dashboard may ask right now; showing what it said at %(time)s (%(relative)s)."
+        "Pleo is limiting how often Export Job Desk may ask right now; showing what it said at %(time)s (%(relative)s)."
     ),
 }
 STALE_BANNER_MORE = _("The job may have changed since. Try Refresh in a few minutes.")
-ENTRIES_FAILED_NOTICE = _("The entries could not be loaded: %(problem)s.")
+ENTRIES_FAILED_NOTICE = _("The entries could not be loaded. %(problem)s.")
 ENTRIES_FAILED_MORE = _("The job itself is shown above. Try Refresh in a few minutes.")
 REFRESH_FAILED = _("Refresh failed: %(title)s.")
 REFRESH_STALE = _("Refresh failed: Pleo could not be reached, so the page still shows an older copy.")
@@ -138,9 +142,9 @@ BULK_NO_STATUS = StatusWording(_("Not known"), "?", "neutral", _("Pleo gave no a
 # Who acts when a job of a bulk lookup could not be shown, by the error's code.
 BULK_ERROR_WHO: dict[str, Text] = {
     "not_found": _("You: check the ID against the ticket"),
-    "auth": _("The dashboard's administrator"),
+    "auth": _("Export Job Desk's administrator"),
     "over_budget": _("You: try again a little later"),
-    "bad_response": _("The dashboard's administrator, if it lasts"),
+    "bad_response": _("Export Job Desk's administrator, if it lasts"),
     "unavailable": _("Nobody yet: try again in a few minutes"),
 }
 # A job without a failure, in a few words and who acts on it (the bulk table, the needs-attention list).
@@ -150,6 +154,6 @@ JOB_IN_SHORT: dict[str, tuple[Text, Text]] = {
     "completed": (_("Every entry exported"), _("Nobody: nothing to do")),
     "completed_with_errors": (_("Some entries were not exported"), _("Open the job to see who fixes which entry")),
     "failed": (_("Failed, without a reason from Pleo"), _("Pleo support")),
-    "unknown": (_("A status the desk does not know"), _("Pleo support, if it is unclear")),
+    "unknown": (_("A status Export Job Desk does not know"), _("Pleo support, if it is unclear")),
 }
 BAD_LINK = _("The link you followed does not contain a valid export job ID. Check the ticket, or paste the ID below.")

@@ -53,7 +53,7 @@ TIME_HELP: dict[str, Text] = {
     "started": _("When the integration began sending entries"),
     "completed": _("When the job finished"),
     "expired": _("When Pleo gave up waiting for the job"),
-    "updated": _("The last time anything happened to the job"),
+    "updated": _("When anything last happened to the job"),
 }
 MISSING: dict[str, Text] = {
     "not_reported": _("not reported"),
@@ -110,6 +110,12 @@ TICKET = {
     "message": _("Pleo's message: %(message)s"),
     "link": _("Link: %(link)s"),
     "as_of": _("Data as of %(when)s (%(source)s)"),
-    "stale": _("stale copy"),
+    "stale": _("an older copy: Pleo could not be reached"),
     "fresh": _("from Pleo"),
+    "failed_by_type": _("Failed entries by what went wrong:"),
 }
+TICKET_FAILED_GROUP = ngettext_lazy(
+    "- %(label)s: %(count)s entry (who acts: %(who)s)",
+    "- %(label)s: %(count)s entries (who acts: %(who)s)",
+    "number",
+)

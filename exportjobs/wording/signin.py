@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 SIGN_IN_WITH = _("Sign in with %(provider)s")
 SIGN_IN_WITH_COMPANY = _("Sign in with your company account")
 PASSWORD_OFF = _(
-    "Passwords are turned off on this desk: sign in with your company account. Only the administrators' "
+    "Passwords are turned off on Export Job Desk: sign in with your company account. Only the administrators' "
     "emergency accounts may use a password here, and only the right one."
 )
 
@@ -24,36 +24,36 @@ SIGN_IN_FAILURES: dict[str, ErrorWording] = {
     "unavailable": ErrorWording(
         _("Your company's sign-in cannot be reached"),
         _(
-            "The desk could not reach your company's sign-in service, or the service did not answer the way "
-            "the desk is set up for. You are not signed in."
+            "Export Job Desk could not reach your company's sign-in service, or the service did not answer the way "
+            "Export Job Desk is set up for. You are not signed in."
         ),
-        _("Try again in a few minutes. If it lasts, tell the dashboard's administrator."),
+        _("Try again in a few minutes. If it lasts, tell Export Job Desk's administrator."),
     ),
     "expired": ErrorWording(
         _("This sign-in has expired"),
         _(
             "The sign-in took too long, was already used, or was started in another browser or tab that has "
-            "since been closed, so the desk cannot finish it."
+            "since been closed, so Export Job Desk cannot finish it."
         ),
         _("Start the sign-in again: it takes one click."),
     ),
     "cancelled": ErrorWording(
         _("Sign-in was cancelled"),
         _("Your company's sign-in service did not sign you in: the sign-in was cancelled there, or it said no."),
-        _("Sign in again when you are ready. If you did not cancel, ask the dashboard's administrator."),
+        _("Sign in again when you are ready. If you did not cancel, ask Export Job Desk's administrator."),
     ),
     "refused": ErrorWording(
-        _("The desk could not trust this sign-in"),
+        _("Export Job Desk could not trust this sign-in"),
         _(
-            "The answer from your company's sign-in service did not pass the desk's security checks, so you "
+            "The answer from your company's sign-in service did not pass Export Job Desk's security checks, so you "
             "are not signed in."
         ),
-        _("Try again. If it happens again, tell the dashboard's administrator when it happened."),
+        _("Try again. If it happens again, tell Export Job Desk's administrator when it happened."),
     ),
     "not_allowed": ErrorWording(
-        _("Your account is turned off on the desk"),
-        _("Your company's sign-in service knows you, but your account on this desk has been deactivated."),
-        _("Ask the dashboard's administrator to turn it on again."),
+        _("Your account is turned off on Export Job Desk"),
+        _("Your company's sign-in service knows you, but your account on Export Job Desk has been deactivated."),
+        _("Ask Export Job Desk's administrator to turn it on again."),
     ),
     "locked": ErrorWording(
         _("Sign-in is paused for 15 minutes"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from ..pleo.models import FailureType, ItemFailureType, ItemStatus, JobStatus
@@ -88,7 +88,7 @@ def status_wording(status: JobStatus | str, failure: FailureType | str | None = 
         "?",
         "neutral",
         gettext(
-            "Pleo reported a status this dashboard does not know yet (“%(status)s”). "
+            "Pleo reported a status Export Job Desk does not know yet (“%(status)s”). "
             "Check the job in Pleo, or ask Pleo support what it means."
         )
         % {"status": status},
@@ -423,7 +423,7 @@ def failure_wording(kind: FailureType | str | None, *, partial: bool = False) ->
     if kind:
         return FailureWording(
             gettext("Unrecognised failure type “%(kind)s”") % {"kind": kind},
-            gettext("Pleo reported a failure type this dashboard does not know yet (“%(kind)s”).") % {"kind": kind},
+            gettext("Pleo reported a failure type Export Job Desk does not know yet (“%(kind)s”).") % {"kind": kind},
             "pleo_support",
             next_step,
         )
@@ -445,12 +445,13 @@ FAILURE_HEADING_OTHER = _("Problem reported")
 
 # --- entries (export items) -------------------------------------------------------------------
 
+# Each labels a count of entries ("Exported 32"): plural where a language agrees an adjective with its noun.
 ITEM_STATUS_LABELS: dict[ItemStatus, Text] = {
-    ItemStatus.SUCCESSFUL: _("Exported"),
-    ItemStatus.FAILED: _("Failed"),
-    ItemStatus.PENDING: _("Waiting"),
-    ItemStatus.IN_PROGRESS: _("Exporting"),
-    ItemStatus.ABANDONED: _("Not exported (job stopped)"),
+    ItemStatus.SUCCESSFUL: pgettext_lazy("a count of entries", "Exported"),
+    ItemStatus.FAILED: pgettext_lazy("a count of entries", "Failed"),
+    ItemStatus.PENDING: pgettext_lazy("a count of entries", "Waiting"),
+    ItemStatus.IN_PROGRESS: pgettext_lazy("a count of entries", "Exporting"),
+    ItemStatus.ABANDONED: pgettext_lazy("a count of entries", "Not exported (job stopped)"),
 }
 
 ITEM_FAILURE: dict[ItemFailureType, EntryFailureWording] = {
@@ -569,7 +570,7 @@ def item_failure_wording(kind: ItemFailureType | str | None) -> FailureWording:
     if kind:
         return FailureWording(
             gettext("Unrecognised failure type “%(kind)s”") % {"kind": kind},
-            _("Pleo reported a failure type this dashboard does not know yet."),
+            _("Pleo reported a failure type Export Job Desk does not know yet."),
             "pleo_support",
             UNKNOWN_ITEM_NEXT_STEP,
         )

@@ -35,7 +35,7 @@ STATE_IN_SHORT: dict[State, Text] = {
     State.CANCELLED: _("Cancelled by a user"),
     State.WAITING: _("Waiting for the integration to start"),
     State.EXPORTING: _("Being exported now"),
-    State.UNKNOWN: _("A status the desk does not know"),
+    State.UNKNOWN: _("A status Export Job Desk does not know"),
 }
 STUCK_QUIET = _("May be stuck: nothing has happened for %(duration)s.")
 STUCK_OVERDUE = _("May be stuck: past its expiry time by about %(duration)s.")

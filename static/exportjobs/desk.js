@@ -48,24 +48,46 @@
     });
   });
 
-  // --- times in the viewer's own zone ----------------------------------------------
+  // --- times in the viewer's own zone, on the same line ------------------------------
+  // Each time is written in the desk's zone (the company's) in the page's language. A viewer in another zone
+  // also gets their own, right after it on the same line, in the same locale's format (the page's own way of
+  // joining a day and a time, data-datetime): only the time when it is the same day there, else the day too
+  // ("6 Dec 2026, 11:26 CET · 12:26 EET").
+  function localFormats(locale, viewerZone) {
+    return {
+      time: new Intl.DateTimeFormat(locale, { timeStyle: "short", timeZone: viewerZone }),
+      day: new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: viewerZone }),
+      zone: new Intl.DateTimeFormat(locale, { timeZone: viewerZone, timeZoneName: "short" })
+    };
+  }
+
+  function zoneLabel(format, when, fallback) {
+    var parts = format.formatToParts(when).filter(function (part) { return part.type === "timeZoneName"; });
+    return parts.length ? parts[0].value : fallback;
+  }
+
   function showLocalTimes(root) {
     var viewerZone;
     try { viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
-    var serverZone = document.body.getAttribute("data-zone");
-    if (!viewerZone || viewerZone === serverZone) { return; }
-    var language = document.documentElement.lang || undefined;
-    var yourTime = document.body.getAttribute("data-your-time") || "";
-    var format = new Intl.DateTimeFormat(language, {
-      day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
-    });
+    var deskZone = document.body.getAttribute("data-zone");
+    if (!viewerZone || !deskZone || viewerZone === deskZone) { return; }
+    var locale = document.body.getAttribute("data-locale") || document.documentElement.lang || undefined;
+    var glue = (document.body.getAttribute("data-datetime") || "{1}, {0}").replace(/'/g, "");
+    var formats, deskDay;
+    try {
+      formats = localFormats(locale, viewerZone);
+      deskDay = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: deskZone });
+    } catch (e) { return; }
     root.querySelectorAll("time[data-local]").forEach(function (node) {
       if (node.nextElementSibling && node.nextElementSibling.classList.contains("local-zone")) { return; }
       var when = new Date(node.getAttribute("datetime"));
       if (isNaN(when.getTime())) { return; }
+      var day = formats.day.format(when);
+      var time = formats.time.format(when);
+      var text = day === deskDay.format(when) ? time : glue.replace("{1}", day).replace("{0}", time);
       var span = document.createElement("span");
       span.className = "local-zone";
-      span.textContent = yourTime + " " + format.format(when) + " (" + viewerZone + ")";
+      span.textContent = " · " + text + " " + zoneLabel(formats.zone, when, viewerZone);
       node.insertAdjacentElement("afterend", span);
     });
   }
