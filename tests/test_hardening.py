@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from exportjobs import budgets, lru
+from exportjobs import budgets, lru, wording
 from exportjobs import cache as desk_cache
 from exportjobs.cache import Keys
 from exportjobs.downloads import csv_safe as csv_cell
@@ -675,7 +675,7 @@ def test_an_oversized_or_bomb_answer_is_an_unreadable_answer(desk, sandbox, data
     sandbox.state.add_fault(JOB, "raw", data=data, headers=headers)
     response = desk.get(f"/jobs/{JOB}/")
     assert response.status_code == 502
-    assert "Pleo sent an answer we could not read" in text_of(response.content.decode())
+    assert str(wording.ERRORS["bad_response"].title) in text_of(response.content.decode())
 
 
 @pytest.mark.parametrize("path", ["/", f"/jobs/{seed.DOC_SAMPLE_ID}/", "/attention/", "/bulk/", "/healthz"])

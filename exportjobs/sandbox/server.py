@@ -18,6 +18,7 @@ import copy
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -745,6 +746,13 @@ class SandboxServer(ThreadingHTTPServer):
         self.state = state or SandboxState()
         self.verbose = verbose
         super().__init__(address, Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a desk that gave up waiting) is how Pleo's callers behave, not a fault of
+        # the sandbox: no traceback on stderr for it.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:
