@@ -218,19 +218,14 @@ class AlertDelivery(models.Model):
         return f"{self.notification_id} {'ok' if self.ok else self.error}"
 
 
-class AlertLease(models.Model):
-    """Once per interval, however many workers: a worker polls only after moving ``next_at`` on itself."""
-
-    name = models.CharField(max_length=32, primary_key=True)
-    next_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.name} {self.next_at:%H:%M:%S}"
-
-
 class AlertPoll(models.Model):
-    """One poll of Pleo for alerts: when, whether it got an answer, what it cost and what it found."""
+    """One poll of Pleo for alerts: when, whether it got an answer, what it cost and what it found.
 
+    ``slot`` is the start of its interval (``ALERT_POLL_SECONDS``) and unique: a worker polls only after
+    writing the row for its interval, so the database lets one poll per interval through, however many
+    workers and hosts try (the lease)."""
+
+    slot = models.DateTimeField(unique=True)
     started_at = models.DateTimeField(db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     ok = models.BooleanField(default=False)
