@@ -17,9 +17,9 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Count, Min
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils import timezone
 from prometheus_client import Counter, Gauge, Histogram, multiprocess
 
+from . import clock
 from .addresses import client_ip
 
 PLEO_CALLS = Counter(
@@ -136,7 +136,7 @@ ALERT_OUTBOX_SIZE = Gauge(
 def _read_outbox() -> None:
     """The alerts' outbox as it is now: how many wait to be delivered, and how long the oldest has."""
     notification = apps.get_model("exportjobs", "AlertNotification")
-    now = timezone.now()
+    now = clock.now()
     try:
         due = notification.objects.filter(status="pending", next_attempt_at__lte=now).aggregate(
             oldest=Min("created_at"), count=Count("id")

@@ -152,7 +152,7 @@ def _send_apprise(channel: str, message: Message, notification_id: str) -> None:
     extras = getattr(service, "payload_extras", None)
     if isinstance(extras, dict):
         extras["id"] = notification_id
-    with apprise.LogCapture(level=logging.WARNING) as captured:
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:  # type: ignore[no-untyped-call]
         try:
             taken = service.notify(body=message.text, title=message.subject)
         except Exception as error:

@@ -22,6 +22,7 @@ from ..presenters.entries import not_booked
 from ..presenters.times import local_minutes
 from ..presenters.verdicts import VerdictWords, verdict_words
 from ..services.attention import STATUSES
+from ..services.companies import company_names_get
 from ..services.entries import entries_known_many, entry_details_held
 from ..verdict import State, verdict_of
 from .channels import Message
@@ -63,8 +64,7 @@ def attention_link(state: State, jobs: list[ExportJob]) -> str:
     return f"{settings.DESK_BASE_URL}/attention/?{urlencode(params)}"
 
 
-def _line(entry: dict[str, Any], seen_at: datetime) -> JobLine:
-    job = ExportJob.from_payload(entry["payload"])
+def _line(job: ExportJob, names: dict[str, str], seen_at: datetime) -> JobLine:
     verdict = verdict_of(job, now=seen_at)
     known = entries_known_many([job]).get(job.id)
     money = ""
@@ -72,7 +72,7 @@ def _line(entry: dict[str, Any], seen_at: datetime) -> JobLine:
         held = entry_details_held(entry_ids=[item.accounting_entry_id for item in known.failed])
         total = not_booked(known.failed, held, gone=known.gone, more=known.more)
         money = total.text if total is not None else ""
-    name = company_name(job.company_id, {str(job.company_id).lower(): str(entry.get("company") or "")})
+    name = company_name(job.company_id, names)
     return JobLine(
         job=job,
         words=verdict_words(verdict, job, seen_at),
@@ -107,7 +107,9 @@ def render(*, kind: str, jobs: list[dict[str, Any]], seen_at: datetime, language
             subject = str(wording.ALERT_SUBJECT_TEST)
             context: dict[str, Any] = {"subject": subject, "intro": text, "details": [], "lines": [], "footer": ""}
             return _message(subject, context)
-        lines = [_line(entry, seen_at) for entry in jobs]
+        parsed = [ExportJob.from_payload(entry["payload"]) for entry in jobs]
+        names = company_names_get(company_ids=[job.company_id for job in parsed])
+        lines = [_line(job, names, seen_at) for job in parsed]
         first = lines[0]
         state = first.words.verdict.state
         if kind == "watch":

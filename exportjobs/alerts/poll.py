@@ -258,7 +258,7 @@ def _watch_notifications(changes: list[Change], now: datetime, watches: list[Job
     return made
 
 
-def _language_of(user_pk: object) -> str:
+def _language_of(user_pk: int) -> str:
     profile = Profile.objects.filter(user_id=user_pk).first()
     return (profile.language if profile is not None else "") or settings.LANGUAGE_CODE
 

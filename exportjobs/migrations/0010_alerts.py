@@ -3,11 +3,13 @@
 import uuid
 
 import django.db.models.deletion
+from django.apps.registry import Apps
 from django.conf import settings
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 
-def create_permission(apps, schema_editor):
+def create_permission(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     # "Can manage alerts" exists from this migration on (Django would add it only after all migrations); the
     # Finance group does not get it: an administrator gives it to whoever sets up alerts.
     ContentType = apps.get_model("contenttypes", "ContentType")

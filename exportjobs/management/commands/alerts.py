@@ -62,12 +62,12 @@ class Command(BaseCommand):
                 raise CommandError(f"no rule named {options['name']!r}")
             self.stdout.write(f"Removed {options['name']}")
         elif action == "test":
-            rule = AlertRule.objects.filter(name=options["name"]).first()
-            if rule is None:
+            found = AlertRule.objects.filter(name=options["name"]).first()
+            if found is None:
                 raise CommandError(f"no rule named {options['name']!r}")
-            notification = rule_test(rule=rule)
+            notification = rule_test(rule=found)
             alert_deliver.enqueue(str(notification.id))
-            self.stdout.write(f"A test message for {rule.name} is queued ({notification.id}); a worker sends it.")
+            self.stdout.write(f"A test message for {found.name} is queued ({notification.id}); a worker sends it.")
         elif action == "worker":
             tick_ensure()
             worker_args = ["--queue-name", "default", "--interval", str(options["interval"]), "--no-reload"]
