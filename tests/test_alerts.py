@@ -370,3 +370,47 @@ def test_an_unverified_webhook_is_refused_and_nothing_recorded(db, client, setti
     assert 400 <= response.status_code < 500
     assert not JobWatch.objects.exists()
     assert len([record for record in written if "webhook refused" in record.getMessage()]) == 1
+
+
+def test_the_poll_shares_the_lists_cache_with_attention(db, alerts, clock, desk):
+    assert desk.get("/attention/").status_code == 200
+    calls = alerts.state.list_calls()
+    poll = alerts_poll(deliver=lambda ids: None, worker="test")  # the same interval as the page: its cache
+    assert poll is not None
+    assert poll.ok
+    assert alerts.state.list_calls() == calls
+    poll_now(clock)  # an interval later the cached answer has run out: one walk
+    assert alerts.state.list_calls() > calls
+
+
+def test_watched_jobs_cost_at_most_alert_watch_max_calls_per_poll(db, alerts, clock, settings):
+    settings.ALERT_WATCH_MAX = 2
+    hidden = [str(uuid.uuid4()) for _ in range(3)]  # completed long ago: not in the list
+    for job_id in hidden:
+        alerts.state.put_job(job_payload(job_id))
+        JobWatch.objects.create(job_id=job_id, source="webhook")
+    poll = poll_now(clock)
+    assert poll.job_calls == 2
+    assert sum(alerts.state.calls(job_id) for job_id in hidden) == 2
+    poll = poll_now(clock)  # the one not asked comes first next time
+    assert alerts.state.calls(hidden[2]) == 1
+
+
+def test_a_digest_rule_gathers_its_jobs_for_its_time_of_day(db, alerts, clock, receiver):
+    rule_create(name="Daily", channel=receiver.url(), states=["failed"], digest_at=datetime.min.time())
+    poll_now(clock)
+    jobs = [new_job(alerts, index) for index in range(2)]
+    poll_now(clock)
+    fail(alerts, jobs[0])
+    poll_now(clock)
+    fail(alerts, jobs[1], kind="validation_failure")
+    poll_now(clock)
+    [digest] = AlertNotification.objects.all()
+    assert digest.kind == "digest"
+    assert len(digest.jobs) == 2
+    deliver_all(clock)
+    assert not receiver.ok()
+    clock.shift(24 * 3600)
+    deliver_all(clock)
+    [request] = receiver.ok()
+    assert "2 exports need attention" in request["body"]["title"]
