@@ -414,3 +414,16 @@ def test_a_digest_rule_gathers_its_jobs_for_its_time_of_day(db, alerts, clock, r
     deliver_all(clock)
     [request] = receiver.ok()
     assert "2 exports need attention" in request["body"]["title"]
+
+
+def test_a_message_is_in_its_rules_language(db, alerts, clock, receiver):
+    rule_create(name="Danish", channel=receiver.url(), states=["failed"], language="da")
+    poll_now(clock)
+    job_id = new_job(alerts)
+    poll_now(clock)
+    fail(alerts, job_id)
+    poll_now(clock)
+    deliver_all(clock)
+    [request] = receiver.ok()
+    assert "Mislykket" in request["body"]["message"]
+    assert "Sendt af Export Job Desk" in request["body"]["message"]

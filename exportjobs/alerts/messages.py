@@ -113,14 +113,14 @@ def render(*, kind: str, jobs: list[dict[str, Any]], seen_at: datetime, language
         first = lines[0]
         state = first.words.verdict.state
         if kind == "watch":
-            subject = str(wording.ALERT_WATCH_SUBJECT) % {"state": first.words.state, "company": first.company}
+            subject = str(wording.ALERT_WATCH_SUBJECT) % {"state": first.words.state, "firm": first.company}
         elif kind == "digest":
             subject = str(wording.ALERT_SUBJECT_DIGEST % {"count": len(lines)})
         elif len(lines) == 1:
             subject = str(wording.ALERT_SUBJECT_ONE) % {
                 "state": first.words.state,
                 "what": first.words.what,
-                "company": first.company,
+                "firm": first.company,
             }
         else:
             many = wording.ALERT_SUBJECT_MANY.get(state, wording.ALERT_SUBJECT_MANY[State.FAILED])
@@ -131,7 +131,7 @@ def render(*, kind: str, jobs: list[dict[str, Any]], seen_at: datetime, language
             "details": _details(first) if len(lines) == 1 else [],
             "group": [] if len(lines) == 1 else _details(first)[:-1],
             "lines": [
-                str(wording.ALERT_LINE) % {"company": line.company, "created": line.created, "link": line.link}
+                str(wording.ALERT_LINE) % {"firm": line.company, "created": line.created, "link": line.link}
                 + (f" ({line.words.state}: {line.words.what})" if kind == "digest" else "")
                 for line in lines[:MAX_LINES]
             ]

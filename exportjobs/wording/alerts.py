@@ -21,7 +21,7 @@ ALERT_STATES: dict[State, Text] = {
 }
 
 # A message's subject: one job, or several that reached the same state for the same reason.
-ALERT_SUBJECT_ONE = _("%(state)s: %(what)s (%(company)s)")
+ALERT_SUBJECT_ONE = _("%(state)s: %(what)s (%(firm)s)")
 ALERT_SUBJECT_MANY: dict[State, Text] = {
     State.FAILED: ngettext_lazy("%(count)s export failed: %(what)s", "%(count)s exports failed: %(what)s", "count"),
     State.PARTLY_EXPORTED: ngettext_lazy(
@@ -39,7 +39,7 @@ ALERT_SUBJECT_DIGEST = ngettext_lazy(
 )
 ALERT_SUBJECT_TEST = _("Export Job Desk: a test message")
 ALERT_TEST_BODY = _("This is a test message from Export Job Desk for the alert rule “%(name)s”. It works.")
-ALERT_WATCH_SUBJECT = _("Your export job has finished: %(state)s (%(company)s)")
+ALERT_WATCH_SUBJECT = _("Your export job has finished: %(state)s (%(firm)s)")
 
 # The lines of a message about one job.
 ALERT_LABELS: dict[str, Text] = {
@@ -52,7 +52,7 @@ ALERT_LABELS: dict[str, Text] = {
     "link": _("Open the job"),
 }
 # One job of a grouped message, and what is left out after the first ones.
-ALERT_LINE = _("%(company)s, created %(created)s: %(link)s")
+ALERT_LINE = _("%(firm)s, created %(created)s: %(link)s")
 ALERT_MORE = ngettext_lazy("and %(count)s more: %(link)s", "and %(count)s more: %(link)s", "count")
 ALERT_FOOTER = _("Sent by Export Job Desk for the alert rule “%(name)s”.")
 ALERT_WATCH_FOOTER = _("Sent by Export Job Desk because you asked to be told when this job finishes.")
