@@ -97,6 +97,16 @@ def _details(line: JobLine) -> list[tuple[str, str]]:
     return [(str(label), value) for label, value in rows]
 
 
+def _group_details(line: JobLine) -> list[tuple[str, str]]:
+    """What the jobs of a group share: their state, what happened, who acts and the next step."""
+    shared = ("state", "what", "who", "next")
+    return [(str(wording.ALERT_LABELS[key]), value) for key, value in zip(shared, _shared_values(line), strict=True)]
+
+
+def _shared_values(line: JobLine) -> tuple[str, str, str, str]:
+    return line.words.state, line.words.what, line.words.who_named, line.words.next_step
+
+
 def render(*, kind: str, jobs: list[dict[str, Any]], seen_at: datetime, language: str, rule_name: str) -> Message:
     """The message for a notification, in ``language``: ``kind`` is jobs (a rule's), digest, watch (a
     watcher's, ``rule_name`` empty) or test."""
@@ -129,7 +139,7 @@ def render(*, kind: str, jobs: list[dict[str, Any]], seen_at: datetime, language
             "subject": subject,
             "intro": "",
             "details": _details(first) if len(lines) == 1 else [],
-            "group": [] if len(lines) == 1 else _details(first)[:-1],
+            "group": [] if len(lines) == 1 else _group_details(first),
             "lines": [
                 str(wording.ALERT_LINE) % {"firm": line.company, "created": line.created, "link": line.link}
                 + (f" ({line.words.state}: {line.words.what})" if kind == "digest" else "")
@@ -151,6 +161,8 @@ def render(*, kind: str, jobs: list[dict[str, Any]], seen_at: datetime, language
 def _message(subject: str, context: dict[str, Any]) -> Message:
     context.setdefault("group", [])
     context.setdefault("more", "")
+    rows = [*context["details"], *context["group"]]
+    context["rows"] = [str(wording.LABEL_VALUE % {"label": label, "value": value}) for label, value in rows]
     text = render_to_string("exportjobs/alerts/message.txt", context)
     html = render_to_string("exportjobs/alerts/message.html", context)
     return Message(subject=subject, text=text.strip() + "\n", html=html)
