@@ -427,3 +427,18 @@ def test_a_message_is_in_its_rules_language(db, alerts, clock, receiver):
     [request] = receiver.ok()
     assert "Mislykket" in request["body"]["message"]
     assert "Sendt af Export Job Desk" in request["body"]["message"]
+
+
+def test_the_sandbox_puts_and_changes_many_jobs_over_http(sandbox):
+    import requests
+
+    jobs = [job_payload(str(uuid.UUID(int=index + 1)), status="in_progress", completedAt=None) for index in range(3)]
+    answer = requests.post(sandbox.url + "/_sandbox/jobs", json={"jobs": jobs}, timeout=10)
+    assert answer.json() == {"jobs": 3}
+    ids = [job["id"] for job in jobs[:2]]
+    answer = requests.post(
+        sandbox.url + "/_sandbox/jobs/update", json={"ids": ids, "fields": {"status": "failed"}}, timeout=10
+    )
+    assert answer.json() == {"jobs": 2}
+    assert [sandbox.state.job(job["id"])["status"] for job in jobs] == ["failed", "failed", "in_progress"]
+    assert requests.post(sandbox.url + "/_sandbox/jobs/update", data=b"nonsense", timeout=10).status_code == 400
