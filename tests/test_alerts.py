@@ -442,3 +442,19 @@ def test_the_sandbox_puts_and_changes_many_jobs_over_http(sandbox):
     assert answer.json() == {"jobs": 2}
     assert [sandbox.state.job(job["id"])["status"] for job in jobs] == ["failed", "failed", "in_progress"]
     assert requests.post(sandbox.url + "/_sandbox/jobs/update", data=b"nonsense", timeout=10).status_code == 400
+
+
+def test_the_sandboxs_sample_rule_delivers_to_the_outbox_page(db, alerts, clock, desk, settings):
+    settings.PLEO_SANDBOX = True
+    rule_create(name="Sandbox outbox", channel="outbox:", states=["failed"])
+    poll_now(clock)
+    job_id = new_job(alerts)
+    poll_now(clock)
+    fail(alerts, job_id)
+    poll_now(clock)
+    deliver_all(clock)
+    assert AlertNotification.objects.get().status == "delivered"
+    page = text_of(desk.get("/alerts/outbox/").content.decode())
+    assert "Failed: The accounting system could not be reached" in page
+    settings.PLEO_SANDBOX = False
+    assert desk.get("/alerts/outbox/").status_code == 404
