@@ -675,7 +675,7 @@ def test_an_oversized_or_bomb_answer_is_an_unreadable_answer(desk, sandbox, data
     sandbox.state.add_fault(JOB, "raw", data=data, headers=headers)
     response = desk.get(f"/jobs/{JOB}/")
     assert response.status_code == 502
-    assert "Pleo sent an answer we could not read" in text_of(response.content.decode())
+    assert "Pleo sent an answer that could not be read" in text_of(response.content.decode())
 
 
 @pytest.mark.parametrize("path", ["/", f"/jobs/{seed.DOC_SAMPLE_ID}/", "/attention/", "/bulk/", "/healthz"])
