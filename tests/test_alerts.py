@@ -290,7 +290,8 @@ def test_a_channel_secret_appears_in_no_page_log_audit_row_or_admin_screen(
     error = AlertDelivery.objects.get().error
     assert error
     assert secret not in error
-    for url in ("/alerts/", "/admin/exportjobs/alertrule/", "/admin/exportjobs/alertrule/1/change/"):
+    rule = AlertNotification.objects.get().rule
+    for url in ("/alerts/", "/admin/exportjobs/alertrule/", f"/admin/exportjobs/alertrule/{rule.pk}/change/"):
         answer = admin_client.get(url)
         assert answer.status_code == 200, url
         assert secret not in answer.content.decode(), url

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from .. import clock
 from ..metrics import ALERT_POLLS
@@ -97,7 +98,8 @@ def alerts_poll(*, deliver: Deliver, worker: str = "") -> AlertPoll | None:
         return _failed(poll, code_of(answer.error) if answer.error else "stale")
     jobs = {job.id: job for job in answer.value.jobs}
     calls = 0
-    watches = list(JobWatch.objects.filter(done_at=None).order_by("checked_at", "created_at"))
+    order = (F("checked_at").asc(nulls_first=True), "created_at")  # never asked first, then the longest waiting
+    watches = list(JobWatch.objects.filter(done_at=None).order_by(*order))
     asked: set[uuid.UUID] = set()
     for watch in watches:
         if watch.job_id in jobs or watch.job_id in asked or len(asked) >= int(settings.ALERT_WATCH_MAX):
