@@ -36,7 +36,7 @@ from bench import alerts as alerts_phase  # noqa: E402 - after the path set-up a
 from bench import faults as faults_phase  # noqa: E402 - after the path set-up above
 from bench import machine, report, servers, wrk  # noqa: E402
 from exportjobs.sandbox import seed  # noqa: E402
-from exportjobs.services import ENTRY_CONCURRENCY  # noqa: E402 - entries' details asked at once per worker
+from exportjobs.services.entries import ENTRY_CONCURRENCY  # noqa: E402 - entries' details asked at once per worker
 
 VAR = ROOT / "var" / "bench"
 RESULTS = ROOT / "bench" / "results"
@@ -119,7 +119,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         choices=["entries", "alerts"],
-        help="run one phase alone (entries: the failed entries' details, phase 10; alerts: phase 11) and write "
+        help="run one phase alone (entries: the failed entries' details, phase 10; alerts: alerts at scale) and write "
         "bench/results/<phase>.md instead of docs/benchmarks.md",
     )
     args = parser.parse_args(argv)
@@ -844,8 +844,8 @@ class Bench:
         return 0
 
     def phase_alerts(self) -> None:
-        """Phase 11: alerts with 1 and 2 workers, 1,000 jobs listed, 100 changing per poll (bench/alerts.py)."""
-        log("phase 11: alerts, 1 and 2 workers")
+        """The alerts phase: 1 and 2 workers, 1,000 jobs listed, 100 changing per poll (bench/alerts.py)."""
+        log("the alerts phase, 1 and 2 workers")
         self.results["alerts"] = alerts_phase.run(directory=VAR, log=log, rounds=2 if self.args.quick else 5)
 
     def run_alerts_alone(self) -> int:
