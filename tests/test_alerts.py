@@ -459,3 +459,18 @@ def test_the_sandboxs_sample_rule_delivers_to_the_outbox_page(db, alerts, clock,
     assert "Failed: The accounting system could not be reached" in page
     settings.PLEO_SANDBOX = False
     assert desk.get("/alerts/outbox/").status_code == 404
+
+
+def test_the_benchs_alerts_section_is_written_from_numbers():
+    from bench import alerts as alerts_phase
+
+    numbers = {"median": 0.5, "p95": 0.8, "count": 6}
+    results = {
+        "interval_s": 2.0,
+        "changing": 100,
+        "runs": [{"workers": count, "jobs_listed": 1046, "polls": numbers, "lag": numbers} for count in (1, 2)],
+    }
+    text = alerts_phase.render(results)
+    assert "| 1 | 1,046 | 6 | 0.50 s | 0.80 s | 6 | 0.50 s | 0.80 s |" in text
+    assert "| 2 |" in text
+    assert alerts_phase.render(None) == ""
