@@ -474,3 +474,26 @@ def test_the_benchs_alerts_section_is_written_from_numbers():
     assert "| 1 | 1,046 | 6 | 0.50 s | 0.80 s | 6 | 0.50 s | 0.80 s |" in text
     assert "| 2 |" in text
     assert alerts_phase.render(None) == ""
+
+
+def test_make_runs_worker_command_is_one_manage_py_accepts():
+    from django.core.management import load_command_class
+
+    from exportjobs.management.commands.rundesk import WORKER
+
+    command = load_command_class("exportjobs", WORKER[0])
+    options = command.create_parser("manage.py", WORKER[0]).parse_args(list(WORKER[1:]))
+    assert options.action == "worker"
+    assert options.verbosity == 0
+
+
+def test_the_sandboxs_demo_user_may_see_the_sample_rule(db, django_user_model):
+    from exportjobs.management.commands.rundesk import DEMO_USER, Command
+
+    command = Command()
+    command.reset_demo()
+    command.sandbox_rule()
+    demo = django_user_model.objects.get(username=DEMO_USER)
+    assert demo.has_perm("exportjobs.manage_alerts")
+    assert not demo.is_superuser
+    assert AlertNotification._meta.get_field("rule").related_model.objects.get().channel_masked == "outbox:"

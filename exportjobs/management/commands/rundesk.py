@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 
 from exportjobs.alerts.channels import OUTBOX
@@ -32,6 +32,7 @@ from exportjobs.models import AlertRule
 
 DEMO_USER = "demo"
 SANDBOX_RULE = "Sandbox outbox"
+WORKER = ("alerts", "--verbosity", "0", "worker")  # manage.py's arguments for the alerts worker beside the server
 
 
 def sqlite_file() -> Path | None:
@@ -108,6 +109,7 @@ class Command(BaseCommand):
         env = os.environ.copy()
         sandbox = None
         url = f"http://{options['host']}:{options['port']}"
+        env.setdefault("DESK_BASE_URL", url)  # the links in alerts point at this server unless told otherwise
         if settings.PLEO_API_BASE_URL:
             mode = f"Pleo at {settings.PLEO_API_BASE_URL}"
             self.deactivate_demo()
@@ -176,9 +178,8 @@ class Command(BaseCommand):
         process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)  # noqa: S603 - a fixed argument list
         # One alerts worker beside the web server (Django's tasks on the database): it polls Pleo for alerts
         # and delivers them. More can run anywhere with `manage.py alerts worker` (on PostgreSQL).
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "alerts", "worker", "--verbosity", "0"], env=env, cwd=settings.BASE_DIR
-        )
+        worker_command = [sys.executable, "manage.py", *WORKER]
+        worker = subprocess.Popen(worker_command, env=env, cwd=settings.BASE_DIR)  # noqa: S603 - a fixed argument list
 
         def forward(signum: int, _frame: FrameType | None) -> None:
             process.send_signal(signum)
@@ -209,6 +210,10 @@ class Command(BaseCommand):
         user.save()
         finance, _ = Group.objects.get_or_create(name="Finance")
         user.groups.add(finance)
+        # In the sandbox the demo user may also manage alerts, to see the sample rule at /alerts/.
+        user.user_permissions.add(
+            *Permission.objects.filter(content_type__app_label="exportjobs", codename="manage_alerts")
+        )
         return password
 
     def sandbox_rule(self) -> None:
