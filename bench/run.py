@@ -32,10 +32,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import alerts as alerts_phase  # noqa: E402 - after the path set-up above
 from bench import faults as faults_phase  # noqa: E402 - after the path set-up above
 from bench import machine, report, servers, wrk  # noqa: E402
 from exportjobs.sandbox import seed  # noqa: E402
-from exportjobs.services import ENTRY_CONCURRENCY  # noqa: E402 - entries' details asked at once per worker
+from exportjobs.services.entries import ENTRY_CONCURRENCY  # noqa: E402 - entries' details asked at once per worker
 
 VAR = ROOT / "var" / "bench"
 RESULTS = ROOT / "bench" / "results"
@@ -117,8 +118,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-faults", action="store_true", help="skip phase 7 (faults, before and after)")
     parser.add_argument(
         "--only",
-        choices=["entries"],
-        help="run one phase alone (entries: the failed entries' details, phase 10) and write "
+        choices=["entries", "alerts"],
+        help="run one phase alone (entries: the failed entries' details, phase 10; alerts: alerts at scale) and write "
         "bench/results/<phase>.md instead of docs/benchmarks.md",
     )
     args = parser.parse_args(argv)
@@ -799,6 +800,9 @@ class Bench:
 
     def run(self) -> int:
         args = self.args
+        if args.only == "alerts":  # no wrk: the workers and a receiver only
+            self.results["revision"] = machine.git_revision(ROOT)
+            return self.run_alerts_alone()
         if not wrk.ensure_installed(log):
             print(wrk.install_hint(), file=sys.stderr)
             return 2
@@ -821,6 +825,7 @@ class Bench:
             self.phase_profile()
             self.phase_scale_local()
             self.phase_entries()
+            self.phase_alerts()
             if redis_ok:
                 self.phase_redis()
             if not args.no_faults:
@@ -831,11 +836,27 @@ class Bench:
         elapsed = time.monotonic() - _t0
         self.results["elapsed_s"] = elapsed
         self.json_path.write_text(json.dumps(self.results, indent=2))
-        text = report.render(self.results)
+        text = report.render(self.results) + alerts_phase.render(self.results.get("alerts"))
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text)
         print(report.summary(self.results))
         log(f"done in {elapsed:.0f} s; wrote {os.path.relpath(args.output, ROOT)}")
+        return 0
+
+    def phase_alerts(self) -> None:
+        """The alerts phase: 1 and 2 workers, 1,000 jobs listed, 100 changing per poll (bench/alerts.py)."""
+        log("the alerts phase, 1 and 2 workers")
+        self.results["alerts"] = alerts_phase.run(directory=VAR, log=log, rounds=2 if self.args.quick else 5)
+
+    def run_alerts_alone(self) -> int:
+        VAR.mkdir(parents=True, exist_ok=True)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        self.phase_alerts()
+        elapsed = time.monotonic() - _t0
+        text = f"# Benchmarks: alerts\n\nRevision {self.results['revision']}, {elapsed:.0f} s.\n"
+        self.args.output.parent.mkdir(parents=True, exist_ok=True)
+        self.args.output.write_text(text + alerts_phase.render(self.results["alerts"]))
+        log(f"done in {elapsed:.0f} s; wrote {os.path.relpath(self.args.output, ROOT)}")
         return 0
 
     def run_alone(self, phase: Callable[[], None]) -> int:

@@ -91,6 +91,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "exportjobs",
 ]
 
@@ -491,6 +493,27 @@ PLEO_COMPANY_LABELS = _company_labels(_read("PLEO_COMPANY_LABELS", env.str, "", 
 ATTENTION_MAX_JOBS = _positive("ATTENTION_MAX_JOBS", env.int, 500, "a whole number of jobs")
 # Seconds one list answer (per filter set) is served from the cache.
 ATTENTION_CACHE_TTL = _positive("ATTENTION_CACHE_TTL", env.int, 30, "a whole number of seconds")
+
+# --- alerts: rules, the poll and the worker -----------------------------------------------
+
+# The worker runs Django's tasks API (the django-tasks backport) on the database: `manage.py alerts worker`
+# (make run starts one beside the web server); any number may run, on PostgreSQL.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Seconds between polls of Pleo for alerts: one poll per interval, however many workers run.
+ALERT_POLL_SECONDS = _positive("ALERT_POLL_SECONDS", env.float, 60.0, "a number of seconds")
+# Watched jobs (by a user or Pleo's webhook) asked for one by one per poll, at most.
+ALERT_WATCH_MAX = _positive("ALERT_WATCH_MAX", env.int, 50, "a whole number of jobs")
+# Attempts to deliver one message; between them 1, 4, 10, 20 and 30 × ALERT_RETRY_SECONDS (about an hour).
+ALERT_DELIVERY_ATTEMPTS = _positive("ALERT_DELIVERY_ATTEMPTS", env.int, 6, "a whole number")
+ALERT_RETRY_SECONDS = _positive("ALERT_RETRY_SECONDS", env.float, 60.0, "a number of seconds")
+# A worker that took a message and died: another takes it after this many seconds.
+ALERT_DELIVERY_LEASE_SECONDS = _positive("ALERT_DELIVERY_LEASE_SECONDS", env.float, 120.0, "a number of seconds")
+# Seconds each channel may take to accept a message.
+ALERT_SEND_TIMEOUT = _positive("ALERT_SEND_TIMEOUT", env.float, 10.0, "a number of seconds")
+# The desk's address as its readers open it, for the links in messages (https://desk.example.com).
+DESK_BASE_URL = _read("DESK_BASE_URL", env.str, "http://127.0.0.1:8000", "a URL").rstrip("/")
+# Pleo's webhook (POST /webhooks/pleo/), verified with this Standard Webhooks secret (whsec_…); off when empty.
+PLEO_WEBHOOK_SECRET = env.str("PLEO_WEBHOOK_SECRET", default="")
 
 # --- logging -------------------------------------------------------------------
 

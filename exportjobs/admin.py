@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from .downloads import csv_download
-from .models import AuditEvent, OIDCIdentity
+from .models import AlertRule, AuditEvent, OIDCIdentity
 from .presenters.recent import recent_wording
 
 CSV_FIELDS = (
@@ -116,6 +116,25 @@ class OIDCIdentityAdmin(_IdentityAdmin):
     list_display = ("user", "sub", "issuer", "last_sign_in")
     search_fields = ("user__username", "sub")
     readonly_fields = ("user", "issuer", "sub", "created_at", "last_sign_in")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+if TYPE_CHECKING:
+    _RuleAdmin = admin.ModelAdmin[AlertRule]
+else:
+    _RuleAdmin = admin.ModelAdmin
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(_RuleAdmin):
+    """Alert rules, their channel only masked: a channel URL holds secrets and is never shown again.
+    New rules are added at /alerts/ or with ``manage.py alerts add-rule``."""
+
+    list_display = ("name", "channel_masked", "states", "language", "mode", "digest_at")
+    fields = ("name", "channel_masked", "states", "companies", "language", "mode", "digest_at")
+    readonly_fields = ("channel_masked", "mode")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,4 +1,5 @@
-"""The forms: the lookup (finds the one export job id in whatever was pasted) and the list's filters."""
+"""The forms: the lookup (finds the one export job id in whatever was pasted), the list's filters and an
+alert rule."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 import uuid
 
 from django import forms
+from django.conf import settings
 
 from . import wording
 from .services.attention import DEFAULT_PERIOD, PERIODS, STATUSES, Filters
@@ -110,3 +112,21 @@ class AttentionForm(forms.Form):
             statuses=tuple(status for status in STATUSES if status in chosen),
             company=self.cleaned_data["company"],
         )
+
+
+class AlertRuleForm(forms.Form):
+    """A new alert rule, as /alerts/ asks for it (``alerts.rules.rule_create`` decides whether it can be used)."""
+
+    name = forms.CharField(max_length=100, strip=True)
+    channel = forms.CharField(max_length=2000, strip=True, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    states = forms.MultipleChoiceField(
+        choices=[(state.value, label) for state, label in wording.ALERT_STATES.items()],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    companies = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    language = forms.ChoiceField(choices=settings.LANGUAGES)
+    digest = forms.CharField(required=False, max_length=5, widget=forms.TextInput(attrs={"placeholder": "08:00"}))
+
+    def company_list(self) -> list[str]:
+        return [part for part in re.split(r"[\s,;]+", self.cleaned_data.get("companies") or "") if part]

@@ -12,10 +12,14 @@ import os
 import secrets
 
 import prometheus_client
+from django.apps import apps
 from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import Count, Min
 from django.http import Http404, HttpRequest, HttpResponse
 from prometheus_client import Counter, Gauge, Histogram, multiprocess
 
+from . import clock
 from .addresses import client_ip
 
 PLEO_CALLS = Counter(
@@ -100,6 +104,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     """``/metrics`` for Prometheus: from ``METRICS_ALLOWED_IPS`` or with ``METRICS_TOKEN``; others get a 404."""
     if not _allowed(request):
         raise Http404
+    _read_outbox()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = prometheus_client.CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call] # untyped in prometheus-client
@@ -110,3 +115,34 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+ALERT_POLLS = Counter("desk_alert_polls_total", "Polls of Pleo for alerts, by outcome (ok or failed).", ["outcome"])
+ALERT_DELIVERIES = Counter(
+    "desk_alert_deliveries_total",
+    "Attempts to deliver an alert, by outcome (delivered, retrying, failed: given up).",
+    ["outcome"],
+)
+ALERT_OUTBOX_AGE = Gauge(
+    "desk_alert_outbox_age_seconds",
+    "Age of the oldest alert waiting to be delivered (0: none waits), read at the scrape.",
+    multiprocess_mode="mostrecent",
+)
+ALERT_OUTBOX_SIZE = Gauge(
+    "desk_alert_outbox_pending", "Alerts waiting to be delivered, read at the scrape.", multiprocess_mode="mostrecent"
+)
+
+
+def _read_outbox() -> None:
+    """The alerts' outbox as it is now: how many wait to be delivered, and how long the oldest has."""
+    notification = apps.get_model("exportjobs", "AlertNotification")
+    now = clock.now()
+    try:
+        due = notification.objects.filter(status="pending", next_attempt_at__lte=now).aggregate(
+            oldest=Min("created_at"), count=Count("id")
+        )
+    except DatabaseError:  # the database is down: /metrics still answers
+        return
+    oldest = due["oldest"]
+    ALERT_OUTBOX_AGE.set((now - oldest).total_seconds() if oldest is not None else 0)
+    ALERT_OUTBOX_SIZE.set(due["count"] or 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -100,3 +102,141 @@ class OIDCIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} = {self.sub} at {self.issuer}"
+
+
+# --- alerts: who hears about what, and what the worker sent ------------------------------------
+
+
+class AlertRule(models.Model):
+    """Who hears about which jobs: a channel (an e-mail address or an Apprise URL), the states that fire,
+    the companies (none: all), the language of the messages and when they go (at once or a daily digest).
+
+    The channel holds secrets (a webhook's token, a password): it is never shown, logged or audited as
+    entered, only masked (``exportjobs.alerts.channels.mask``)."""
+
+    class Mode(models.TextChoices):
+        AT_ONCE = "at_once", "At once"
+        DIGEST = "digest", "Daily digest"
+
+    name = models.CharField(max_length=100, unique=True)
+    channel = models.TextField(help_text="mailto:… or an Apprise URL; shown masked after saving.")
+    channel_masked = models.CharField(max_length=300, help_text="The channel as it is shown: secrets masked.")
+    states = models.JSONField(default=list, help_text="The job states that fire this rule.")
+    companies = models.JSONField(default=list, blank=True, help_text="Pleo company ids; empty: every company.")
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.AT_ONCE)
+    digest_at = models.TimeField(null=True, blank=True, help_text="A digest's time of day, in TIME_ZONE.")
+    last_digest_on = models.DateField(null=True, blank=True, help_text="The last day a digest was written.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]  # noqa: RUF012
+        permissions = [("manage_alerts", "Can manage alerts")]  # noqa: RUF012
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.channel_masked}"
+
+
+class JobWatch(models.Model):
+    """A job someone asked to hear about once it finishes (or may be stuck): a user, or Pleo's webhook."""
+
+    job_id = models.UUIDField(db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    source = models.CharField(max_length=16, default="user", help_text="user or webhook")
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True, help_text="When a poll last asked Pleo for it.")
+    done_at = models.DateTimeField(null=True, blank=True, help_text="When its message was written.")
+
+    class Meta:
+        constraints = [  # noqa: RUF012
+            models.UniqueConstraint(fields=["job_id", "user"], name="exportjobs_jobwatch_job_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} ({self.user or self.source})"
+
+
+class AlertJobState(models.Model):
+    """The last state the poller saw a job in: a rule fires once per state a job enters."""
+
+    job_id = models.UUIDField(primary_key=True)
+    state = models.CharField(max_length=32)
+    reason = models.CharField(max_length=64, blank=True)
+    company_id = models.UUIDField(null=True, blank=True)
+    changed_at = models.DateTimeField()
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.job_id} {self.state}"
+
+
+class AlertNotification(models.Model):
+    """One message to one channel: written in the same transaction as the state change (the outbox),
+    delivered by a worker with retries. Its ``id`` is sent to webhooks so a receiver can drop a repeat."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    watch = models.ForeignKey(JobWatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
+    recipient = models.CharField(max_length=254, blank=True, help_text="A watcher's e-mail address.")
+    language = models.CharField(max_length=8, default="en")
+    state = models.CharField(max_length=32)
+    reason = models.CharField(max_length=64, blank=True)
+    jobs = models.JSONField(default=list, help_text="Each job as Pleo sent it, with its company's name.")
+    seen_at = models.DateTimeField(help_text="When the poll saw the jobs so (their verdict is at this moment).")
+    kind = models.CharField(max_length=8, default="jobs", help_text="jobs, digest or test")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    leased_until = models.DateTimeField(null=True, blank=True, help_text="A worker is delivering it until then.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]  # noqa: RUF012
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.state} ×{len(self.jobs)} {self.status}"
+
+
+class AlertDelivery(models.Model):
+    """One attempt to deliver a notification, and how it went."""
+
+    notification = models.ForeignKey(AlertNotification, on_delete=models.CASCADE, related_name="deliveries")
+    at = models.DateTimeField(auto_now_add=True)
+    ok = models.BooleanField()
+    error = models.CharField(max_length=300, blank=True, help_text="What went wrong, secrets masked.")
+
+    class Meta:
+        ordering = ["-at", "-id"]  # noqa: RUF012
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} {'ok' if self.ok else self.error}"
+
+
+class AlertPoll(models.Model):
+    """One poll of Pleo for alerts: when, whether it got an answer, what it cost and what it found.
+
+    ``slot`` is the start of its interval (``ALERT_POLL_SECONDS``) and unique: a worker polls only after
+    writing the row for its interval, so the database lets one poll per interval through, however many
+    workers and hosts try (the lease)."""
+
+    slot = models.DateTimeField(unique=True)
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(default=False)
+    error = models.CharField(max_length=32, blank=True)
+    jobs = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    job_calls = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]  # noqa: RUF012
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M:%S} {'ok' if self.ok else self.error}"

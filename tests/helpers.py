@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -438,3 +438,113 @@ def list_page_problems(page: object) -> list[str]:
         for index, job in enumerate(page["data"]):
             found += [f"data/{index}/{problem}" for problem in problems(JOB_SCHEMA, job)]
     return found
+
+
+# --- alerts: the other ends of a channel, on loopback --------------------------------------------------
+
+
+class Receiver:
+    """An HTTP server that takes webhooks (Apprise's ``json://``) and keeps each request: its headers and
+    JSON body. ``fail(count, status)`` answers the next ``count`` requests with ``status``; ``hold()`` keeps
+    every request waiting (``arrived`` is set when one does) until ``release()``."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[dict[str, Any]] = []
+        self.answers: list[int] = []
+        self.failures: list[int] = []
+        self.lock = threading.Lock()
+        self.held = threading.Event()
+        self.held.set()
+        self.arrived = threading.Event()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                owner.arrived.set()
+                owner.held.wait(HANG_GUARD)
+                with owner.lock:
+                    status = owner.failures.pop(0) if owner.failures else 200
+                    owner.requests.append({"headers": dict(self.headers), "body": json.loads(body or b"null")})
+                    owner.answers.append(status)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:  # the sender is gone (killed while it waited)
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, scheme: str = "json", auth: str = "alerts:s3cr3t-hook-password") -> str:
+        return f"{scheme}://{auth}@127.0.0.1:{self.port}/hook"
+
+    def fail(self, count: int, status: int = 500) -> None:
+        with self.lock:
+            self.failures += [status] * count
+
+    def hold(self) -> None:
+        self.arrived.clear()
+        self.held.clear()
+
+    def release(self) -> None:
+        self.held.set()
+
+    def ok(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [request for request, status in zip(self.requests, self.answers, strict=True) if status == 200]
+
+    def stop(self) -> None:
+        self.release()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on loopback that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Any] = []
+        owner = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                import email
+
+                owner.messages.append(email.message_from_bytes(envelope.content))
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+def sign_webhook(secret: str, body: bytes, *, msg_id: str = "msg_1", at: datetime | None = None) -> dict[str, str]:
+    """Standard Webhooks headers for ``body``, signed with ``secret`` (whsec_…) at ``at`` (default: now)."""
+    from standardwebhooks.webhooks import Webhook
+
+    moment = at or datetime.now(timezone.utc)
+    signature = Webhook(secret).sign(msg_id, moment, body.decode())
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": signature,
+    }

@@ -30,7 +30,7 @@ FINAL = ["failed", "completed_with_errors"]
 ACTIVE = ["pending", "in_progress"]
 NOBODY = "0d6e3b2a-9c1f-4e8d-b7a5-123456789abc"  # a company without jobs
 STUCK = [seed.job_uuid(name) for name in ("near_expiry", "overdue", "list:active:overdue", "list:active:quiet")]
-HEALTHY = [seed.job_uuid(name) for name in ("pending", "in_progress", "all_null", "live")]
+HEALTHY = [seed.job_uuid(name) for name in ("pending", "in_progress", "all_null", "live", "live_fails")]
 PERIOD_WORDS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days"}
 
 
@@ -110,7 +110,7 @@ def test_four_sections_each_with_its_count_and_the_jobs_pleo_lists(desk, sandbox
     assert len(cancelled) >= 1  # a cancelled job is never counted as failed
     assert not set(cancelled) & set(failed)
     assert len(partly) > 3
-    assert len(active) == 8
+    assert len(active) == 9
     assert f"<title>({sum(counts)}) Needs attention" in page
 
 

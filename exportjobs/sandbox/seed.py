@@ -260,6 +260,25 @@ def _samples() -> list[Sample]:
                 (45, {"status": "completed", "completedAt": 45, "lastUpdatedAt": 45}),
             ),
         ),
+        Sample(
+            job_uuid("live_fails"),
+            gettext_noop("Live: starts after 20 s, fails after 60 s"),
+            gettext_noop("Active"),
+            partial(_job, job_uuid("live_fails"), status="pending", created=0, updated=0, items=18),
+            timeline=(
+                (20, {"status": "in_progress", "startedAt": 20, "lastUpdatedAt": 20}),
+                (
+                    60,
+                    {
+                        "status": "failed",
+                        "completedAt": 60,
+                        "lastUpdatedAt": 60,
+                        "failureReasonType": "accounting_system_unreachable",
+                        "failureReason": "Connection timed out while reaching the accounting system.",
+                    },
+                ),
+            ),
+        ),
     ]
     for index, (kind, reason) in enumerate(FAILURES):
         job_id = DOC_SAMPLE_ID if kind == "accounting_system_authentication_failure" else job_uuid(f"failed:{kind}")

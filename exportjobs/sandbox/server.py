@@ -513,6 +513,8 @@ class Handler(BaseHTTPRequestHandler):
             except (KeyError, ValueError):
                 return self._json(400, {"type": "BAD_REQUEST", "message": "seconds= is required."})
             return self._json(200, {"latency": self.server.state.latency})
+        if url.path in ("/_sandbox/jobs", "/_sandbox/jobs/update"):  # many jobs put or changed at once (benchmarks)
+            return self._control_jobs(url.path.endswith("/update"))
         if url.path == "/_sandbox/entries":  # every accounting entry refused (403) from now on, or no longer
             refuse = parse_qs(url.query).get("refuse", ["1"])[0] == "1"
             self.server.state.clear_faults(ENTRIES)
@@ -520,6 +522,23 @@ class Handler(BaseHTTPRequestHandler):
                 self.server.state.add_fault(ENTRIES, "403")
             return self._json(200, {"refuse": refuse})
         return self._json(405, {"type": "METHOD_NOT_ALLOWED", "message": "Only GET is served."})
+
+    def _control_jobs(self, update: bool) -> None:
+        """``/_sandbox/jobs``: ``{"jobs": [payload, …]}`` put as they are; ``/_sandbox/jobs/update``:
+        ``{"ids": [...], "fields": {...}}`` the same fields changed on each."""
+        try:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            if update:
+                for job_id in body["ids"]:
+                    self.server.state.update_job(str(job_id).lower(), **body["fields"])
+                count = len(body["ids"])
+            else:
+                for payload in body["jobs"]:
+                    self.server.state.put_job(payload)
+                count = len(body["jobs"])
+        except (ValueError, KeyError, TypeError):
+            return self._json(400, {"type": "BAD_REQUEST", "message": "A JSON body with jobs, or ids and fields."})
+        return self._json(200, {"jobs": count})
 
     def _job(self, job_id: str) -> None:
         state = self.server.state

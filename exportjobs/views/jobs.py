@@ -31,7 +31,7 @@ from ..budgets import FromAnotherSite, LinkAllowance, OverBudget
 from ..budgets import from_another_site as link_allowance
 from ..forms import LookupForm
 from ..lru import LRU
-from ..models import AuditEvent
+from ..models import AuditEvent, JobWatch
 from ..pleo import ExportJob, NotFound
 from ..policy import NO_ANSWER
 from ..presenters.entries import entries_error_notice, items_context, not_booked, page_entry_ids, with_details
@@ -122,7 +122,14 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
         except AuditUnavailable:
             return audit_unavailable_page(request, job_id=parsed)
         article, verdict = _job_article(request, result, link)
-    context = {"job": result.value, "status": badge(verdict, result.value), "article": article}
+    context = {
+        "job": result.value,
+        "status": badge(verdict, result.value),
+        "article": article,
+        "watchable": verdict.is_active,
+        "watching": verdict.is_active
+        and JobWatch.objects.filter(job_id=parsed, user=request.user.pk or 0, done_at=None).exists(),
+    }
     return render(request, "exportjobs/job_detail.html", context)
 
 

@@ -3,8 +3,8 @@
 One module per page family: ``statuses`` (job statuses, who acts, Pleo's failure types), ``job`` (the job
 page, its times and the ticket summary), ``entries`` (a job's entries and what each failed entry is),
 ``errors`` (error pages, banners, notices), ``forms``, ``attention`` (the list across jobs), ``verdict``
-(a job's verdict: state, who acts, next step), ``signin`` (the company's identity provider) and ``common``
-(durations, "a label: its value").
+(a job's verdict: state, who acts, next step), ``alerts`` (alert messages and /alerts/), ``signin`` (the
+company's identity provider) and ``common`` (durations, "a label: its value").
 Everything is re-exported here: callers write ``wording.STATUS``.
 
 The rule for where words live: a sentence chosen by data (a status, a failure type, a verdict, an error
@@ -14,6 +14,31 @@ messages are never reworded: they are shown as sent, labelled as Pleo's. An unkn
 type (Pleo's enums grow) gets general guidance and is shown raw.
 """
 
+from .alerts import (
+    ALERT_FOOTER,
+    ALERT_FORM_ERRORS,
+    ALERT_LABELS,
+    ALERT_LINE,
+    ALERT_MORE,
+    ALERT_OUTCOMES,
+    ALERT_POLL_FAILING,
+    ALERT_POLL_LAST_OK,
+    ALERT_POLL_NEVER,
+    ALERT_REMOVED,
+    ALERT_SAVED,
+    ALERT_STATES,
+    ALERT_SUBJECT_DIGEST,
+    ALERT_SUBJECT_MANY,
+    ALERT_SUBJECT_ONE,
+    ALERT_SUBJECT_TEST,
+    ALERT_TEST_BODY,
+    ALERT_TEST_QUEUED,
+    ALERT_WATCH_FOOTER,
+    ALERT_WATCH_SUBJECT,
+    WATCH_NO_EMAIL,
+    WATCH_OFF,
+    WATCH_ON,
+)
 from .attention import (
     ATTENTION,
     ATTENTION_CSV_HEADER,
@@ -164,6 +189,26 @@ __all__ = [
     "ACTORS",
     "ADMINISTRATOR",
     "AGO",
+    "ALERT_FOOTER",
+    "ALERT_FORM_ERRORS",
+    "ALERT_LABELS",
+    "ALERT_LINE",
+    "ALERT_MORE",
+    "ALERT_OUTCOMES",
+    "ALERT_POLL_FAILING",
+    "ALERT_POLL_LAST_OK",
+    "ALERT_POLL_NEVER",
+    "ALERT_REMOVED",
+    "ALERT_SAVED",
+    "ALERT_STATES",
+    "ALERT_SUBJECT_DIGEST",
+    "ALERT_SUBJECT_MANY",
+    "ALERT_SUBJECT_ONE",
+    "ALERT_SUBJECT_TEST",
+    "ALERT_TEST_BODY",
+    "ALERT_TEST_QUEUED",
+    "ALERT_WATCH_FOOTER",
+    "ALERT_WATCH_SUBJECT",
     "ATTENTION",
     "ATTENTION_CSV_HEADER",
     "ATTENTION_FORM_ERRORS",
@@ -267,6 +312,9 @@ __all__ = [
     "UNKNOWN_FAILURE_NEXT_STEP",
     "UNKNOWN_ITEM_NEXT_STEP",
     "UNKNOWN_PARTIAL_NEXT_STEP",
+    "WATCH_NO_EMAIL",
+    "WATCH_OFF",
+    "WATCH_ON",
     "EntryFailureWording",
     "ErrorWording",
     "FailureWording",

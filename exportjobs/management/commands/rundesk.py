@@ -3,7 +3,8 @@
 Without ``PLEO_API_BASE_URL`` it starts the sandbox Pleo API beside the
 dashboard, marks every page "Sandbox" and gives the ``demo`` user a fresh random
 password. With it, the ``demo`` user (if any) is deactivated. Then it runs
-gunicorn (or, with ``--dev``, Django's development server) until stopped.
+gunicorn (or, with ``--dev``, Django's development server) until stopped, with one alerts worker beside it
+(``manage.py alerts worker``); in the sandbox, a sample alert rule delivers to the built-in outbox.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 
+from exportjobs.alerts.channels import OUTBOX
+from exportjobs.alerts.poll import DEFAULT_STATES
+from exportjobs.models import AlertRule
+
 DEMO_USER = "demo"
+SANDBOX_RULE = "Sandbox outbox"
+WORKER = ("alerts", "--verbosity", "0", "worker")  # manage.py's arguments for the alerts worker beside the server
 
 
 def sqlite_file() -> Path | None:
@@ -102,6 +109,7 @@ class Command(BaseCommand):
         env = os.environ.copy()
         sandbox = None
         url = f"http://{options['host']}:{options['port']}"
+        env.setdefault("DESK_BASE_URL", url)  # the links in alerts point at this server unless told otherwise
         if settings.PLEO_API_BASE_URL:
             mode = f"Pleo at {settings.PLEO_API_BASE_URL}"
             self.deactivate_demo()
@@ -115,6 +123,7 @@ class Command(BaseCommand):
             if not env.get("PLEO_COMPANY_LABELS"):  # the sandbox's companies by name
                 env["PLEO_COMPANY_LABELS"] = seed.company_labels()
             password = self.reset_demo()
+            self.sandbox_rule()
             mode = f"the sandbox Pleo API at {sandbox.url} (sample data; set PLEO_API_BASE_URL to use Pleo)"
             sign_in = f"Sign in as user '{DEMO_USER}' with password: {password}   (new at every start)"
 
@@ -167,15 +176,25 @@ class Command(BaseCommand):
                 "-",
             ]
         process = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)  # noqa: S603 - a fixed argument list
+        # One alerts worker beside the web server (Django's tasks on the database): it polls Pleo for alerts
+        # and delivers them. More can run anywhere with `manage.py alerts worker` (on PostgreSQL).
+        worker_command = [sys.executable, "manage.py", *WORKER]
+        worker = subprocess.Popen(worker_command, env=env, cwd=settings.BASE_DIR)  # noqa: S603 - a fixed argument list
 
         def forward(signum: int, _frame: FrameType | None) -> None:
             process.send_signal(signum)
+            worker.send_signal(signum)
 
         signal.signal(signal.SIGTERM, forward)
         signal.signal(signal.SIGINT, forward)
         try:
             code = process.wait()
         finally:
+            worker.terminate()
+            try:
+                worker.wait(15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
             if sandbox is not None:
                 sandbox.stop()
         if code not in (0, -signal.SIGTERM, -signal.SIGINT):
@@ -191,7 +210,24 @@ class Command(BaseCommand):
         user.save()
         finance, _ = Group.objects.get_or_create(name="Finance")
         user.groups.add(finance)
+        # In the sandbox the demo user may also manage alerts, to see the sample rule at /alerts/.
+        user.user_permissions.add(
+            *Permission.objects.filter(content_type__app_label="exportjobs", codename="manage_alerts")
+        )
         return password
+
+    def sandbox_rule(self) -> None:
+        """In the sandbox, a sample alert rule that delivers to the built-in outbox (/alerts/outbox/): every
+        failed, partly exported or possibly stuck job is told there, and no message leaves the machine."""
+        AlertRule.objects.get_or_create(
+            name=SANDBOX_RULE,
+            defaults={
+                "channel": OUTBOX,
+                "channel_masked": OUTBOX,
+                "states": [state.value for state in DEFAULT_STATES],
+                "language": settings.LANGUAGE_CODE,
+            },
+        )
 
     def deactivate_demo(self) -> None:
         demo = get_user_model().objects.filter(username=DEMO_USER).first()
