@@ -246,6 +246,12 @@ def test_unwatch(db, alerts, manager):
 
 def test_alerts_need_the_permission(db, desk):
     assert desk.get("/alerts/").status_code == 403
+    assert 'href="/alerts/"' not in desk.get("/").content.decode()  # and the header offers no link to them
+
+
+def test_the_header_leads_those_who_manage_alerts_to_them(db, manager):
+    assert 'href="/alerts/">Alerts</a>' in manager.get("/").content.decode()
+    assert 'href="/alerts/" aria-current="page">Alerts</a>' in manager.get("/alerts/").content.decode()
 
 
 def test_a_manager_adds_tests_and_removes_a_rule(db, alerts, manager):
