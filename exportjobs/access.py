@@ -25,6 +25,8 @@ from .budgets import spending_for
 from .cache import NAMESPACE, cache_add, cache_get_many, cache_set
 
 PERMISSION = "exportjobs.view_export_jobs"
+# Each answer remembered per user, by name: the view permission, and the alerts one the header asks about.
+PERMISSIONS = {"allowed": PERMISSION, "alerts": "exportjobs.manage_alerts"}
 ANSWER_TTL = 60  # seconds a user's answer is reused
 VERSION_LOCAL = 2  # seconds a worker trusts the version it read: a change applies everywhere within this
 ANSWER_LOCAL = 10  # seconds a worker keeps an answer without asking the shared cache
@@ -38,8 +40,8 @@ def _answer_key(user_pk: object) -> str:
     return f"{NAMESPACE}:may-view:{user_pk}"
 
 
-def _remembered(user_pk: object) -> tuple[bool | None, str]:
-    """The signed answer remembered for this user under the current version, and that version."""
+def _remembered(user_pk: object) -> tuple[dict[str, bool] | None, str]:
+    """The signed answers remembered for this user under the current version, and that version."""
     local = {VERSION_KEY: VERSION_LOCAL, _answer_key(user_pk): ANSWER_LOCAL}
     found = cache_get_many(local, local_seconds=local)
     version = found.get(VERSION_KEY)
@@ -53,21 +55,33 @@ def _remembered(user_pk: object) -> tuple[bool | None, str]:
         return None, version
     if not isinstance(answer, dict) or answer.get("version") != version or answer.get("user") != str(user_pk):
         return None, version
-    return bool(answer.get("allowed")), version
+    if not all(isinstance(answer.get(name), bool) for name in PERMISSIONS):
+        return None, version
+    return {name: answer[name] for name in PERMISSIONS}, version
 
 
-def may_view(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """True when ``user`` may see export jobs (active, and a superuser or holding the permission)."""
+def _holds(user: AbstractBaseUser | AnonymousUser, name: str) -> bool:
+    """True when ``user`` (active, signed in) is a superuser or holds ``PERMISSIONS[name]``."""
     if not isinstance(user, PermissionsMixin) or not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser:
         return True
-    allowed, version = _remembered(user.pk)
-    if allowed is None:
-        allowed = user.has_perm(PERMISSION)
-        signed = signing.dumps({"allowed": allowed, "version": version, "user": str(user.pk)}, salt=SALT)
+    answers, version = _remembered(user.pk)
+    if answers is None:
+        answers = {key: user.has_perm(permission) for key, permission in PERMISSIONS.items()}  # 2 queries for all
+        signed = signing.dumps({**answers, "version": version, "user": str(user.pk)}, salt=SALT)
         cache_set(_answer_key(user.pk), signed, ANSWER_TTL, local_seconds=ANSWER_LOCAL)
-    return allowed
+    return answers[name]
+
+
+def may_view(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """True when ``user`` may see export jobs (active, and a superuser or holding the permission)."""
+    return _holds(user, "allowed")
+
+
+def may_manage_alerts(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """True when ``user`` may manage alerts: the header's link, from the same remembered answer."""
+    return _holds(user, "alerts")
 
 
 def desk_view(view: View) -> View:

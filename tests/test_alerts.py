@@ -254,6 +254,13 @@ def test_the_header_leads_those_who_manage_alerts_to_them(db, manager):
     assert 'href="/alerts/" aria-current="page">Alerts</a>' in manager.get("/alerts/").content.decode()
 
 
+def test_the_alerts_link_follows_a_permission_granted_after_the_answer_was_remembered(db, desk, django_user_model):
+    assert 'href="/alerts/"' not in desk.get("/").content.decode()  # the answer "no" is remembered now
+    user = django_user_model.objects.get(pk=desk.session["_auth_user_id"])
+    user.user_permissions.add(Permission.objects.get(codename="manage_alerts"))
+    assert 'href="/alerts/">Alerts</a>' in desk.get("/").content.decode()
+
+
 def test_a_manager_adds_tests_and_removes_a_rule(db, alerts, manager):
     channel = "slack://TA1B2C3D4/BX9Y8Z7W6/abcdefSECRETtokenxyz"
     response = manager.post(
