@@ -23,6 +23,7 @@ GOAL_ATTENTION_COLD_OVERHEAD_MS = 60.0  # cold /attention/ minus the sum of its 
 GOAL_ENTRIES_ROUNDS = 2  # cold job page with 50 failed entries: at most this many entry latencies on top
 GOAL_ENTRIES_OVERHEAD_MS = 30.0  # … and this much more, over the job and items calls, median
 GOAL_ENTRIES_CACHED_RATIO = 1.1  # cached job page with details / without, median
+GOAL_SOAK_MIB_PER_MINUTE = 0.1  # an untraced worker's growth between the soak's last two marks, per minute
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,140 @@ def render_entries(r: dict) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _soak_rss(soak: dict, minute: float) -> dict[str, int] | None:
+    samples = [s for s in soak["samples"] if abs(s["minute"] - minute) <= 1.0]
+    return min(samples, key=lambda s: abs(s["minute"] - minute))["rss_kib"] if samples else None
+
+
+def _soak_marks(soak: dict) -> list[float]:
+    """The minutes memory is reported at: 5, 15, 30 as far as the soak went, and its end."""
+    run = soak["minutes_run"]
+    marks = [m for m in soak["marks"] if m <= run + 0.5]
+    if not marks or marks[-1] < run - 0.5:
+        marks.append(run)
+    return marks
+
+
+def soak_growth(soak: dict) -> tuple[float, float, float] | None:
+    """(from minute, to minute, the largest growth of an untraced worker per minute) between the last two marks."""
+    marks = _soak_marks(soak)
+    if len(marks) < 2:
+        marks = [0.0, *marks]
+    first, last = _soak_rss(soak, marks[-2]), _soak_rss(soak, marks[-1])
+    if first is None or last is None:
+        return None
+    untraced = [pid for pid in soak["workers"] if pid != soak.get("traced_worker") and pid in first and pid in last]
+    if not untraced or marks[-1] <= marks[-2]:
+        return None
+    worst = max((last[pid] - first[pid]) / 1024 for pid in untraced)
+    return marks[-2], marks[-1], worst / (marks[-1] - marks[-2])
+
+
+def _soak_goals(soak: dict) -> list[Goal]:
+    out = [
+        Goal(
+            "12",
+            f"Soak: errors in {_n(soak['requests'])} requests over {soak['minutes_run']:.1f} minutes",
+            f"**{_n(soak['errors'])}**",
+            "= 0",
+            soak["errors"] == 0,
+        )
+    ]
+    growth = soak_growth(soak)
+    if growth:
+        start, end, per_minute = growth
+        out.append(
+            Goal(
+                "12",
+                f"Soak: worker memory growth between minute {start:g} and minute {end:.0f} "
+                "(the untraced worker that grew most), per minute",
+                f"**{per_minute:+.3f} MiB/min**",
+                f"≤ {GOAL_SOAK_MIB_PER_MINUTE} MiB/min",
+                per_minute <= GOAL_SOAK_MIB_PER_MINUTE,
+            )
+        )
+    return out
+
+
+def _soak_lines(soak: dict) -> list[str]:
+    traced = soak.get("traced_worker")
+    planned, run = soak["minutes_planned"], soak["minutes_run"]
+    answers = ", ".join(f"{k}: {v}" for k, v in sorted(soak["statuses"].items()))
+    lines = [
+        f"3 gunicorn workers × 8 threads, a Redis of the bench's own as the cache, the sandbox as Pleo "
+        f"({soak['latency_ms']:.0f} ms an answer). {soak['clients']} clients, each in a loop: a cached job page, "
+        "the home page, a job not asked before (a miss: Pleo called, the answer cached, an audit row), `/healthz`, "
+        f"`/attention/` every fifth round, then a {soak['pause_s'] * 1000:.0f} ms pause. Bounded by time "
+        "(`--soak-minutes`, `SOAK_MINUTES`) and by a request count.",
+        "",
+        f"- Length: **{run:.1f} minutes** run of {planned:g} planned; {_n(soak['requests'])} requests, "
+        f"{_n(soak['errors'])} not answered 200 ({answers}); "
+        f"{_n(soak['uncached_jobs'])} distinct jobs asked for, {_n(soak['upstream_calls'])} calls to Pleo.",
+        "- Memory: each worker's VmRSS, read every 30 s. The worker marked *traced* runs `tracemalloc` "
+        "(`bench/soak_gunicorn.py`, 8 frames an allocation), which costs it memory and time; the others run as "
+        "in production.",
+        "",
+    ]
+    marks = [0.0, *_soak_marks(soak)]
+    lines += [
+        "| worker | " + " | ".join(f"minute {m:.0f}" if m else "start" for m in marks) + " |",
+        "| --- | " + " | ".join("---" for _ in marks) + " |",
+    ]
+    for pid in soak["workers"]:
+        cells = []
+        for minute in marks:
+            rss = _soak_rss(soak, minute)
+            cells.append(_mib(rss[pid]) if rss and pid in rss else "—")
+        lines.append(f"| {pid}{' (traced)' if pid == traced else ''} | " + " | ".join(cells) + " |")
+    lat = soak.get("latency", {})
+    if lat:
+        lines += [
+            "",
+            "| page in the soak | median | p95 | p95, first minute | p95, last minute |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for kind, label in (("cached", "cached job page"), ("home", "home page"), ("uncached", "job not asked before")):
+            if kind in lat:
+                row = lat[kind]
+                lines.append(
+                    f"| {label} | {_ms(row['p50_ms'])} | {_ms(row['p95_ms'])} | {_ms(row['first_minute_p95_ms'])} | "
+                    f"{_ms(row['last_minute_p95_ms'])} |"
+                )
+    for step in soak.get("growth", []):
+        lines += [
+            "",
+            f"What grew in the traced worker between minute {step['from']} and minute {step['to']} "
+            f"(traced memory {_mib(step['traced_before_kib'])} → {_mib(step['traced_after_kib'])}):",
+            "",
+            "| allocated at | from the desk's line | growth | blocks | now |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for row in step["top"]:
+            lines.append(
+                f"| `{row['line']}` | {('`' + row['desk_line'] + '`') if row['desk_line'] else '—'} | "
+                f"{row['size_diff_kib']:+.1f} KiB | {row['count_diff']:+,} | {row['size_kib']:.1f} KiB |"
+            )
+    return lines
+
+
+def render_soak(r: dict) -> str:
+    """The report of phase 12 run alone (``bench/run.py --only soak``)."""
+    lines = [
+        "# Benchmarks: the soak (phase 12 alone)",
+        "",
+        f"Written by `bench/run.py --only soak` on {r['started_at']}; code `{r.get('revision') or 'unknown'}`; whole "
+        f"run {r.get('elapsed_s', 0):.0f} s.",
+        "",
+        "| # | measurement | value | goal | met |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [f"| {g.number} | {g.what} | {g.value} | {g.goal} | {_met(g)} |" for g in goals(r)]
+    lines += ["", "## Soak", "", *_soak_lines(r["soak"])]
+    if r.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in r["notes"]]
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def goals(r: dict) -> list[Goal]:
     out: list[Goal] = []
     lat = r.get("latency")
@@ -369,9 +504,17 @@ def goals(r: dict) -> list[Goal]:
                     None,
                 )
             )
+    return out + _later_goals(r)
+
+
+def _later_goals(r: dict) -> list[Goal]:
+    """The goals of the phases that compare with another release or run long: faults, before and after, soak."""
+    out: list[Goal] = []
     faults = r.get("faults", {}).get("after")
     if faults:
         out.extend(_fault_goals(faults))
+    if r.get("soak"):
+        out.extend(_soak_goals(r["soak"]))
     return out
 
 
@@ -740,6 +883,8 @@ def render(r: dict) -> str:
         lines += ["", *_faults_section(r["faults"])]
     if r.get("profile"):
         lines += ["", *_profile_section(r["profile"])]
+    if r.get("soak"):
+        lines += ["", "## Soak: memory over time (phase 12)", "", *_soak_lines(r["soak"]), ""]
     if r.get("notes"):
         lines += ["## Notes", ""] + [f"- {note}" for note in r["notes"]] + [""]
     return "\n".join(lines).rstrip() + "\n"

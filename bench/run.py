@@ -33,9 +33,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import faults as faults_phase  # noqa: E402 - after the path set-up above
-from bench import machine, report, servers, wrk  # noqa: E402
+from bench import machine, report, servers, soak, wrk  # noqa: E402
 from exportjobs.sandbox import seed  # noqa: E402
-from exportjobs.services import ENTRY_CONCURRENCY  # noqa: E402 - entries' details asked at once per worker
+from exportjobs.services.entries import ENTRY_CONCURRENCY  # noqa: E402 - entries' details asked at once per worker
 
 VAR = ROOT / "var" / "bench"
 RESULTS = ROOT / "bench" / "results"
@@ -116,9 +116,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fault-seconds", type=float, default=8.0, help="seconds per fault scenario (default 8)")
     parser.add_argument("--no-faults", action="store_true", help="skip phase 7 (faults, before and after)")
     parser.add_argument(
+        "--soak-minutes",
+        type=float,
+        default=float(os.environ.get("SOAK_MINUTES") or 30),
+        help="minutes of the soak, phase 12 (default $SOAK_MINUTES or 30; 0: skip it)",
+    )
+    parser.add_argument(
         "--only",
-        choices=["entries"],
-        help="run one phase alone (entries: the failed entries' details, phase 10) and write "
+        choices=["entries", "soak"],
+        help="run one phase alone (entries: the failed entries' details, phase 10; soak: phase 12) and write "
         "bench/results/<phase>.md instead of docs/benchmarks.md",
     )
     args = parser.parse_args(argv)
@@ -126,6 +132,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.duration = min(args.duration, 2.0)
         args.jobs = min(args.jobs, 2000)
         args.profile_requests = min(args.profile_requests, 100)
+        args.soak_minutes = min(args.soak_minutes, 2.0)
     if args.output is None and args.only:
         args.output = RESULTS / f"{args.only}.md"
     if args.output is None:
@@ -780,6 +787,20 @@ class Bench:
                 faults_phase.remove_checkout(directory, ROOT)
         self.results["faults"] = faults
 
+    def phase_soak(self) -> None:
+        """12: a low steady load for --soak-minutes: the workers' memory at 5, 15 and 30 minutes, what grew."""
+        minutes = self.args.soak_minutes
+        log(f"12. soak: {minutes:g} minutes of low steady load, memory per worker, tracemalloc in one worker")
+        self.results["soak"] = soak.run(
+            var=VAR / "soak",
+            sandbox_log_dir=VAR,
+            env_for=lambda sandbox: self.env("locmemcache://bench-soak", sandbox),
+            password_for=lambda _env: self.password,
+            minutes=minutes,
+            first_job=0,
+            log=log,
+        )
+
     # -- the whole run ----------------------------------------------------------------------------
 
     def wait_for_idle(self) -> None:
@@ -813,7 +834,9 @@ class Bench:
         )
         self.results["revision"] = machine.git_revision(ROOT)
         if args.only == "entries":
-            return self.run_alone(self.phase_entries)
+            return self.run_alone(self.phase_entries, report.render_entries)
+        if args.only == "soak":
+            return self.run_alone(self.phase_soak, report.render_soak)
         try:
             self.setup()
             self.phase_local()
@@ -825,6 +848,8 @@ class Bench:
                 self.phase_redis()
             if not args.no_faults:
                 self.phase_faults()
+            if args.soak_minutes > 0:
+                self.phase_soak()
         finally:
             for process in reversed(self.to_stop):
                 process.stop()
@@ -838,7 +863,7 @@ class Bench:
         log(f"done in {elapsed:.0f} s; wrote {os.path.relpath(args.output, ROOT)}")
         return 0
 
-    def run_alone(self, phase: Callable[[], None]) -> int:
+    def run_alone(self, phase: Callable[[], None], render: Callable[[dict], str]) -> int:
         """One phase on its own: the bench database and user, the phase, its own report."""
         try:
             VAR.mkdir(parents=True, exist_ok=True)
@@ -857,7 +882,7 @@ class Bench:
         self.results["elapsed_s"] = time.monotonic() - _t0
         self.json_path.write_text(json.dumps(self.results, indent=2))
         self.args.output.parent.mkdir(parents=True, exist_ok=True)
-        self.args.output.write_text(report.render_entries(self.results))
+        self.args.output.write_text(render(self.results))
         print(report.summary(self.results))
         log(f"done in {self.results['elapsed_s']:.0f} s; wrote {os.path.relpath(self.args.output, ROOT)}")
         return 0

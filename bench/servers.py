@@ -259,6 +259,7 @@ class Desk:
     threads: int = 8
     name: str = "desk"
     root: Path = ROOT  # the checkout whose code is served (another one for "before" figures)
+    extra_args: tuple[str, ...] = ()  # more gunicorn options (a config file with hooks, for the soak)
     process: subprocess.Popen | None = None
     port: int = 0
     _log_file: object = None
@@ -289,6 +290,7 @@ class Desk:
             "--no-control-socket",
             "--access-logfile",
             str(self.log_dir / f"{self.name}-access.log"),
+            *self.extra_args,
         ]
 
     def start(self) -> Desk:
