@@ -23,6 +23,8 @@ GOAL_ATTENTION_COLD_OVERHEAD_MS = 60.0  # cold /attention/ minus the sum of its 
 GOAL_ENTRIES_ROUNDS = 2  # cold job page with 50 failed entries: at most this many entry latencies on top
 GOAL_ENTRIES_OVERHEAD_MS = 30.0  # … and this much more, over the job and items calls, median
 GOAL_ENTRIES_CACHED_RATIO = 1.1  # cached job page with details / without, median
+GOAL_PARTLY_STAMPEDE_RATIO = 2.0  # stampede on a partly exported job: p95 against its calls asked directly
+GOAL_RATIO_CHANGE = 1.1  # issue 20: a page's ratio to the home page, this code / the release compared, at most
 GOAL_SOAK_MIB_PER_MINUTE = 0.1  # an untraced worker's growth between the soak's last two marks, per minute
 
 
@@ -513,9 +515,193 @@ def _later_goals(r: dict) -> list[Goal]:
     faults = r.get("faults", {}).get("after")
     if faults:
         out.extend(_fault_goals(faults))
+    if r.get("compare", {}).get("sides"):
+        out.extend(_compare_goals(r["compare"]))
     if r.get("soak"):
         out.extend(_soak_goals(r["soak"]))
     return out
+
+
+_RATIO_PAGES = (("job", "Cached job page"), ("attention", "Cached /attention/ (500 jobs)"))
+
+
+def compare_ratios(ratios: dict) -> list[tuple[str, str, float, float]]:
+    """(page label, statistic, ratio to the home page before, after) for issue 20's ratios."""
+    rows = []
+    for page, label in _RATIO_PAGES:
+        for key, stat in (("p50_ms", "median"), ("p95_ms", "p95")):
+            before = _ratio(ratios["before"][page][key], ratios["before"]["home"][key])
+            after = _ratio(ratios["after"][page][key], ratios["after"]["home"][key])
+            rows.append((label, stat, before, after))
+    return rows
+
+
+def _compare_goals(cmp: dict) -> list[Goal]:
+    after = cmp["sides"]["after"]
+    ref = cmp.get("before_ref") or "the release compared"
+    out: list[Goal] = []
+    if cmp.get("ratios"):
+        for label, stat, before, now in compare_ratios(cmp["ratios"]):
+            change = _ratio(now, before)
+            out.append(
+                Goal(
+                    "11",
+                    f"{label} / home page, {stat} (1 connection): this code against `{ref}` measured beside it",
+                    f"{now:.2f} against {before:.2f} = **{change:.2f}**",
+                    f"≤ {GOAL_RATIO_CHANGE}",
+                    change <= GOAL_RATIO_CHANGE,
+                )
+            )
+    healthy, slow = after["pleo_healthy"], after["pleo_slow"]
+    for key, label in (("cached_job", "cached job page"), ("healthz", "/healthz")):
+        out.append(
+            Goal(
+                "11",
+                f"Pleo slow (3 s, 30 clients waiting on uncached jobs): {label} p95, against Pleo healthy",
+                f"**{_ms(slow[key]['p95_ms'])}** = {_ratio(slow[key]['p95_ms'], healthy[key]['p95_ms']):.1f} × "
+                f"{_ms(healthy[key]['p95_ms'])}",
+                f"≤ {GOAL_SLOW_PLEO_MS:.0f} ms",
+                slow[key]["p95_ms"] <= GOAL_SLOW_PLEO_MS,
+            )
+        )
+    for key in ("stampede_1", "stampede_3"):
+        s = after[key]
+        ratio = _ratio(s["p95_ms"], s["upstream_ms"])
+        out.append(
+            Goal(
+                "11",
+                f"Stampede, {s['requests']} requests for one uncached completed job, {s['workers']} worker(s): "
+                "p95 against the upstream latency (calls to Pleo)",
+                f"{_ms(s['p95_ms'])} = **{ratio:.2f} ×** {s['upstream_ms']:.0f} ms ({s['upstream_calls']})",
+                f"≤ {GOAL_STAMPEDE_RATIO} (1)",
+                ratio <= GOAL_STAMPEDE_RATIO and s["upstream_calls"] == 1,
+            )
+        )
+    for key in ("partly_1", "partly_3"):
+        s = after[key]
+        ratio = _ratio(s["p95_ms"], s["upstream_ms"])
+        out.append(
+            Goal(
+                "11",
+                f"Stampede, {s['requests']} requests for one uncached partly exported job (50 failed entries), "
+                f"{s['workers']} worker(s): p95 against its calls asked directly (job calls)",
+                f"{_ms(s['p95_ms'])} = **{ratio:.2f} ×** {_ms(s['upstream_ms'])} ({s['job_calls']})",
+                f"≤ {GOAL_PARTLY_STAMPEDE_RATIO:.0f} (1)",
+                ratio <= GOAL_PARTLY_STAMPEDE_RATIO and s["job_calls"] == 1,
+            )
+        )
+    return out
+
+
+def _compare_rows(side: dict) -> list[tuple[str, str, str]]:
+    healthy, slow = side["pleo_healthy"], side["pleo_slow"]
+    answers = ", ".join(f"{k}: {v}" for k, v in sorted(slow["uncached_statuses"].items()))
+    rows = []
+    for key, label in (("cached_job", "cached job page"), ("healthz", "/healthz")):
+        rows += [
+            (
+                "Pleo healthy, nothing else asked",
+                f"{label} median / p95 / max",
+                f"{_ms(healthy[key]['p50_ms'])} / {_ms(healthy[key]['p95_ms'])} / {_ms(healthy[key]['max_ms'])}",
+            ),
+            (
+                "Pleo slow (3 s, timeout 2 s), 30 clients",
+                f"{label} median / p95 / max",
+                f"{_ms(slow[key]['p50_ms'])} / {_ms(slow[key]['p95_ms'])} / {_ms(slow[key]['max_ms'])}",
+            ),
+            ("Pleo slow / healthy", f"{label} p95", f"{_ratio(slow[key]['p95_ms'], healthy[key]['p95_ms']):.1f} ×"),
+        ]
+    rows.append(("Pleo slow (3 s, timeout 2 s), 30 clients", "answers to the 30 clients", answers))
+    for key in ("stampede_1", "stampede_3"):
+        s = side[key]
+        rows.append(
+            (
+                f"Stampede, completed job, {s['workers']} worker(s)",
+                "answers 200 · calls · median / p95 / max · p95 ÷ upstream",
+                f"{s['ok']} · {s['upstream_calls']} · {_ms(s['p50_ms'])} / {_ms(s['p95_ms'])} / "
+                f"{_ms(s.get('max_ms', 0.0))} · **{_ratio(s['p95_ms'], s['upstream_ms']):.2f} ×**",
+            )
+        )
+    for key in ("partly_1", "partly_3"):
+        s = side[key]
+        rows.append(
+            (
+                f"Stampede, partly exported job, {s['workers']} worker(s)",
+                "answers 200 · calls (job, items, entries, company) · median / p95 / max · p95 ÷ its calls",
+                f"{s['ok']} · {s['job_calls']}, {s['item_calls']}, {s['entry_calls']}, {s['company_calls']} · "
+                f"{_ms(s['p50_ms'])} / {_ms(s['p95_ms'])} / {_ms(s['max_ms'])} · "
+                f"**{_ratio(s['p95_ms'], s['upstream_ms']):.2f} ×** {_ms(s['upstream_ms'])}",
+            )
+        )
+    return rows
+
+
+def _compare_lines(cmp: dict, latency_ms: float) -> list[str]:
+    ref = cmp.get("before_ref") or "—"
+    lines = [
+        f"*Before* is `{ref}` (the release before one verdict per job, the bulkhead that waits while Pleo keeps its "
+        "pace, /healthz before the session and the log throttle's own timer), *after* is the code above; both "
+        "checked out side by side and served by the same virtualenv, in this run.",
+        "",
+    ]
+    if cmp.get("ratios"):
+        lines += [
+            "**Pages against the home page** (issue 20). Both releases up at once, 1 gunicorn worker × 8 threads "
+            "each, local-memory cache, the slow sandbox listing 500 failed jobs; wrk, 1 connection, the pages "
+            "measured in turns (before, after) twice each; the quieter run of each counts.",
+            "",
+            "| page | before: median / p95 | after: median / p95 |",
+            "| --- | --- | --- |",
+        ]
+        names = (("home", "home page"), ("job", "cached job page"), ("attention", "cached /attention/ (500 jobs)"))
+        for page, label in names:
+            b, a = cmp["ratios"]["before"][page], cmp["ratios"]["after"][page]
+            lines.append(
+                f"| {label} | {_ms(b['p50_ms'])} / {_ms(b['p95_ms'])} | {_ms(a['p50_ms'])} / {_ms(a['p95_ms'])} |"
+            )
+        lines += ["", "| ratio | before | after | after / before |", "| --- | --- | --- | --- |"]
+        for label, stat, before, now in compare_ratios(cmp["ratios"]):
+            lines.append(f"| {label} / home page, {stat} | {before:.2f} | {now:.2f} | {_ratio(now, before):.2f} |")
+        lines.append("")
+    if cmp.get("sides"):
+        lines += [
+            "**Pleo slow, stampedes.** Each release as a team runs it: 3 gunicorn workers × 8 threads, a Redis of "
+            "its own, SQLite, `PLEO_API_TIMEOUT=2`, the sandbox as Pleo. *Pleo healthy*: the sandbox at "
+            f"{latency_ms:.0f} ms, a probe asking for `/healthz` and a cached job page in turn every 50 ms, nothing "
+            "else. *Pleo slow*: the sandbox at 3 s (beyond the timeout) while 30 clients ask for jobs not asked before "
+            "(each a new connection, a 200 ms pause after a 503), the same probe meanwhile. *Stampede*: 50 requests "
+            f"sent at the same instant for one uncached job, the sandbox at {latency_ms:.0f} ms; 1 worker with the "
+            "local-memory cache, 3 workers sharing Redis. A completed job needs one call; a partly exported job with "
+            "450 entries, 50 failed, needs the job, its counts and failed entries, then the 50 accounting entries "
+            "(25 at a time) and the company: its p95 is set against those calls asked straight from the sandbox in "
+            "the same order, right after, for another such job.",
+            "",
+            "| scenario | measurement | before | after |",
+            "| --- | --- | --- | --- |",
+        ]
+        before_rows = _compare_rows(cmp["sides"]["before"]) if "before" in cmp["sides"] else []
+        for index, (scenario, what, value) in enumerate(_compare_rows(cmp["sides"]["after"])):
+            old = before_rows[index][2] if before_rows else "—"
+            lines.append(f"| {scenario} | {what} | {old} | {value} |")
+    return lines
+
+
+def render_compare(r: dict) -> str:
+    """The report of phase 11 run alone (``bench/run.py --only compare``)."""
+    lines = [
+        "# Benchmarks: this code against an earlier release (phase 11 alone)",
+        "",
+        f"Written by `bench/run.py --only compare` on {r['started_at']}; code `{r.get('revision') or 'unknown'}`; "
+        f"whole run {r.get('elapsed_s', 0):.0f} s.",
+        "",
+        "| # | measurement | value | goal | met |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [f"| {g.number} | {g.what} | {g.value} | {g.goal} | {_met(g)} |" for g in goals(r)]
+    lines += ["", "## This code against an earlier release", "", *_compare_lines(r["compare"], 200.0)]
+    if r.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in r["notes"]]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def _fault_goals(faults: dict) -> list[Goal]:
@@ -879,15 +1065,31 @@ def render(r: dict) -> str:
                 f"7-day stale copy), so one worker keeps about {_n(entries // 2)} jobs: memory is bounded, and "
                 "older jobs' stale copies are culled with them.",
             ]
+    lines += _later_sections(r)
+    if r.get("notes"):
+        lines += ["## Notes", ""] + [f"- {note}" for note in r["notes"]] + [""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _later_sections(r: dict) -> list[str]:
+    """Faults, the profile, the comparison with an earlier release and the soak."""
+    c = r["config"]
+    lines: list[str] = []
     if r.get("faults"):
         lines += ["", *_faults_section(r["faults"])]
     if r.get("profile"):
         lines += ["", *_profile_section(r["profile"])]
+    if r.get("compare"):
+        lines += [
+            "",
+            "## This code against an earlier release, side by side (phase 11)",
+            "",
+            *_compare_lines(r["compare"], c["latency_s"] * 1000),
+            "",
+        ]
     if r.get("soak"):
         lines += ["", "## Soak: memory over time (phase 12)", "", *_soak_lines(r["soak"]), ""]
-    if r.get("notes"):
-        lines += ["## Notes", ""] + [f"- {note}" for note in r["notes"]] + [""]
-    return "\n".join(lines).rstrip() + "\n"
+    return lines
 
 
 def _fault_rows(f: dict) -> list[tuple[str, str, object]]:

@@ -42,6 +42,8 @@ RESULTS = ROOT / "bench" / "results"
 HOT_JOB = seed.job_uuid("completed")  # a finished sample job: cached for a day once fetched
 HOME_MARK = "Look up an export job"
 BEFORE_FAULTS = "0a0f9e5"  # the release before the cache breaker, local cache, bulkhead and waking waiters
+BEFORE_COMPARE = "082a706"  # the release before one verdict per job and the bulkhead that waits (phase 11)
+COMPARE_FAILED = (10, 20)  # phase 11: partly exported jobs (seed.bench_failed_uuid) of before and after, 4 each
 ATTENTION_JOBS = 500  # failed jobs of the last day the slow sandbox lists (seed.bench_listed_job), = ATTENTION_MAX_JOBS
 ATTENTION_MARK = f"Showing the {ATTENTION_JOBS} most recent jobs"
 # Six cold views of the list, each a filter set not asked before, each ATTENTION_JOBS jobs in 5 pages of 100
@@ -114,6 +116,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"git revision measured beside this code in phase 7 (default {BEFORE_FAULTS}; 'none': skip)",
     )
     parser.add_argument("--fault-seconds", type=float, default=8.0, help="seconds per fault scenario (default 8)")
+    parser.add_argument(
+        "--compare",
+        default=BEFORE_COMPARE,
+        help=f"git revision measured beside this code in phase 11 (default {BEFORE_COMPARE}; 'none': skip)",
+    )
     parser.add_argument("--no-faults", action="store_true", help="skip phase 7 (faults, before and after)")
     parser.add_argument(
         "--soak-minutes",
@@ -123,7 +130,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=["entries", "soak"],
+        choices=["entries", "soak", "compare"],
         help="run one phase alone (entries: the failed entries' details, phase 10; soak: phase 12) and write "
         "bench/results/<phase>.md instead of docs/benchmarks.md",
     )
@@ -193,7 +200,8 @@ class Bench:
         self.quick_direct_base = self.quick_base + self.quick_count
         self.stampede_base = self.quick_direct_base + self.quick_count
         self.fault_base = self.stampede_base + 10  # phase 7: 2 × (jobs of its own and cold ones)
-        self.generated = self.fault_base + 2 * faults_phase.JOBS_NEEDED
+        self.compare_base = self.fault_base + 2 * faults_phase.JOBS_NEEDED  # phase 11: 2 × the same again
+        self.generated = self.compare_base + 2 * faults_phase.JOBS_NEEDED
         self.cookies: dict[str, str] = {}
         default_output = args.output.resolve() == (ROOT / "docs" / "benchmarks.md").resolve()
         self.json_path = RESULTS / ("latest.json" if default_output else f"{args.output.stem}.json")
@@ -332,7 +340,12 @@ class Bench:
         ).start()
         self.to_stop.append(self.slow)
         self.fast = servers.Sandbox(
-            latency=0.0, generated=self.generated, log_dir=VAR, token=self.slow.token, name="sandbox-fast"
+            latency=0.0,
+            generated=self.generated,
+            failed=max(COMPARE_FAILED) + 4,
+            log_dir=VAR,
+            token=self.slow.token,
+            name="sandbox-fast",
         ).start()
         self.to_stop.append(self.fast)
         log(
@@ -787,6 +800,95 @@ class Bench:
                 faults_phase.remove_checkout(directory, ROOT)
         self.results["faults"] = faults
 
+    def phase_compare(self) -> None:
+        """11: this code against --compare (082a706), side by side: the pages' ratios to the home page (issue 20),
+        cached pages while Pleo is slow against the same while it is healthy, stampedes on a completed and on a
+        partly exported job, and the profile of the cached job page."""
+        args = self.args
+        seconds = min(args.fault_seconds, 4.0) if args.quick else args.fault_seconds
+        log(f"11. this code against {args.compare}, side by side")
+        directory = VAR / "compare-checkout"
+        out: dict = {"before_ref": None}
+        try:
+            faults_phase.checkout(args.compare, directory, ROOT)
+            out["before_ref"] = machine.git_revision(directory)
+            sides = {
+                label: faults_phase.FaultRun(
+                    label=f"compare-{label}",
+                    root=root,
+                    var=VAR / "compare",
+                    sandbox=self.fast,
+                    log=log,
+                    first_job=self.compare_base + number * faults_phase.JOBS_NEEDED,
+                )
+                for number, (label, root) in enumerate((("before", directory), ("after", ROOT)))
+            }
+            try:
+                out["ratios"] = self.compare_ratios(sides)
+                out["sides"] = {label: {} for label in sides}
+                for label, run in sides.items():
+                    run.start()
+                    out["sides"][label]["pleo_healthy"] = run.pleo_healthy(seconds, latency=args.latency)
+                    out["sides"][label]["pleo_slow"] = run.pleo_slow(seconds)
+                    run.stop()
+                for (label, run), first in zip(sides.items(), COMPARE_FAILED, strict=True):
+                    side = out["sides"][label]
+                    side["stampede_1"] = run.stampede(1, args.stampede, upstream=args.latency)
+                    side["stampede_3"] = run.stampede(3, args.stampede, upstream=args.latency)
+                    side["partly_1"] = run.stampede_partly(1, args.stampede, upstream=args.latency, index=first)
+                    side["partly_3"] = run.stampede_partly(3, args.stampede, upstream=args.latency, index=first + 2)
+                    run.stop()
+            finally:
+                for run in sides.values():
+                    run.close()
+        finally:
+            faults_phase.remove_checkout(directory, ROOT)
+        self.results["compare"] = out
+
+    def compare_ratios(self, sides: dict[str, faults_phase.FaultRun]) -> dict:
+        """Issue 20's ratios, both releases up at once (1 worker, local memory, the slow sandbox listing 500 jobs),
+        measured in turns, twice each: the quieter run of each counts."""
+        extra = {
+            "PLEO_API_BASE_URL": self.slow.url,
+            "ATTENTION_CACHE_TTL": "600",
+            "ATTENTION_MAX_JOBS": str(ATTENTION_JOBS),
+        }
+        hot = f"/jobs/{HOT_JOB}/"
+        pages = {"home": "/", "job": hot, "attention": ATTENTION_STAMPEDE}
+        marks = {"home": HOME_MARK, "job": HOT_JOB, "attention": ATTENTION_MARK}
+        desks = {}
+        for label, run in sides.items():
+            desks[label] = run.start(workers=1, cache_url="locmemcache://ratios", extra_env=extra, name="desk-ratios")
+            for name, path in pages.items():
+                servers.check_page(desks[label].url, path, run.cookies, contains=marks[name])
+            self.warm_with(desks[label], list(pages.values()), servers.cookie_header(run.cookies))
+        runs: dict[str, dict[str, list[dict]]] = {label: {name: [] for name in pages} for label in sides}
+        for _round in range(2):
+            for name, path in pages.items():
+                for label, run in sides.items():
+                    runs[label][name].append(
+                        self.measure(
+                            desks[label].url,
+                            label=f"{name} ({label}: {'this code' if label == 'after' else args_ref(self.args)})",
+                            path=path,
+                            headers={"Cookie": servers.cookie_header(run.cookies)},
+                        )
+                    )
+        for run in sides.values():
+            run.stop()
+        return {
+            label: {name: min(measured, key=lambda m: m["p50_ms"]) for name, measured in by_page.items()}
+            for label, by_page in runs.items()
+        }
+
+    def phase_compare_alone(self) -> None:
+        self.setup()
+        self.phase_compare()
+
+    def warm_with(self, desk: servers.Desk, paths: list[str], cookie: str) -> None:
+        for path in paths:
+            wrk.run(desk.url, path=path, duration=1, connections=self.args.concurrency, headers={"Cookie": cookie})
+
     def phase_soak(self) -> None:
         """12: a low steady load for --soak-minutes: the workers' memory at 5, 15 and 30 minutes, what grew."""
         minutes = self.args.soak_minutes
@@ -837,6 +939,8 @@ class Bench:
             return self.run_alone(self.phase_entries, report.render_entries)
         if args.only == "soak":
             return self.run_alone(self.phase_soak, report.render_soak)
+        if args.only == "compare":
+            return self.run_alone(self.phase_compare_alone, report.render_compare)
         try:
             self.setup()
             self.phase_local()
@@ -848,6 +952,8 @@ class Bench:
                 self.phase_redis()
             if not args.no_faults:
                 self.phase_faults()
+            if args.compare and args.compare != "none":
+                self.phase_compare()
             if args.soak_minutes > 0:
                 self.phase_soak()
         finally:
@@ -886,6 +992,10 @@ class Bench:
         print(report.summary(self.results))
         log(f"done in {self.results['elapsed_s']:.0f} s; wrote {os.path.relpath(self.args.output, ROOT)}")
         return 0
+
+
+def args_ref(args: argparse.Namespace) -> str:
+    return str(args.compare)
 
 
 def main(argv: list[str] | None = None) -> int:
