@@ -699,6 +699,7 @@ def render_compare(r: dict) -> str:
     ]
     lines += [f"| {g.number} | {g.what} | {g.value} | {g.goal} | {_met(g)} |" for g in goals(r)]
     lines += ["", "## This code against an earlier release", "", *_compare_lines(r["compare"], 200.0)]
+    lines += _compare_profile_lines(r["compare"].get("profile", {}))
     if r.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {note}" for note in r["notes"]]
     return "\n".join(lines).rstrip() + "\n"
@@ -840,6 +841,72 @@ def _attention_lines(att: dict) -> list[str]:
     return lines
 
 
+def _follower_lines(f: dict) -> list[str]:
+    return [
+        "",
+        f"Stampede followers: {f['jobs']} jobs not asked before, {f['threads']} requests at once for each, in "
+        f"threads of the profiling process (local-memory cache, the sandbox at {f['latency_ms']:.0f} ms), each "
+        f"thread with its own profiler; the request that called Pleo (the leader) is left out: {f['followers']} "
+        f"followers, median {_ms(f['median_ms'])}, p95 {_ms(f['p95_ms'])} (under the profiler).",
+        "",
+        "| part | calls / follower | ms / follower | share |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {row['part']} | {row['calls_per_request']:.1f} | {row['ms_per_request']:.2f} | "
+            f"{row['share'] * 100:.0f} % |"
+            for row in f["parts"]
+            if row["calls_per_request"]
+        ),
+    ]
+
+
+def _compare_profile_lines(profiles: dict) -> list[str]:
+    """The profiles of both releases side by side: medians without the profiler, then the parts under it."""
+    before, after = profiles.get("before"), profiles.get("after")
+    if not before or not after:
+        return []
+    lines = [
+        "",
+        "**Profile, side by side.** `bench/profile_job.py` against each release in turn (in-process, Django's test "
+        f"Client, {after['requests']} requests per page, local-memory cache; see the profile section above for the "
+        "method). Medians without the profiler, then where a cached job page and a stampede follower spend their "
+        "time under it (ms per request; parts a release does not have are 0).",
+        "",
+        "| | before | after |",
+        "| --- | --- | --- |",
+    ]
+    for name in ("home", "job"):
+        lines.append(
+            f"| {name} page, median (no profiler) | {_ms(before['pages'][name]['median_ms'])} | "
+            f"{_ms(after['pages'][name]['median_ms'])} |"
+        )
+        lines.append(
+            f"| {name} page, SQL queries | {len(before['pages'][name]['queries'])} | "
+            f"{len(after['pages'][name]['queries'])} |"
+        )
+    bf, af = before.get("followers") or {}, after.get("followers") or {}
+    if bf and af:
+        lines.append(
+            f"| stampede follower, median / p95 (profiled) | {_ms(bf['median_ms'])} / {_ms(bf['p95_ms'])} | "
+            f"{_ms(af['median_ms'])} / {_ms(af['p95_ms'])} |"
+        )
+    lines += [
+        "",
+        "| part | job page, before | job page, after | follower, before | follower, after |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    tables = [
+        {row["part"]: row for row in before["pages"]["job"]["parts"]},
+        {row["part"]: row for row in after["pages"]["job"]["parts"]},
+        {row["part"]: row for row in bf.get("parts", [])},
+        {row["part"]: row for row in af.get("parts", [])},
+    ]
+    for row in after["pages"]["job"]["parts"]:
+        cells = [f"{t[row['part']]['ms_per_request']:.2f}" if row["part"] in t else "—" for t in tables]
+        lines.append(f"| {row['part']} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _profile_section(p: dict) -> list[str]:
     lines = ["## Profile of the cached job page", ""]
     facts = p.get("facts", {})
@@ -923,6 +990,8 @@ def _profile_section(p: dict) -> list[str]:
             f"| `{row['function']}` | {row['calls_per_request']:.1f} |"
             f" {row['own_ms_per_request']:.3f} | {row['cumulative_ms_per_request']:.2f} |"
         )
+    if p.get("followers"):
+        lines += _follower_lines(p["followers"])
     lines.append("")
     return lines
 
@@ -1085,6 +1154,7 @@ def _later_sections(r: dict) -> list[str]:
             "## This code against an earlier release, side by side (phase 11)",
             "",
             *_compare_lines(r["compare"], c["latency_s"] * 1000),
+            *_compare_profile_lines(r["compare"].get("profile", {})),
             "",
         ]
     if r.get("soak"):

@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -55,6 +56,7 @@ ATTENTION_COLD = [
 ]
 ATTENTION_STAMPEDE = "/attention/"  # the default view: the failed and partly exported walk and the active one
 ATTENTION_WALK = "/attention/?period=30d"  # every status: one walk for comparison with the stampede
+PROFILE_FOLLOWER_JOBS = 5  # stampedes of 20 whose followers are profiled, each on a job not asked before
 ENTRY_LATENCY = 0.1  # seconds the entries' sandbox adds to every answer (job, items, entries, company)
 ENTRY_COLD = 8  # cold job pages, each a job with 50 failed entries not asked before
 ENTRY_MARK = b'class="entry-kind"'  # one per failed entry shown with its details
@@ -199,7 +201,7 @@ class Bench:
         self.quick_base = self.direct_base + self.cold_count
         self.quick_direct_base = self.quick_base + self.quick_count
         self.stampede_base = self.quick_direct_base + self.quick_count
-        self.fault_base = self.stampede_base + 10  # phase 7: 2 × (jobs of its own and cold ones)
+        self.fault_base = self.stampede_base + 2 + PROFILE_FOLLOWER_JOBS  # phase 7: 2 × (jobs of its own and cold ones)
         self.compare_base = self.fault_base + 2 * faults_phase.JOBS_NEEDED  # phase 11: 2 × the same again
         self.generated = self.compare_base + 2 * faults_phase.JOBS_NEEDED
         self.cookies: dict[str, str] = {}
@@ -604,28 +606,39 @@ class Bench:
     def phase_profile(self) -> None:
         log(f"profiling the cached job page in-process (cProfile, {self.args.profile_requests} requests per page)")
         env = {**self.env("locmemcache://bench-profile", self.fast), "BENCH_USER": servers.BENCH_USER}
+        followers = [seed.generated_uuid(self.stampede_base + 2 + i) for i in range(PROFILE_FOLLOWER_JOBS)]
+        profile = self.profile_code(env, followers=followers)
+        if profile is not None:
+            self.results["profile"] = profile
+
+    def profile_code(self, env: dict[str, str], *, followers: list[str], code: Path | None = None) -> dict | None:
+        """bench/profile_job.py in a process of its own, against this checkout or ``code``: its numbers."""
         out = subprocess.run(
             [
                 sys.executable,
-                "-m",
-                "bench.profile_job",
+                str(ROOT / "bench" / "profile_job.py"),
                 "--job-id",
                 HOT_JOB,
                 "--requests",
                 str(self.args.profile_requests),
+                "--latency",
+                str(self.args.latency),
+                "--follower-jobs",
+                *followers,
             ],
-            cwd=ROOT,
-            env=env,
+            cwd=code or ROOT,
+            env={**env, **({"PROFILE_CODE": str(code)} if code else {})},
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=900,
         )
         line = next((text for text in out.stdout.splitlines() if text.startswith("PROFILE_JSON ")), None)
         if out.returncode != 0 or line is None:
-            self.results["notes"].append(f"profiling failed: {out.stderr.strip()[-500:]}")
+            self.results["notes"].append(f"profiling {code or 'this code'} failed: {out.stderr.strip()[-500:]}")
             log("  profiling FAILED: " + out.stderr.strip()[-1000:])
-            return
-        self.results["profile"] = json.loads(line.split(" ", 1)[1])
+            return None
+        result: dict = json.loads(line.split(" ", 1)[1])
+        return result
 
     def fill(self, desk: servers.Desk, start: int, count: int) -> dict:
         concurrency = 4 if desk.workers == 1 else 8
@@ -831,6 +844,16 @@ class Bench:
                     out["sides"][label]["pleo_healthy"] = run.pleo_healthy(seconds, latency=args.latency)
                     out["sides"][label]["pleo_slow"] = run.pleo_slow(seconds)
                     run.stop()
+                log(
+                    f"  profiling the cached job page and stampede followers of both ({args.profile_requests} requests)"
+                )
+                out["profile"] = {}
+                for label, run in sides.items():
+                    env = {**run.env, "CACHE_URL": "locmemcache://profile", "BENCH_USER": servers.BENCH_USER}
+                    followers = [run.cold().split("/")[2] for _ in range(PROFILE_FOLLOWER_JOBS)]
+                    profile = self.profile_code(env, followers=followers, code=None if run.root == ROOT else run.root)
+                    if profile is not None:
+                        out["profile"][label] = profile
                 for (label, run), first in zip(sides.items(), COMPARE_FAILED, strict=True):
                     side = out["sides"][label]
                     side["stampede_1"] = run.stampede(1, args.stampede, upstream=args.latency)
@@ -998,7 +1021,13 @@ def args_ref(args: argparse.Namespace) -> str:
     return str(args.compare)
 
 
+def _stop(number: int, _frame: object) -> None:
+    raise SystemExit(128 + number)  # through every finally: the servers started are stopped
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     argv = sys.argv[1:] if argv is None else argv
     return Bench(parse_args(argv), argv).run()
 

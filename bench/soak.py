@@ -2,9 +2,10 @@
 
 The desk runs as a team runs it: 3 gunicorn workers × 8 threads, a Redis of the bench's own as the
 cache, the sandbox as Pleo (50 ms an answer). A low, steady load for ``minutes`` (bounded in time and
-in requests): 3 clients, each in a loop asking for a cached job page, the home page, a job not asked
-before (every one a miss: Pleo is called, the answer cached, an audit row written) and ``/healthz``,
-``/attention/`` every fifth round, then a 200 ms pause.
+in requests): 3 clients, each in a loop (a new connection per request, so every worker serves them)
+asking for a cached job page, the home page, a job not asked before (every one a miss: Pleo is called,
+the answer cached, an audit row written) and ``/healthz``, ``/attention/`` every fifth round, then a
+200 ms pause.
 
 Every 30 s the bench reads each worker's resident memory (VmRSS); the report gives it at 5, 15 and
 30 minutes. The first worker traces its allocations (``bench/soak_gunicorn.py``): snapshots at 1, 5, 15
@@ -82,7 +83,7 @@ class Snapshots:
 
 def _where(trace: tracemalloc.Traceback) -> tuple[str, str]:
     """The allocating line and the innermost line of the desk's own code that led to it."""
-    frames = list(trace)  # most recent call first
+    frames = list(reversed(trace))  # a Traceback lists the oldest frame first: the allocating line is its last
     line = f"{_short(frames[0].filename)}:{frames[0].lineno}" if frames else "?"
     ours = next((f"{_short(f.filename)}:{f.lineno}" for f in frames if _short(f.filename).startswith(PROJECT)), "")
     return line, ours
@@ -294,7 +295,8 @@ def _client(
         for kind, path in paths:
             begun = time.monotonic()
             try:
-                status = session.get(url + path, timeout=30).status_code
+                # a new connection each time, as separate browsers open them: spread over every worker
+                status = session.get(url + path, timeout=30, headers={"Connection": "close"}).status_code
             except requests.RequestException:
                 status = 0
             took = time.monotonic() - begun
