@@ -1046,6 +1046,7 @@ def render(r: dict) -> str:
         + (
             f" (database {c['redis_url'].rsplit('/', 1)[-1]}, flushed before and after)." if c.get("redis_url") else "."
         ),
+        *_later_method(r),
         "",
         "## Results against the goals",
         "",
@@ -1073,6 +1074,9 @@ def render(r: dict) -> str:
         "*Other load*: the share of the machine's CPUs that programs other than the benchmark's own used "
         "during the run (from /proc/stat less the benchmark's processes); above 10 % the numbers are noisy.",
     ]
+    if r.get("phases"):
+        lines += ["", "| phase | took | other load meanwhile |", "| --- | --- | --- |"]
+        lines += [f"| {p['phase']} | {p['seconds']:.0f} s | {p['other_load'] * 100:.0f} % |" for p in r["phases"]]
     if r.get("cold"):
         lines += ["", "## Where the cold overhead comes from", "", *_cold_lines(r)]
     if r.get("attention"):
@@ -1138,6 +1142,32 @@ def render(r: dict) -> str:
     if r.get("notes"):
         lines += ["## Notes", ""] + [f"- {note}" for note in r["notes"]] + [""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _later_method(r: dict) -> list[str]:
+    """How phases 7, 11 and 12 are measured, in a line each (their sections say more)."""
+    lines = []
+    if r.get("faults"):
+        lines.append(
+            "- Faults (7): this code and an older release, each under 3 gunicorn workers with a Redis of its own that "
+            "the bench hangs and stops, and the sandbox slowed to 3 s; see *Faults, before and after*."
+        )
+    if r.get("compare"):
+        ref = r["compare"].get("before_ref") or "an earlier release"
+        lines.append(
+            f"- This code against `{ref}` (11), both checked out and served side by side in this run: the pages' "
+            "ratios to the home page with both releases up at once and measured in turns; cached pages and "
+            "`/healthz` while Pleo is slow against the same while it is healthy; stampedes on a completed and on a "
+            "partly exported job; the profile of each. See the section of phase 11."
+        )
+    if r.get("soak"):
+        soak = r["soak"]
+        lines.append(
+            f"- Soak (12): {soak['minutes_run']:.1f} minutes (of {soak['minutes_planned']:g} asked, `SOAK_MINUTES`) "
+            "of low steady load on 3 workers; each worker's memory every 30 s, tracemalloc in one of them. See the "
+            "section of phase 12."
+        )
+    return lines
 
 
 def _later_sections(r: dict) -> list[str]:

@@ -88,8 +88,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8, as make run)")
     parser.add_argument(
         "--redis-url",
-        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
-        help="Redis for the shared-cache runs; only this database is flushed (default db 13)",
+        default=os.environ.get("BENCH_REDIS_URL"),
+        help="Redis for the shared-cache runs; only this database is flushed (default: a Redis of the "
+        "bench's own on a free port, started and stopped with it)",
     )
     parser.add_argument("--no-redis", action="store_true", help="skip the Redis runs")
     parser.add_argument(
@@ -186,7 +187,7 @@ class Bench:
                 "jobs": args.jobs,
                 "stampede": args.stampede,
                 "threads": args.threads,
-                "redis_url": None if args.no_redis else masked(args.redis_url),
+                "redis_url": None if args.no_redis or not args.redis_url else masked(args.redis_url),
                 "quick": args.quick,
                 "database": self.database_url.split(":", 1)[0]
                 + ("" if args.database_url else " (fresh file in var/bench/)"),
@@ -917,13 +918,22 @@ class Bench:
         minutes = self.args.soak_minutes
         log(f"12. soak: {minutes:g} minutes of low steady load, memory per worker, tracemalloc in one worker")
         self.results["soak"] = soak.run(
-            var=VAR / "soak",
+            var=VAR / f"soak-{self.json_path.stem}",
             sandbox_log_dir=VAR,
             env_for=lambda sandbox: self.env("locmemcache://bench-soak", sandbox),
             password_for=lambda _env: self.password,
             minutes=minutes,
             first_job=0,
             log=log,
+        )
+
+    def phase(self, name: str, run: Callable[[], None]) -> None:
+        """One phase, with how long it took and how busy other programs kept the CPUs meanwhile."""
+        started = time.monotonic()
+        with machine.OtherLoad() as other:
+            run()
+        self.results.setdefault("phases", []).append(
+            {"phase": name, "seconds": time.monotonic() - started, "other_load": other.fraction}
         )
 
     # -- the whole run ----------------------------------------------------------------------------
@@ -949,7 +959,13 @@ class Bench:
             print(wrk.install_hint(), file=sys.stderr)
             return 2
         self.wait_for_idle()
-        redis_ok = not args.no_redis and servers.redis_reachable(args.redis_url)
+        if not args.no_redis and not args.redis_url and not args.only:
+            VAR.mkdir(parents=True, exist_ok=True)
+            own = faults_phase.OwnRedis(VAR).start()  # never the machine's shared one
+            self.to_stop.append(own)
+            args.redis_url = own.url
+            self.results["config"]["redis_url"] = f"{own.url} (the bench's own)"
+        redis_ok = not args.no_redis and bool(args.redis_url) and servers.redis_reachable(args.redis_url)
         if not args.no_redis and not redis_ok:
             self.results["notes"].append(
                 f"Redis at {args.redis_url} was not reachable: the Redis runs (5b, 6) were skipped."
@@ -966,19 +982,19 @@ class Bench:
             return self.run_alone(self.phase_compare_alone, report.render_compare)
         try:
             self.setup()
-            self.phase_local()
-            self.phase_attention()
-            self.phase_profile()
-            self.phase_scale_local()
-            self.phase_entries()
+            self.phase("1-4 (one worker, local memory)", self.phase_local)
+            self.phase("7-9 (/attention/)", self.phase_attention)
+            self.phase("profile", self.phase_profile)
+            self.phase("5a (cache scale, local memory)", self.phase_scale_local)
+            self.phase("10 (failed entries' details)", self.phase_entries)
             if redis_ok:
-                self.phase_redis()
+                self.phase("5b, 6 (Redis, 3 workers against 1)", self.phase_redis)
             if not args.no_faults:
-                self.phase_faults()
+                self.phase("7 (faults, before and after)", self.phase_faults)
             if args.compare and args.compare != "none":
-                self.phase_compare()
+                self.phase(f"11 (this code against {args.compare})", self.phase_compare)
             if args.soak_minutes > 0:
-                self.phase_soak()
+                self.phase("12 (soak)", self.phase_soak)
         finally:
             for process in reversed(self.to_stop):
                 process.stop()
