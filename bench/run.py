@@ -931,7 +931,11 @@ class Bench:
         """One phase, with how long it took and how busy other programs kept the CPUs meanwhile."""
         started = time.monotonic()
         with machine.OtherLoad() as other:
-            run()
+            try:
+                run()
+            except Exception as error:  # one phase that fails leaves the numbers of the others
+                log(f"  phase {name} FAILED: {type(error).__name__}: {error}")
+                self.results["notes"].append(f"Phase {name} failed ({type(error).__name__}: {error}); not measured.")
         self.results.setdefault("phases", []).append(
             {"phase": name, "seconds": time.monotonic() - started, "other_load": other.fraction}
         )

@@ -7,6 +7,9 @@ asking for a cached job page, the home page, a job not asked before (every one a
 the answer cached, an audit row written) and ``/healthz``, ``/attention/`` every fifth round, then a
 200 ms pause.
 
+A file ``stop`` in the soak's directory (``var/bench/soak-<report>/stop``) ends it early; the report
+gives the length actually run.
+
 Every 30 s the bench reads each worker's resident memory (VmRSS); the report gives it at 5, 15 and
 30 minutes. The first worker traces its allocations (``bench/soak_gunicorn.py``): snapshots at 1, 5, 15
 and 30 minutes (those within the soak, and its end), compared one with the next, name the lines
@@ -198,12 +201,14 @@ def _soak(
     pool = [threading.Thread(target=client, args=(number,), daemon=True) for number in range(CLIENTS)]
     for thread in pool:
         thread.start()
+    stop_file = snapshots.directory.parent / "stop"  # `touch` it to end the soak early: its report says so
+    stop_file.unlink(missing_ok=True)
     snapshot_at = _mark_minutes(minutes, SNAPSHOTS)
     mark_at = _mark_minutes(minutes, MARKS)
     asked: list[str] = []
     next_sample = started + SAMPLE_EVERY
     try:
-        while time.monotonic() < end and any(thread.is_alive() for thread in pool):
+        while time.monotonic() < end and any(thread.is_alive() for thread in pool) and not stop_file.exists():
             now = time.monotonic()
             minute = (now - started) / 60
             if snapshot_at and minute >= snapshot_at[0]:
