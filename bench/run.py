@@ -570,7 +570,9 @@ class Bench:
         sandbox.refuse_entries(True)  # from now on the entries are listed as before the details existed
         bare = f"/jobs/{seed.bench_failed_uuid(ENTRY_COLD)}/"
         servers.timed_get(desk.url, bare, self.cookie)
-        bare_bytes = servers.check_page(desk.url, bare, self.cookies, contains="read access to accounting entries")
+        bare_bytes = servers.check_page(
+            desk.url, bare, self.cookies, contains="does not let Export Job Desk see what these entries are"
+        )
         self.warm(desk, [hot, bare])
         # Alternated, twice each: the quieter run of each counts (other programs share this machine's CPUs).
         runs: dict[str, list[dict]] = {"with": [], "without": []}
