@@ -99,7 +99,7 @@ test-stress: $(VENV)/.dev messages
 	$(PY) -m tests.stress --runs $(STRESS_RUNS) $(STRESS_FILES)
 
 bench: $(VENV)/.dev secret messages
-	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) bench/run.py $(if $(SOAK_MINUTES),--soak-minutes $(SOAK_MINUTES)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

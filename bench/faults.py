@@ -187,9 +187,15 @@ class FaultRun:
         self.cookies: dict[str, str] = {}
         self.next_cold = first_job + 2 * JOBS
 
-    def start(self, workers: int = WORKERS, cache_url: str | None = None) -> servers.Desk:
-        env = {**self.env, "CACHE_URL": cache_url or self.redis.url}
-        self.desk = servers.Desk(env, workers=workers, log_dir=self.var, threads=THREADS, name="desk", root=self.root)
+    def start(
+        self,
+        workers: int = WORKERS,
+        cache_url: str | None = None,
+        extra_env: dict[str, str] | None = None,
+        name: str = "desk",
+    ) -> servers.Desk:
+        env = {**self.env, "CACHE_URL": cache_url or self.redis.url, **(extra_env or {})}
+        self.desk = servers.Desk(env, workers=workers, log_dir=self.var, threads=THREADS, name=name, root=self.root)
         self.desk.start()
         self.cookies = servers.sign_in(self.desk.url, servers.BENCH_USER, self.password)
         return self.desk
@@ -261,6 +267,48 @@ class FaultRun:
         time.sleep(2)  # the breaker's probe finds Redis again
         return result
 
+    def _probe(self, hot: str, seconds: float, stop: threading.Event) -> list[tuple[str, int, float]]:
+        """``/healthz`` and the cached job page ``hot`` in turn, one every 50 ms, until ``stop`` or ``seconds``."""
+        assert self.desk is not None
+        probes: list[tuple[str, int, float]] = []
+        session = requests.Session()
+        session.cookies.update(self.cookies)
+        for index in range(int(seconds / 0.05) + 40):
+            if stop.is_set():
+                break
+            path = "/healthz" if index % 2 else hot
+            started = time.monotonic()
+            try:
+                status = session.get(self.desk.url + path, timeout=30).status_code
+            except requests.RequestException:
+                status = 0
+            probes.append((path, status, time.monotonic() - started))
+            time.sleep(0.05)
+        return probes
+
+    @staticmethod
+    def _probe_summary(probes: list[tuple[str, int, float]], seconds: float) -> dict[str, Any]:
+        return {
+            "healthz": _summary([s for path, _, s in probes if path == "/healthz"], seconds),
+            "cached_job": _summary([s for path, _, s in probes if path != "/healthz"], seconds),
+            "probe_errors": sum(1 for _, status, _ in probes if status != 200),
+        }
+
+    def pleo_healthy(self, seconds: float, *, latency: float = 0.2) -> dict[str, Any]:
+        """The same probe as :meth:`pleo_slow` with Pleo at its normal pace and no other clients: the baseline."""
+        hot = self.jobs(0, 1)[0]
+        self.warm(["/", hot])
+        self.sandbox.set_latency(latency)
+        try:
+            result = self._probe_summary(self._probe(hot, seconds, threading.Event()), seconds)
+        finally:
+            self.sandbox.set_latency(0.0)
+        self.log(
+            f"  [{self.label}] Pleo healthy: /healthz p95 {result['healthz']['p95_ms']:.1f} ms, cached job p95 "
+            f"{result['cached_job']['p95_ms']:.1f} ms"
+        )
+        return result
+
     def pleo_slow(self, seconds: float) -> dict[str, Any]:
         assert self.desk is not None
         hot = self.jobs(0, 1)[0]
@@ -269,23 +317,7 @@ class FaultRun:
         probes: list[tuple[str, int, float]] = []
         stop = threading.Event()
         desk_url = self.desk.url
-
-        def probe() -> None:
-            session = requests.Session()
-            session.cookies.update(self.cookies)
-            for index in range(int(seconds / 0.05) + 40):
-                if stop.is_set():
-                    return
-                path = "/healthz" if index % 2 else hot
-                started = time.monotonic()
-                try:
-                    status = session.get(desk_url + path, timeout=30).status_code
-                except requests.RequestException:
-                    status = 0
-                probes.append((path, status, time.monotonic() - started))
-                time.sleep(0.05)
-
-        watcher = threading.Thread(target=probe)
+        watcher = threading.Thread(target=lambda: probes.extend(self._probe(hot, seconds, stop)))
         try:
             watcher.start()
             hits = _clients(
@@ -306,9 +338,7 @@ class FaultRun:
         for _, status, _ in hits:
             statuses[str(status)] = statuses.get(str(status), 0) + 1
         result = {
-            "healthz": _summary([s for path, _, s in probes if path == "/healthz"], seconds),
-            "cached_job": _summary([s for path, _, s in probes if path != "/healthz"], seconds),
-            "probe_errors": sum(1 for _, status, _ in probes if status != 200),
+            **self._probe_summary(probes, seconds),
             "uncached_statuses": statuses,
             "uncached_max_ms": max((s for _, _, s in hits), default=0.0) * 1000,
         }
@@ -368,11 +398,50 @@ class FaultRun:
             "ok": sum(1 for status, _ in answers if status == 200),
             "p50_ms": _percentile(times, 50),
             "p95_ms": _percentile(times, 95),
+            "max_ms": max(times, default=0.0),
             "upstream_ms": upstream * 1000,
         }
         self.log(
             f"  [{self.label}] stampede, {workers} worker(s): p95 {result['p95_ms']:.0f} ms = "
             f"{result['p95_ms'] / (upstream * 1000):.2f} × upstream, {calls} call(s)"
+        )
+        return result
+
+    def stampede_partly(self, workers: int, count: int, *, upstream: float, index: int) -> dict[str, Any]:
+        """``count`` simultaneous requests for a partly exported job not asked before (450 entries, 50 failed,
+        their accounting entries shown): p95 against the same calls asked straight from the sandbox."""
+        cache_url = self.redis.url if workers > 1 else "locmemcache://stampede-partly"
+        self.stop()
+        desk = self.start(workers=workers, cache_url=cache_url)
+        self.warm(["/", self.jobs(0, 1)[0]])
+        job_id = seed.bench_failed_uuid(index)
+        self.sandbox.set_latency(upstream)
+        try:
+            before = self.sandbox.stats()
+            answers = servers.stampede(desk.url, f"/jobs/{job_id}/", servers.cookie_header(self.cookies), count=count)
+            after = self.sandbox.stats()
+            chain = self.sandbox.partly_exported_chain(seed.bench_failed_uuid(index + 1))
+        finally:
+            self.sandbox.set_latency(0.0)
+        times = [seconds * 1000 for _, seconds in answers]
+        result = {
+            "workers": workers,
+            "requests": len(answers),
+            "job_calls": int(after["jobs"].get(job_id, 0)) - int(before["jobs"].get(job_id, 0)),
+            "item_calls": after["itemCalls"] - before["itemCalls"],
+            "entry_calls": after["entryCalls"] - before["entryCalls"],
+            "company_calls": after["companyCalls"] - before["companyCalls"],
+            "ok": sum(1 for status, _ in answers if status == 200),
+            "p50_ms": _percentile(times, 50),
+            "p95_ms": _percentile(times, 95),
+            "max_ms": max(times, default=0.0),
+            "latency_ms": upstream * 1000,
+            "upstream_ms": chain * 1000,
+        }
+        self.log(
+            f"  [{self.label}] stampede on a partly exported job, {workers} worker(s): p95 {result['p95_ms']:.0f} ms "
+            f"= {result['p95_ms'] / result['upstream_ms']:.2f} × its calls asked directly ({chain * 1000:.0f} ms); "
+            f"calls: job {result['job_calls']}, items {result['item_calls']}, entries {result['entry_calls']}"
         )
         return result
 

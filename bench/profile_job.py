@@ -23,29 +23,47 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The code profiled: this checkout, or another one (PROFILE_CODE, a checkout of an earlier release).
+sys.path.insert(0, os.environ.get("PROFILE_CODE") or str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 
-# (label, dotted path of a function): parts of a request whose cumulative cost is reported.
-PARTS: list[tuple[str, str]] = [
-    ("Sign-in check: session + user (auth.get_user)", "django.contrib.auth.get_user"),
-    ("  of which the session SELECT (SessionStore.load)", "django.contrib.sessions.backends.db.SessionStore.load"),
-    ("Session save (a write)", "django.contrib.sessions.backends.db.SessionStore.save"),
-    ("Permission check (has_perm: 2 SELECTs)", "django.contrib.auth.models.PermissionsMixin.has_perm"),
-    ("Audit row INSERT (exportjobs.views._audit)", "exportjobs.views._audit"),
-    ("Recent jobs on the home page (views._recent)", "exportjobs.views._recent"),
-    ("Cache read + parse (services.job_get)", "exportjobs.services.job_get"),
-    ("Page context (presenters.job_page_context)", "exportjobs.presenters.job_page_context"),
-    ("  of which the ticket text (_ticket_text)", "exportjobs.presenters._ticket_text"),
-    ("  of which Timestamp.of", "exportjobs.presenters.Timestamp.of"),
-    ("Template rendering (shortcuts.render)", "django.shortcuts.render"),
-    ("  of which {% include %} (IncludeNode.render)", "django.template.loader_tags.IncludeNode.render"),
-    ("CSP header (CSPMiddleware.process_response)", "csp.middleware.CSPMiddleware.process_response"),
-    ("CSRF token (get_token)", "django.middleware.csrf.get_token"),
-    ("URL reversing (reverse)", "django.urls.base.reverse"),
-    ("All SQL, across the above (CursorWrapper.execute)", "django.db.backends.utils.CursorWrapper.execute"),
-    ("Opening the DB connection (connect)", "django.db.backends.base.base.BaseDatabaseWrapper.connect"),
+# (label, dotted paths of the function, the first that exists counts): parts of a request whose cumulative
+# cost is reported. Two layouts: one module per kind (views.py, services.py, ...) and packages of modules.
+PARTS: list[tuple[str, tuple[str, ...]]] = [
+    ("Sign-in check: session + user (auth.get_user)", ("django.contrib.auth.get_user",)),
+    (
+        "  of which the session SELECT (SessionStore.load)",
+        ("django.contrib.sessions.backends.db.SessionStore.load",),
+    ),
+    ("Session save (a write)", ("django.contrib.sessions.backends.db.SessionStore.save",)),
+    ("Permission check (has_perm: 2 SELECTs)", ("django.contrib.auth.models.PermissionsMixin.has_perm",)),
+    ("Permission answer (access.may_view)", ("exportjobs.access.may_view",)),
+    ("Audit row INSERT (_audit_look)", ("exportjobs.views.jobs._audit_look", "exportjobs.views._audit_look")),
+    ("Recent jobs on the home page", ("exportjobs.views.pages._recent", "exportjobs.views._recent")),
+    ("Cache read + parse (job_get)", ("exportjobs.services.jobs.job_get", "exportjobs.services.job_get")),
+    ("Verdict (verdict_of)", ("exportjobs.verdict.verdict_of",)),
+    ("The job's article (render or reuse)", ("exportjobs.views.jobs._job_article",)),
+    (
+        "Page context (job_page_context)",
+        ("exportjobs.presenters.job.job_page_context", "exportjobs.presenters.job_page_context"),
+    ),
+    (
+        "  of which the ticket text (_ticket_text)",
+        ("exportjobs.presenters.job._ticket_text", "exportjobs.presenters._ticket_text"),
+    ),
+    ("Template rendering (shortcuts.render)", ("django.shortcuts.render",)),
+    ("  of which {% include %} (IncludeNode.render)", ("django.template.loader_tags.IncludeNode.render",)),
+    ("CSP header (CSPMiddleware.process_response)", ("csp.middleware.CSPMiddleware.process_response",)),
+    ("CSRF token (get_token)", ("django.middleware.csrf.get_token",)),
+    ("URL reversing (reverse)", ("django.urls.base.reverse",)),
+    ("Waiting for the leader (single flight, this process)", ("exportjobs.cache._follow",)),
+    ("Waiting for another process (single flight, shared)", ("exportjobs.cache._wait_for_other_process",)),
+    ("The call to Pleo (requests.Session.send)", ("requests.sessions.Session.send",)),
+    ("All SQL, across the above (CursorWrapper.execute)", ("django.db.backends.utils.CursorWrapper.execute",)),
+    ("Opening the DB connection (connect)", ("django.db.backends.base.base.BaseDatabaseWrapper.connect",)),
 ]
+# Where the audit row of a job page is written, in either layout: (module, function) patched by the what-ifs.
+AUDIT_HOOKS = (("exportjobs.views.jobs", "_audit_look"), ("exportjobs.views", "_audit_look"))
 
 
 def _code_key(dotted: str) -> tuple[str, int, str] | None:
@@ -113,8 +131,8 @@ def _queries(client, path: str) -> list[str]:
 
 def _parts(stats: pstats.Stats, count: int, total: float) -> list[dict]:
     rows = []
-    for label, dotted in PARTS:
-        key = _code_key(dotted)
+    for label, candidates in PARTS:
+        key = next((found for found in map(_code_key, candidates) if found is not None), None)
         _cc, calls, _tt, cumulative, _callers = (
             stats.stats.get(key, (0, 0, 0.0, 0.0, {})) if key else (0, 0, 0.0, 0.0, {})
         )
@@ -168,12 +186,17 @@ def _facts() -> dict:
 def _what_if(client, pages: dict[str, str], count: int) -> list[dict]:
     """Medians with avoidable costs switched off, in this process only (the app's code is unchanged):
     no audit INSERT; the permission answer remembered per user; a persistent DB connection."""
+    import importlib
+
     from django.contrib.auth.models import PermissionsMixin
     from django.db import connection
 
-    import exportjobs.views as views
-
-    original_audit, original_has_perm = views._audit, PermissionsMixin.has_perm
+    views, audit_name = next(
+        (module, name)
+        for module, name in ((importlib.import_module(m), n) for m, n in AUDIT_HOOKS if _importable(m))
+        if hasattr(module, name)
+    )
+    original_audit, original_has_perm = getattr(views, audit_name), PermissionsMixin.has_perm
     original_age = connection.settings_dict.get("CONN_MAX_AGE", 0)
     remembered: dict = {}
 
@@ -184,7 +207,7 @@ def _what_if(client, pages: dict[str, str], count: int) -> list[dict]:
         return remembered[key]
 
     def switch(audit: bool, perm: bool, conn: bool) -> None:
-        views._audit = original_audit if audit else (lambda *args, **kwargs: None)
+        setattr(views, audit_name, original_audit if audit else (lambda *args, **kwargs: None))
         PermissionsMixin.has_perm = original_has_perm if perm else remembered_has_perm
         connection.close()
         connection.settings_dict["CONN_MAX_AGE"] = original_age if conn else 60
@@ -211,7 +234,107 @@ def _what_if(client, pages: dict[str, str], count: int) -> list[dict]:
     return rows
 
 
-def profile(job_id: str, count: int = 300, top: int = 45) -> dict:
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _sandbox_latency(seconds: float) -> None:
+    import requests
+
+    url = os.environ["PLEO_API_BASE_URL"] + "/_sandbox/latency"
+    requests.post(url, params={"seconds": seconds}, timeout=5).raise_for_status()
+
+
+def _clients(client, count: int) -> list:
+    """``count`` test clients signed in as ``client`` is, each with its middleware already loaded (a new
+    client loads it on its first request: whitenoise then scans the static files, which no request does)."""
+    from django.test import Client
+
+    clients = []
+    for _ in range(count):
+        mine = Client(HTTP_HOST="127.0.0.1")
+        mine.cookies = client.cookies
+        _get(mine, "/healthz")
+        clients.append(mine)
+    return clients
+
+
+def _stampede_once(clients: list, job_id: str) -> list[tuple[cProfile.Profile, float, int]]:
+    """One request per client for one job at once, each profiled in its own thread: (profiler, seconds, status)."""
+    import threading
+
+    threads = len(clients)
+    barrier = threading.Barrier(threads)
+    done: list[tuple[cProfile.Profile, float, int]] = []
+    lock = threading.Lock()
+
+    def one(mine) -> None:
+        profiler = cProfile.Profile()
+        barrier.wait()
+        profiler.enable()
+        started = time.perf_counter()
+        response = _get(mine, f"/jobs/{job_id}/")
+        wall = time.perf_counter() - started
+        profiler.disable()
+        with lock:
+            done.append((profiler, wall, response.status_code))
+
+    pool = [threading.Thread(target=one, args=(mine,)) for mine in clients]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(60)
+    return done
+
+
+def followers(client, job_ids: list[str], *, threads: int, latency: float) -> dict:
+    """Stampede followers profiled: for each job (not asked before) ``threads`` requests at once, each thread
+    with its own profiler; the one request that called Pleo (the leader) is left out of the sums."""
+    clients = _clients(client, threads)
+    _sandbox_latency(latency)
+    follower_stats: list[pstats.Stats] = []
+    walls: list[float] = []
+    leaders = 0
+    try:
+        for job_id in job_ids:
+            done = _stampede_once(clients, job_id)
+            send = _code_key("requests.sessions.Session.send")
+            for profiler, wall, _status in done:
+                stats = pstats.Stats(profiler)
+                if send in stats.stats:
+                    leaders += 1
+                    continue
+                follower_stats.append(stats)
+                walls.append(wall)
+    finally:
+        _sandbox_latency(0.0)
+    if not follower_stats:
+        return {}
+    merged = follower_stats[0]
+    for stats in follower_stats[1:]:
+        merged.add(stats)
+    total = sum(walls)
+    return {
+        "jobs": len(job_ids),
+        "threads": threads,
+        "latency_ms": latency * 1000,
+        "followers": len(walls),
+        "leaders": leaders,
+        "median_ms": statistics.median(walls) * 1000,
+        "p95_ms": sorted(walls)[max(0, int(len(walls) * 0.95) - 1)] * 1000,
+        "parts": _parts(merged, len(walls), total),
+        "top_own": _top(merged, len(walls), 4, 25),
+    }
+
+
+def profile(
+    job_id: str, count: int = 300, top: int = 45, follower_jobs: list[str] | None = None, latency: float = 0.2
+) -> dict:
     client = _setup()
     pages = {"home": "/", "job": f"/jobs/{job_id}/"}
     for path in pages.values():  # warm: imports, template cache, the job in the cache
@@ -239,6 +362,8 @@ def profile(job_id: str, count: int = 300, top: int = 45) -> dict:
             "top_own": _top(stats, count, 4, top),
         }
     result["what_if"] = _what_if(client, pages, count)
+    if follower_jobs:
+        result["followers"] = followers(client, follower_jobs, threads=20, latency=latency)
     return result
 
 
@@ -247,8 +372,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--job-id", required=True)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=45)
+    parser.add_argument("--follower-jobs", nargs="*", default=[], help="jobs not asked before, one stampede each")
+    parser.add_argument("--latency", type=float, default=0.2, help="the sandbox's latency while followers wait")
     args = parser.parse_args(argv)
-    print("PROFILE_JSON " + json.dumps(profile(args.job_id, args.requests, args.top)))
+    result = profile(args.job_id, args.requests, args.top, args.follower_jobs, args.latency)
+    print("PROFILE_JSON " + json.dumps(result))
     return 0
 
 

@@ -23,6 +23,9 @@ GOAL_ATTENTION_COLD_OVERHEAD_MS = 60.0  # cold /attention/ minus the sum of its 
 GOAL_ENTRIES_ROUNDS = 2  # cold job page with 50 failed entries: at most this many entry latencies on top
 GOAL_ENTRIES_OVERHEAD_MS = 30.0  # … and this much more, over the job and items calls, median
 GOAL_ENTRIES_CACHED_RATIO = 1.1  # cached job page with details / without, median
+GOAL_PARTLY_STAMPEDE_RATIO = 2.0  # stampede on a partly exported job: p95 against its calls asked directly
+GOAL_RATIO_CHANGE = 1.1  # issue 20: a page's ratio to the home page, this code / the release compared, at most
+GOAL_SOAK_MIB_PER_MINUTE = 0.1  # an untraced worker's growth between the soak's last two marks, per minute
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,140 @@ def render_entries(r: dict) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _soak_rss(soak: dict, minute: float) -> dict[str, int] | None:
+    samples = [s for s in soak["samples"] if abs(s["minute"] - minute) <= 1.0]
+    return min(samples, key=lambda s: abs(s["minute"] - minute))["rss_kib"] if samples else None
+
+
+def _soak_marks(soak: dict) -> list[float]:
+    """The minutes memory is reported at: 5, 15, 30 as far as the soak went, and its end."""
+    run = soak["minutes_run"]
+    marks = [m for m in soak["marks"] if m <= run + 0.5]
+    if not marks or marks[-1] < run - 0.5:
+        marks.append(run)
+    return marks
+
+
+def soak_growth(soak: dict) -> tuple[float, float, float] | None:
+    """(from minute, to minute, the largest growth of an untraced worker per minute) between the last two marks."""
+    marks = _soak_marks(soak)
+    if len(marks) < 2:
+        marks = [0.0, *marks]
+    first, last = _soak_rss(soak, marks[-2]), _soak_rss(soak, marks[-1])
+    if first is None or last is None:
+        return None
+    untraced = [pid for pid in soak["workers"] if pid != soak.get("traced_worker") and pid in first and pid in last]
+    if not untraced or marks[-1] <= marks[-2]:
+        return None
+    worst = max((last[pid] - first[pid]) / 1024 for pid in untraced)
+    return marks[-2], marks[-1], worst / (marks[-1] - marks[-2])
+
+
+def _soak_goals(soak: dict) -> list[Goal]:
+    out = [
+        Goal(
+            "12",
+            f"Soak: errors in {_n(soak['requests'])} requests over {soak['minutes_run']:.1f} minutes",
+            f"**{_n(soak['errors'])}**",
+            "= 0",
+            soak["errors"] == 0,
+        )
+    ]
+    growth = soak_growth(soak)
+    if growth:
+        start, end, per_minute = growth
+        out.append(
+            Goal(
+                "12",
+                f"Soak: worker memory growth between minute {start:g} and minute {end:.0f} "
+                "(the untraced worker that grew most), per minute",
+                f"**{per_minute:+.3f} MiB/min**",
+                f"≤ {GOAL_SOAK_MIB_PER_MINUTE} MiB/min",
+                per_minute <= GOAL_SOAK_MIB_PER_MINUTE,
+            )
+        )
+    return out
+
+
+def _soak_lines(soak: dict) -> list[str]:
+    traced = soak.get("traced_worker")
+    planned, run = soak["minutes_planned"], soak["minutes_run"]
+    answers = ", ".join(f"{k}: {v}" for k, v in sorted(soak["statuses"].items()))
+    lines = [
+        f"3 gunicorn workers × 8 threads, a Redis of the bench's own as the cache, the sandbox as Pleo "
+        f"({soak['latency_ms']:.0f} ms an answer). {soak['clients']} clients, each in a loop: a cached job page, "
+        "the home page, a job not asked before (a miss: Pleo called, the answer cached, an audit row), `/healthz`, "
+        f"`/attention/` every fifth round, then a {soak['pause_s'] * 1000:.0f} ms pause. Bounded by time "
+        "(`--soak-minutes`, `SOAK_MINUTES`) and by a request count.",
+        "",
+        f"- Length: **{run:.1f} minutes** run of {planned:g} planned; {_n(soak['requests'])} requests, "
+        f"{_n(soak['errors'])} not answered 200 ({answers}); "
+        f"{_n(soak['uncached_jobs'])} distinct jobs asked for, {_n(soak['upstream_calls'])} calls to Pleo.",
+        "- Memory: each worker's VmRSS, read every 30 s. The worker marked *traced* runs `tracemalloc` "
+        "(`bench/soak_gunicorn.py`, 8 frames an allocation), which costs it memory and time; the others run as "
+        "in production.",
+        "",
+    ]
+    marks = [0.0, *_soak_marks(soak)]
+    lines += [
+        "| worker | " + " | ".join(f"minute {m:.0f}" if m else "start" for m in marks) + " |",
+        "| --- | " + " | ".join("---" for _ in marks) + " |",
+    ]
+    for pid in soak["workers"]:
+        cells = []
+        for minute in marks:
+            rss = _soak_rss(soak, minute)
+            cells.append(_mib(rss[pid]) if rss and pid in rss else "—")
+        lines.append(f"| {pid}{' (traced)' if pid == traced else ''} | " + " | ".join(cells) + " |")
+    lat = soak.get("latency", {})
+    if lat:
+        lines += [
+            "",
+            "| page in the soak | median | p95 | p95, first minute | p95, last minute |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for kind, label in (("cached", "cached job page"), ("home", "home page"), ("uncached", "job not asked before")):
+            if kind in lat:
+                row = lat[kind]
+                lines.append(
+                    f"| {label} | {_ms(row['p50_ms'])} | {_ms(row['p95_ms'])} | {_ms(row['first_minute_p95_ms'])} | "
+                    f"{_ms(row['last_minute_p95_ms'])} |"
+                )
+    for step in soak.get("growth", []):
+        lines += [
+            "",
+            f"What grew in the traced worker between minute {step['from']} and minute {step['to']} "
+            f"(traced memory {_mib(step['traced_before_kib'])} → {_mib(step['traced_after_kib'])}):",
+            "",
+            "| allocated at | from the desk's line | growth | blocks | now |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for row in step["top"]:
+            lines.append(
+                f"| `{row['line']}` | {('`' + row['desk_line'] + '`') if row['desk_line'] else '—'} | "
+                f"{row['size_diff_kib']:+.1f} KiB | {row['count_diff']:+,} | {row['size_kib']:.1f} KiB |"
+            )
+    return lines
+
+
+def render_soak(r: dict) -> str:
+    """The report of phase 12 run alone (``bench/run.py --only soak``)."""
+    lines = [
+        "# Benchmarks: the soak (phase 12 alone)",
+        "",
+        f"Written by `bench/run.py --only soak` on {r['started_at']}; code `{r.get('revision') or 'unknown'}`; whole "
+        f"run {r.get('elapsed_s', 0):.0f} s.",
+        "",
+        "| # | measurement | value | goal | met |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [f"| {g.number} | {g.what} | {g.value} | {g.goal} | {_met(g)} |" for g in goals(r)]
+    lines += ["", "## Soak", "", *_soak_lines(r["soak"])]
+    if r.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in r["notes"]]
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def goals(r: dict) -> list[Goal]:
     out: list[Goal] = []
     lat = r.get("latency")
@@ -369,10 +506,203 @@ def goals(r: dict) -> list[Goal]:
                     None,
                 )
             )
+    return out + _later_goals(r)
+
+
+def _later_goals(r: dict) -> list[Goal]:
+    """The goals of the phases that compare with another release or run long: faults, before and after, soak."""
+    out: list[Goal] = []
     faults = r.get("faults", {}).get("after")
     if faults:
         out.extend(_fault_goals(faults))
+    if r.get("compare", {}).get("sides"):
+        out.extend(_compare_goals(r["compare"]))
+    if r.get("soak"):
+        out.extend(_soak_goals(r["soak"]))
     return out
+
+
+_RATIO_PAGES = (("job", "Cached job page"), ("attention", "Cached /attention/ (500 jobs)"))
+
+
+def compare_ratios(ratios: dict) -> list[tuple[str, str, float, float]]:
+    """(page label, statistic, ratio to the home page before, after) for issue 20's ratios."""
+    rows = []
+    for page, label in _RATIO_PAGES:
+        for key, stat in (("p50_ms", "median"), ("p95_ms", "p95")):
+            before = _ratio(ratios["before"][page][key], ratios["before"]["home"][key])
+            after = _ratio(ratios["after"][page][key], ratios["after"]["home"][key])
+            rows.append((label, stat, before, after))
+    return rows
+
+
+def _compare_goals(cmp: dict) -> list[Goal]:
+    after = cmp["sides"]["after"]
+    ref = cmp.get("before_ref") or "the release compared"
+    out: list[Goal] = []
+    if cmp.get("ratios"):
+        for label, stat, before, now in compare_ratios(cmp["ratios"]):
+            change = _ratio(now, before)
+            out.append(
+                Goal(
+                    "11",
+                    f"{label} / home page, {stat} (1 connection): this code against `{ref}` measured beside it",
+                    f"{now:.2f} against {before:.2f} = **{change:.2f}**",
+                    f"≤ {GOAL_RATIO_CHANGE}",
+                    change <= GOAL_RATIO_CHANGE,
+                )
+            )
+    healthy, slow = after["pleo_healthy"], after["pleo_slow"]
+    for key, label in (("cached_job", "cached job page"), ("healthz", "/healthz")):
+        out.append(
+            Goal(
+                "11",
+                f"Pleo slow (3 s, 30 clients waiting on uncached jobs): {label} p95, against Pleo healthy",
+                f"**{_ms(slow[key]['p95_ms'])}** = {_ratio(slow[key]['p95_ms'], healthy[key]['p95_ms']):.1f} × "
+                f"{_ms(healthy[key]['p95_ms'])}",
+                f"≤ {GOAL_SLOW_PLEO_MS:.0f} ms",
+                slow[key]["p95_ms"] <= GOAL_SLOW_PLEO_MS,
+            )
+        )
+    for key in ("stampede_1", "stampede_3"):
+        s = after[key]
+        ratio = _ratio(s["p95_ms"], s["upstream_ms"])
+        out.append(
+            Goal(
+                "11",
+                f"Stampede, {s['requests']} requests for one uncached completed job, {s['workers']} worker(s): "
+                "p95 against the upstream latency (calls to Pleo)",
+                f"{_ms(s['p95_ms'])} = **{ratio:.2f} ×** {s['upstream_ms']:.0f} ms ({s['upstream_calls']})",
+                f"≤ {GOAL_STAMPEDE_RATIO} (1)",
+                ratio <= GOAL_STAMPEDE_RATIO and s["upstream_calls"] == 1,
+            )
+        )
+    for key in ("partly_1", "partly_3"):
+        s = after[key]
+        ratio = _ratio(s["p95_ms"], s["upstream_ms"])
+        out.append(
+            Goal(
+                "11",
+                f"Stampede, {s['requests']} requests for one uncached partly exported job (50 failed entries), "
+                f"{s['workers']} worker(s): p95 against its calls asked directly (job calls)",
+                f"{_ms(s['p95_ms'])} = **{ratio:.2f} ×** {_ms(s['upstream_ms'])} ({s['job_calls']})",
+                f"≤ {GOAL_PARTLY_STAMPEDE_RATIO:.0f} (1)",
+                ratio <= GOAL_PARTLY_STAMPEDE_RATIO and s["job_calls"] == 1,
+            )
+        )
+    return out
+
+
+def _compare_rows(side: dict) -> list[tuple[str, str, str]]:
+    healthy, slow = side["pleo_healthy"], side["pleo_slow"]
+    answers = ", ".join(f"{k}: {v}" for k, v in sorted(slow["uncached_statuses"].items()))
+    rows = []
+    for key, label in (("cached_job", "cached job page"), ("healthz", "/healthz")):
+        rows += [
+            (
+                "Pleo healthy, nothing else asked",
+                f"{label} median / p95 / max",
+                f"{_ms(healthy[key]['p50_ms'])} / {_ms(healthy[key]['p95_ms'])} / {_ms(healthy[key]['max_ms'])}",
+            ),
+            (
+                "Pleo slow (3 s, timeout 2 s), 30 clients",
+                f"{label} median / p95 / max",
+                f"{_ms(slow[key]['p50_ms'])} / {_ms(slow[key]['p95_ms'])} / {_ms(slow[key]['max_ms'])}",
+            ),
+            ("Pleo slow / healthy", f"{label} p95", f"{_ratio(slow[key]['p95_ms'], healthy[key]['p95_ms']):.1f} ×"),
+        ]
+    rows.append(("Pleo slow (3 s, timeout 2 s), 30 clients", "answers to the 30 clients", answers))
+    for key in ("stampede_1", "stampede_3"):
+        s = side[key]
+        rows.append(
+            (
+                f"Stampede, completed job, {s['workers']} worker(s)",
+                "answers 200 · calls · median / p95 / max · p95 ÷ upstream",
+                f"{s['ok']} · {s['upstream_calls']} · {_ms(s['p50_ms'])} / {_ms(s['p95_ms'])} / "
+                f"{_ms(s.get('max_ms', 0.0))} · **{_ratio(s['p95_ms'], s['upstream_ms']):.2f} ×**",
+            )
+        )
+    for key in ("partly_1", "partly_3"):
+        s = side[key]
+        rows.append(
+            (
+                f"Stampede, partly exported job, {s['workers']} worker(s)",
+                "answers 200 · calls (job, items, entries, company) · median / p95 / max · p95 ÷ its calls",
+                f"{s['ok']} · {s['job_calls']}, {s['item_calls']}, {s['entry_calls']}, {s['company_calls']} · "
+                f"{_ms(s['p50_ms'])} / {_ms(s['p95_ms'])} / {_ms(s['max_ms'])} · "
+                f"**{_ratio(s['p95_ms'], s['upstream_ms']):.2f} ×** {_ms(s['upstream_ms'])}",
+            )
+        )
+    return rows
+
+
+def _compare_lines(cmp: dict, latency_ms: float) -> list[str]:
+    ref = cmp.get("before_ref") or "—"
+    lines = [
+        f"*Before* is `{ref}` (the release before one verdict per job, the bulkhead that waits while Pleo keeps its "
+        "pace, /healthz before the session and the log throttle's own timer), *after* is the code above; both "
+        "checked out side by side and served by the same virtualenv, in this run.",
+        "",
+    ]
+    if cmp.get("ratios"):
+        lines += [
+            "**Pages against the home page** (issue 20). Both releases up at once, 1 gunicorn worker × 8 threads "
+            "each, local-memory cache, the slow sandbox listing 500 failed jobs; wrk, 1 connection, the pages "
+            "measured in turns (before, after) twice each; the quieter run of each counts.",
+            "",
+            "| page | before: median / p95 | after: median / p95 |",
+            "| --- | --- | --- |",
+        ]
+        names = (("home", "home page"), ("job", "cached job page"), ("attention", "cached /attention/ (500 jobs)"))
+        for page, label in names:
+            b, a = cmp["ratios"]["before"][page], cmp["ratios"]["after"][page]
+            lines.append(
+                f"| {label} | {_ms(b['p50_ms'])} / {_ms(b['p95_ms'])} | {_ms(a['p50_ms'])} / {_ms(a['p95_ms'])} |"
+            )
+        lines += ["", "| ratio | before | after | after / before |", "| --- | --- | --- | --- |"]
+        for label, stat, before, now in compare_ratios(cmp["ratios"]):
+            lines.append(f"| {label} / home page, {stat} | {before:.2f} | {now:.2f} | {_ratio(now, before):.2f} |")
+        lines.append("")
+    if cmp.get("sides"):
+        lines += [
+            "**Pleo slow, stampedes.** Each release as a team runs it: 3 gunicorn workers × 8 threads, a Redis of "
+            "its own, SQLite, `PLEO_API_TIMEOUT=2`, the sandbox as Pleo. *Pleo healthy*: the sandbox at "
+            f"{latency_ms:.0f} ms, a probe asking for `/healthz` and a cached job page in turn every 50 ms, nothing "
+            "else. *Pleo slow*: the sandbox at 3 s (beyond the timeout) while 30 clients ask for jobs not asked before "
+            "(each a new connection, a 200 ms pause after a 503), the same probe meanwhile. *Stampede*: 50 requests "
+            f"sent at the same instant for one uncached job, the sandbox at {latency_ms:.0f} ms; 1 worker with the "
+            "local-memory cache, 3 workers sharing Redis. A completed job needs one call; a partly exported job with "
+            "450 entries, 50 failed, needs the job, its counts and failed entries, then the 50 accounting entries "
+            "(25 at a time) and the company: its p95 is set against those calls asked straight from the sandbox in "
+            "the same order, right after, for another such job.",
+            "",
+            "| scenario | measurement | before | after |",
+            "| --- | --- | --- | --- |",
+        ]
+        before_rows = _compare_rows(cmp["sides"]["before"]) if "before" in cmp["sides"] else []
+        for index, (scenario, what, value) in enumerate(_compare_rows(cmp["sides"]["after"])):
+            old = before_rows[index][2] if before_rows else "—"
+            lines.append(f"| {scenario} | {what} | {old} | {value} |")
+    return lines
+
+
+def render_compare(r: dict) -> str:
+    """The report of phase 11 run alone (``bench/run.py --only compare``)."""
+    lines = [
+        "# Benchmarks: this code against an earlier release (phase 11 alone)",
+        "",
+        f"Written by `bench/run.py --only compare` on {r['started_at']}; code `{r.get('revision') or 'unknown'}`; "
+        f"whole run {r.get('elapsed_s', 0):.0f} s.",
+        "",
+        "| # | measurement | value | goal | met |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [f"| {g.number} | {g.what} | {g.value} | {g.goal} | {_met(g)} |" for g in goals(r)]
+    lines += ["", "## This code against an earlier release", "", *_compare_lines(r["compare"], 200.0)]
+    lines += _compare_profile_lines(r["compare"].get("profile", {}))
+    if r.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in r["notes"]]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def _fault_goals(faults: dict) -> list[Goal]:
@@ -511,6 +841,72 @@ def _attention_lines(att: dict) -> list[str]:
     return lines
 
 
+def _follower_lines(f: dict) -> list[str]:
+    return [
+        "",
+        f"Stampede followers: {f['jobs']} jobs not asked before, {f['threads']} requests at once for each, in "
+        f"threads of the profiling process (local-memory cache, the sandbox at {f['latency_ms']:.0f} ms), each "
+        f"thread with its own profiler; the request that called Pleo (the leader) is left out: {f['followers']} "
+        f"followers, median {_ms(f['median_ms'])}, p95 {_ms(f['p95_ms'])} (under the profiler).",
+        "",
+        "| part | calls / follower | ms / follower | share |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {row['part']} | {row['calls_per_request']:.1f} | {row['ms_per_request']:.2f} | "
+            f"{row['share'] * 100:.0f} % |"
+            for row in f["parts"]
+            if row["calls_per_request"]
+        ),
+    ]
+
+
+def _compare_profile_lines(profiles: dict) -> list[str]:
+    """The profiles of both releases side by side: medians without the profiler, then the parts under it."""
+    before, after = profiles.get("before"), profiles.get("after")
+    if not before or not after:
+        return []
+    lines = [
+        "",
+        "**Profile, side by side.** `bench/profile_job.py` against each release in turn (in-process, Django's test "
+        f"Client, {after['requests']} requests per page, local-memory cache; see the profile section above for the "
+        "method). Medians without the profiler, then where a cached job page and a stampede follower spend their "
+        "time under it (ms per request; parts a release does not have are 0).",
+        "",
+        "| | before | after |",
+        "| --- | --- | --- |",
+    ]
+    for name in ("home", "job"):
+        lines.append(
+            f"| {name} page, median (no profiler) | {_ms(before['pages'][name]['median_ms'])} | "
+            f"{_ms(after['pages'][name]['median_ms'])} |"
+        )
+        lines.append(
+            f"| {name} page, SQL queries | {len(before['pages'][name]['queries'])} | "
+            f"{len(after['pages'][name]['queries'])} |"
+        )
+    bf, af = before.get("followers") or {}, after.get("followers") or {}
+    if bf and af:
+        lines.append(
+            f"| stampede follower, median / p95 (profiled) | {_ms(bf['median_ms'])} / {_ms(bf['p95_ms'])} | "
+            f"{_ms(af['median_ms'])} / {_ms(af['p95_ms'])} |"
+        )
+    lines += [
+        "",
+        "| part | job page, before | job page, after | follower, before | follower, after |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    tables = [
+        {row["part"]: row for row in before["pages"]["job"]["parts"]},
+        {row["part"]: row for row in after["pages"]["job"]["parts"]},
+        {row["part"]: row for row in bf.get("parts", [])},
+        {row["part"]: row for row in af.get("parts", [])},
+    ]
+    for row in after["pages"]["job"]["parts"]:
+        cells = [f"{t[row['part']]['ms_per_request']:.2f}" if row["part"] in t else "—" for t in tables]
+        lines.append(f"| {row['part']} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _profile_section(p: dict) -> list[str]:
     lines = ["## Profile of the cached job page", ""]
     facts = p.get("facts", {})
@@ -594,6 +990,8 @@ def _profile_section(p: dict) -> list[str]:
             f"| `{row['function']}` | {row['calls_per_request']:.1f} |"
             f" {row['own_ms_per_request']:.3f} | {row['cumulative_ms_per_request']:.2f} |"
         )
+    if p.get("followers"):
+        lines += _follower_lines(p["followers"])
     lines.append("")
     return lines
 
@@ -648,6 +1046,7 @@ def render(r: dict) -> str:
         + (
             f" (database {c['redis_url'].rsplit('/', 1)[-1]}, flushed before and after)." if c.get("redis_url") else "."
         ),
+        *_later_method(r),
         "",
         "## Results against the goals",
         "",
@@ -675,6 +1074,9 @@ def render(r: dict) -> str:
         "*Other load*: the share of the machine's CPUs that programs other than the benchmark's own used "
         "during the run (from /proc/stat less the benchmark's processes); above 10 % the numbers are noisy.",
     ]
+    if r.get("phases"):
+        lines += ["", "| phase | took | other load meanwhile |", "| --- | --- | --- |"]
+        lines += [f"| {p['phase']} | {p['seconds']:.0f} s | {p['other_load'] * 100:.0f} % |" for p in r["phases"]]
     if r.get("cold"):
         lines += ["", "## Where the cold overhead comes from", "", *_cold_lines(r)]
     if r.get("attention"):
@@ -736,13 +1138,58 @@ def render(r: dict) -> str:
                 f"7-day stale copy), so one worker keeps about {_n(entries // 2)} jobs: memory is bounded, and "
                 "older jobs' stale copies are culled with them.",
             ]
+    lines += _later_sections(r)
+    if r.get("notes"):
+        lines += ["## Notes", ""] + [f"- {note}" for note in r["notes"]] + [""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _later_method(r: dict) -> list[str]:
+    """How phases 7, 11 and 12 are measured, in a line each (their sections say more)."""
+    lines = []
+    if r.get("faults"):
+        lines.append(
+            "- Faults (7): this code and an older release, each under 3 gunicorn workers with a Redis of its own that "
+            "the bench hangs and stops, and the sandbox slowed to 3 s; see *Faults, before and after*."
+        )
+    if r.get("compare"):
+        ref = r["compare"].get("before_ref") or "an earlier release"
+        lines.append(
+            f"- This code against `{ref}` (11), both checked out and served side by side in this run: the pages' "
+            "ratios to the home page with both releases up at once and measured in turns; cached pages and "
+            "`/healthz` while Pleo is slow against the same while it is healthy; stampedes on a completed and on a "
+            "partly exported job; the profile of each. See the section of phase 11."
+        )
+    if r.get("soak"):
+        soak = r["soak"]
+        lines.append(
+            f"- Soak (12): {soak['minutes_run']:.1f} minutes (of {soak['minutes_planned']:g} asked, `SOAK_MINUTES`) "
+            "of low steady load on 3 workers; each worker's memory every 30 s, tracemalloc in one of them. See the "
+            "section of phase 12."
+        )
+    return lines
+
+
+def _later_sections(r: dict) -> list[str]:
+    """Faults, the profile, the comparison with an earlier release and the soak."""
+    c = r["config"]
+    lines: list[str] = []
     if r.get("faults"):
         lines += ["", *_faults_section(r["faults"])]
     if r.get("profile"):
         lines += ["", *_profile_section(r["profile"])]
-    if r.get("notes"):
-        lines += ["## Notes", ""] + [f"- {note}" for note in r["notes"]] + [""]
-    return "\n".join(lines).rstrip() + "\n"
+    if r.get("compare"):
+        lines += [
+            "",
+            "## This code against an earlier release, side by side (phase 11)",
+            "",
+            *_compare_lines(r["compare"], c["latency_s"] * 1000),
+            *_compare_profile_lines(r["compare"].get("profile", {})),
+            "",
+        ]
+    if r.get("soak"):
+        lines += ["", "## Soak: memory over time (phase 12)", "", *_soak_lines(r["soak"]), ""]
+    return lines
 
 
 def _fault_rows(f: dict) -> list[tuple[str, str, object]]:

@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -34,7 +35,7 @@ if str(ROOT) not in sys.path:
 
 from bench import alerts as alerts_phase  # noqa: E402 - after the path set-up above
 from bench import faults as faults_phase  # noqa: E402 - after the path set-up above
-from bench import machine, report, servers, wrk  # noqa: E402
+from bench import machine, report, servers, soak, wrk  # noqa: E402
 from exportjobs.sandbox import seed  # noqa: E402
 from exportjobs.services.entries import ENTRY_CONCURRENCY  # noqa: E402 - entries' details asked at once per worker
 
@@ -43,6 +44,8 @@ RESULTS = ROOT / "bench" / "results"
 HOT_JOB = seed.job_uuid("completed")  # a finished sample job: cached for a day once fetched
 HOME_MARK = "Look up an export job"
 BEFORE_FAULTS = "0a0f9e5"  # the release before the cache breaker, local cache, bulkhead and waking waiters
+BEFORE_COMPARE = "082a706"  # the release before one verdict per job and the bulkhead that waits (phase 11)
+COMPARE_FAILED = (10, 20)  # phase 11: partly exported jobs (seed.bench_failed_uuid) of before and after, 4 each
 ATTENTION_JOBS = 500  # failed jobs of the last day the slow sandbox lists (seed.bench_listed_job), = ATTENTION_MAX_JOBS
 ATTENTION_MARK = f"Showing the {ATTENTION_JOBS} most recent jobs"
 # Six cold views of the list, each a filter set not asked before, each ATTENTION_JOBS jobs in 5 pages of 100
@@ -54,6 +57,7 @@ ATTENTION_COLD = [
 ]
 ATTENTION_STAMPEDE = "/attention/"  # the default view: the failed and partly exported walk and the active one
 ATTENTION_WALK = "/attention/?period=30d"  # every status: one walk for comparison with the stampede
+PROFILE_FOLLOWER_JOBS = 5  # stampedes of 20 whose followers are profiled, each on a job not asked before
 ENTRY_LATENCY = 0.1  # seconds the entries' sandbox adds to every answer (job, items, entries, company)
 ENTRY_COLD = 8  # cold job pages, each a job with 50 failed entries not asked before
 ENTRY_MARK = b'class="entry-kind"'  # one per failed entry shown with its details
@@ -85,8 +89,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8, as make run)")
     parser.add_argument(
         "--redis-url",
-        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
-        help="Redis for the shared-cache runs; only this database is flushed (default db 13)",
+        default=os.environ.get("BENCH_REDIS_URL"),
+        help="Redis for the shared-cache runs; only this database is flushed (default: a Redis of the "
+        "bench's own on a free port, started and stopped with it)",
     )
     parser.add_argument("--no-redis", action="store_true", help="skip the Redis runs")
     parser.add_argument(
@@ -115,11 +120,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"git revision measured beside this code in phase 7 (default {BEFORE_FAULTS}; 'none': skip)",
     )
     parser.add_argument("--fault-seconds", type=float, default=8.0, help="seconds per fault scenario (default 8)")
+    parser.add_argument(
+        "--compare",
+        default=BEFORE_COMPARE,
+        help=f"git revision measured beside this code in phase 11 (default {BEFORE_COMPARE}; 'none': skip)",
+    )
     parser.add_argument("--no-faults", action="store_true", help="skip phase 7 (faults, before and after)")
     parser.add_argument(
+        "--soak-minutes",
+        type=float,
+        default=float(os.environ.get("SOAK_MINUTES") or 30),
+        help="minutes of the soak, phase 12 (default $SOAK_MINUTES or 30; 0: skip it)",
+    )
+    parser.add_argument(
         "--only",
-        choices=["entries", "alerts"],
-        help="run one phase alone (entries: the failed entries' details, phase 10; alerts: alerts at scale) and write "
+        choices=["entries", "soak", "compare", "alerts"],
+        help="run one phase alone (entries: the failed entries' details, phase 10; soak: phase 12; compare: phase 11; "
+        "alerts: alerts at scale) and write "
         "bench/results/<phase>.md instead of docs/benchmarks.md",
     )
     args = parser.parse_args(argv)
@@ -127,6 +144,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.duration = min(args.duration, 2.0)
         args.jobs = min(args.jobs, 2000)
         args.profile_requests = min(args.profile_requests, 100)
+        args.soak_minutes = min(args.soak_minutes, 2.0)
     if args.output is None and args.only:
         args.output = RESULTS / f"{args.only}.md"
     if args.output is None:
@@ -171,7 +189,7 @@ class Bench:
                 "jobs": args.jobs,
                 "stampede": args.stampede,
                 "threads": args.threads,
-                "redis_url": None if args.no_redis else masked(args.redis_url),
+                "redis_url": None if args.no_redis or not args.redis_url else masked(args.redis_url),
                 "quick": args.quick,
                 "database": self.database_url.split(":", 1)[0]
                 + ("" if args.database_url else " (fresh file in var/bench/)"),
@@ -186,8 +204,9 @@ class Bench:
         self.quick_base = self.direct_base + self.cold_count
         self.quick_direct_base = self.quick_base + self.quick_count
         self.stampede_base = self.quick_direct_base + self.quick_count
-        self.fault_base = self.stampede_base + 10  # phase 7: 2 × (jobs of its own and cold ones)
-        self.generated = self.fault_base + 2 * faults_phase.JOBS_NEEDED
+        self.fault_base = self.stampede_base + 2 + PROFILE_FOLLOWER_JOBS  # phase 7: 2 × (jobs of its own and cold ones)
+        self.compare_base = self.fault_base + 2 * faults_phase.JOBS_NEEDED  # phase 11: 2 × the same again
+        self.generated = self.compare_base + 2 * faults_phase.JOBS_NEEDED
         self.cookies: dict[str, str] = {}
         default_output = args.output.resolve() == (ROOT / "docs" / "benchmarks.md").resolve()
         self.json_path = RESULTS / ("latest.json" if default_output else f"{args.output.stem}.json")
@@ -326,7 +345,12 @@ class Bench:
         ).start()
         self.to_stop.append(self.slow)
         self.fast = servers.Sandbox(
-            latency=0.0, generated=self.generated, log_dir=VAR, token=self.slow.token, name="sandbox-fast"
+            latency=0.0,
+            generated=self.generated,
+            failed=max(COMPARE_FAILED) + 4,
+            log_dir=VAR,
+            token=self.slow.token,
+            name="sandbox-fast",
         ).start()
         self.to_stop.append(self.fast)
         log(
@@ -548,7 +572,9 @@ class Bench:
         sandbox.refuse_entries(True)  # from now on the entries are listed as before the details existed
         bare = f"/jobs/{seed.bench_failed_uuid(ENTRY_COLD)}/"
         servers.timed_get(desk.url, bare, self.cookie)
-        bare_bytes = servers.check_page(desk.url, bare, self.cookies, contains="read access to accounting entries")
+        bare_bytes = servers.check_page(
+            desk.url, bare, self.cookies, contains="does not let Export Job Desk see what these entries are"
+        )
         self.warm(desk, [hot, bare])
         # Alternated, twice each: the quieter run of each counts (other programs share this machine's CPUs).
         runs: dict[str, list[dict]] = {"with": [], "without": []}
@@ -585,28 +611,39 @@ class Bench:
     def phase_profile(self) -> None:
         log(f"profiling the cached job page in-process (cProfile, {self.args.profile_requests} requests per page)")
         env = {**self.env("locmemcache://bench-profile", self.fast), "BENCH_USER": servers.BENCH_USER}
+        followers = [seed.generated_uuid(self.stampede_base + 2 + i) for i in range(PROFILE_FOLLOWER_JOBS)]
+        profile = self.profile_code(env, followers=followers)
+        if profile is not None:
+            self.results["profile"] = profile
+
+    def profile_code(self, env: dict[str, str], *, followers: list[str], code: Path | None = None) -> dict | None:
+        """bench/profile_job.py in a process of its own, against this checkout or ``code``: its numbers."""
         out = subprocess.run(
             [
                 sys.executable,
-                "-m",
-                "bench.profile_job",
+                str(ROOT / "bench" / "profile_job.py"),
                 "--job-id",
                 HOT_JOB,
                 "--requests",
                 str(self.args.profile_requests),
+                "--latency",
+                str(self.args.latency),
+                "--follower-jobs",
+                *followers,
             ],
-            cwd=ROOT,
-            env=env,
+            cwd=code or ROOT,
+            env={**env, **({"PROFILE_CODE": str(code)} if code else {})},
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=900,
         )
         line = next((text for text in out.stdout.splitlines() if text.startswith("PROFILE_JSON ")), None)
         if out.returncode != 0 or line is None:
-            self.results["notes"].append(f"profiling failed: {out.stderr.strip()[-500:]}")
+            self.results["notes"].append(f"profiling {code or 'this code'} failed: {out.stderr.strip()[-500:]}")
             log("  profiling FAILED: " + out.stderr.strip()[-1000:])
-            return
-        self.results["profile"] = json.loads(line.split(" ", 1)[1])
+            return None
+        result: dict = json.loads(line.split(" ", 1)[1])
+        return result
 
     def fill(self, desk: servers.Desk, start: int, count: int) -> dict:
         concurrency = 4 if desk.workers == 1 else 8
@@ -781,6 +818,132 @@ class Bench:
                 faults_phase.remove_checkout(directory, ROOT)
         self.results["faults"] = faults
 
+    def phase_compare(self) -> None:
+        """11: this code against --compare (082a706), side by side: the pages' ratios to the home page (issue 20),
+        cached pages while Pleo is slow against the same while it is healthy, stampedes on a completed and on a
+        partly exported job, and the profile of the cached job page."""
+        args = self.args
+        seconds = min(args.fault_seconds, 4.0) if args.quick else args.fault_seconds
+        log(f"11. this code against {args.compare}, side by side")
+        directory = VAR / "compare-checkout"
+        out: dict = {"before_ref": None}
+        try:
+            faults_phase.checkout(args.compare, directory, ROOT)
+            out["before_ref"] = machine.git_revision(directory)
+            sides = {
+                label: faults_phase.FaultRun(
+                    label=f"compare-{label}",
+                    root=root,
+                    var=VAR / "compare",
+                    sandbox=self.fast,
+                    log=log,
+                    first_job=self.compare_base + number * faults_phase.JOBS_NEEDED,
+                )
+                for number, (label, root) in enumerate((("before", directory), ("after", ROOT)))
+            }
+            try:
+                out["ratios"] = self.compare_ratios(sides)
+                out["sides"] = {label: {} for label in sides}
+                for label, run in sides.items():
+                    run.start()
+                    out["sides"][label]["pleo_healthy"] = run.pleo_healthy(seconds, latency=args.latency)
+                    out["sides"][label]["pleo_slow"] = run.pleo_slow(seconds)
+                    run.stop()
+                log(
+                    f"  profiling the cached job page and stampede followers of both ({args.profile_requests} requests)"
+                )
+                out["profile"] = {}
+                for label, run in sides.items():
+                    env = {**run.env, "CACHE_URL": "locmemcache://profile", "BENCH_USER": servers.BENCH_USER}
+                    followers = [run.cold().split("/")[2] for _ in range(PROFILE_FOLLOWER_JOBS)]
+                    profile = self.profile_code(env, followers=followers, code=None if run.root == ROOT else run.root)
+                    if profile is not None:
+                        out["profile"][label] = profile
+                for (label, run), first in zip(sides.items(), COMPARE_FAILED, strict=True):
+                    side = out["sides"][label]
+                    side["stampede_1"] = run.stampede(1, args.stampede, upstream=args.latency)
+                    side["stampede_3"] = run.stampede(3, args.stampede, upstream=args.latency)
+                    side["partly_1"] = run.stampede_partly(1, args.stampede, upstream=args.latency, index=first)
+                    side["partly_3"] = run.stampede_partly(3, args.stampede, upstream=args.latency, index=first + 2)
+                    run.stop()
+            finally:
+                for run in sides.values():
+                    run.close()
+        finally:
+            faults_phase.remove_checkout(directory, ROOT)
+        self.results["compare"] = out
+
+    def compare_ratios(self, sides: dict[str, faults_phase.FaultRun]) -> dict:
+        """Issue 20's ratios, both releases up at once (1 worker, local memory, the slow sandbox listing 500 jobs),
+        measured in turns, twice each: the quieter run of each counts."""
+        extra = {
+            "PLEO_API_BASE_URL": self.slow.url,
+            "ATTENTION_CACHE_TTL": "600",
+            "ATTENTION_MAX_JOBS": str(ATTENTION_JOBS),
+        }
+        hot = f"/jobs/{HOT_JOB}/"
+        pages = {"home": "/", "job": hot, "attention": ATTENTION_STAMPEDE}
+        marks = {"home": HOME_MARK, "job": HOT_JOB, "attention": ATTENTION_MARK}
+        desks = {}
+        for label, run in sides.items():
+            desks[label] = run.start(workers=1, cache_url="locmemcache://ratios", extra_env=extra, name="desk-ratios")
+            for name, path in pages.items():
+                servers.check_page(desks[label].url, path, run.cookies, contains=marks[name])
+            self.warm_with(desks[label], list(pages.values()), servers.cookie_header(run.cookies))
+        runs: dict[str, dict[str, list[dict]]] = {label: {name: [] for name in pages} for label in sides}
+        for _round in range(2):
+            for name, path in pages.items():
+                for label, run in sides.items():
+                    runs[label][name].append(
+                        self.measure(
+                            desks[label].url,
+                            label=f"{name} ({label}: {'this code' if label == 'after' else args_ref(self.args)})",
+                            path=path,
+                            headers={"Cookie": servers.cookie_header(run.cookies)},
+                        )
+                    )
+        for run in sides.values():
+            run.stop()
+        return {
+            label: {name: min(measured, key=lambda m: m["p50_ms"]) for name, measured in by_page.items()}
+            for label, by_page in runs.items()
+        }
+
+    def phase_compare_alone(self) -> None:
+        self.setup()
+        self.phase_compare()
+
+    def warm_with(self, desk: servers.Desk, paths: list[str], cookie: str) -> None:
+        for path in paths:
+            wrk.run(desk.url, path=path, duration=1, connections=self.args.concurrency, headers={"Cookie": cookie})
+
+    def phase_soak(self) -> None:
+        """12: a low steady load for --soak-minutes: the workers' memory at 5, 15 and 30 minutes, what grew."""
+        minutes = self.args.soak_minutes
+        log(f"12. soak: {minutes:g} minutes of low steady load, memory per worker, tracemalloc in one worker")
+        self.results["soak"] = soak.run(
+            var=VAR / f"soak-{self.json_path.stem}",
+            sandbox_log_dir=VAR,
+            env_for=lambda sandbox: self.env("locmemcache://bench-soak", sandbox),
+            password_for=lambda _env: self.password,
+            minutes=minutes,
+            first_job=0,
+            log=log,
+        )
+
+    def phase(self, name: str, run: Callable[[], None]) -> None:
+        """One phase, with how long it took and how busy other programs kept the CPUs meanwhile."""
+        started = time.monotonic()
+        with machine.OtherLoad() as other:
+            try:
+                run()
+            except Exception as error:  # one phase that fails leaves the numbers of the others
+                log(f"  phase {name} FAILED: {type(error).__name__}: {error}")
+                self.results["notes"].append(f"Phase {name} failed ({type(error).__name__}: {error}); not measured.")
+        self.results.setdefault("phases", []).append(
+            {"phase": name, "seconds": time.monotonic() - started, "other_load": other.fraction}
+        )
+
     # -- the whole run ----------------------------------------------------------------------------
 
     def wait_for_idle(self) -> None:
@@ -807,7 +970,13 @@ class Bench:
             print(wrk.install_hint(), file=sys.stderr)
             return 2
         self.wait_for_idle()
-        redis_ok = not args.no_redis and servers.redis_reachable(args.redis_url)
+        if not args.no_redis and not args.redis_url and not args.only:
+            VAR.mkdir(parents=True, exist_ok=True)
+            own = faults_phase.OwnRedis(VAR).start()  # never the machine's shared one
+            self.to_stop.append(own)
+            args.redis_url = own.url
+            self.results["config"]["redis_url"] = f"{own.url} (the bench's own)"
+        redis_ok = not args.no_redis and bool(args.redis_url) and servers.redis_reachable(args.redis_url)
         if not args.no_redis and not redis_ok:
             self.results["notes"].append(
                 f"Redis at {args.redis_url} was not reachable: the Redis runs (5b, 6) were skipped."
@@ -817,19 +986,27 @@ class Bench:
         )
         self.results["revision"] = machine.git_revision(ROOT)
         if args.only == "entries":
-            return self.run_alone(self.phase_entries)
+            return self.run_alone(self.phase_entries, report.render_entries)
+        if args.only == "soak":
+            return self.run_alone(self.phase_soak, report.render_soak)
+        if args.only == "compare":
+            return self.run_alone(self.phase_compare_alone, report.render_compare)
         try:
             self.setup()
-            self.phase_local()
-            self.phase_attention()
-            self.phase_profile()
-            self.phase_scale_local()
-            self.phase_entries()
-            self.phase_alerts()
+            self.phase("1-4 (one worker, local memory)", self.phase_local)
+            self.phase("7-9 (/attention/)", self.phase_attention)
+            self.phase("profile", self.phase_profile)
+            self.phase("5a (cache scale, local memory)", self.phase_scale_local)
+            self.phase("10 (failed entries' details)", self.phase_entries)
+            self.phase("alerts (1 and 2 workers)", self.phase_alerts)
             if redis_ok:
-                self.phase_redis()
+                self.phase("5b, 6 (Redis, 3 workers against 1)", self.phase_redis)
             if not args.no_faults:
-                self.phase_faults()
+                self.phase("7 (faults, before and after)", self.phase_faults)
+            if args.compare and args.compare != "none":
+                self.phase(f"11 (this code against {args.compare})", self.phase_compare)
+            if args.soak_minutes > 0:
+                self.phase("12 (soak)", self.phase_soak)
         finally:
             for process in reversed(self.to_stop):
                 process.stop()
@@ -859,7 +1036,7 @@ class Bench:
         log(f"done in {elapsed:.0f} s; wrote {os.path.relpath(self.args.output, ROOT)}")
         return 0
 
-    def run_alone(self, phase: Callable[[], None]) -> int:
+    def run_alone(self, phase: Callable[[], None], render: Callable[[dict], str]) -> int:
         """One phase on its own: the bench database and user, the phase, its own report."""
         try:
             VAR.mkdir(parents=True, exist_ok=True)
@@ -878,13 +1055,23 @@ class Bench:
         self.results["elapsed_s"] = time.monotonic() - _t0
         self.json_path.write_text(json.dumps(self.results, indent=2))
         self.args.output.parent.mkdir(parents=True, exist_ok=True)
-        self.args.output.write_text(report.render_entries(self.results))
+        self.args.output.write_text(render(self.results))
         print(report.summary(self.results))
         log(f"done in {self.results['elapsed_s']:.0f} s; wrote {os.path.relpath(self.args.output, ROOT)}")
         return 0
 
 
+def args_ref(args: argparse.Namespace) -> str:
+    return str(args.compare)
+
+
+def _stop(number: int, _frame: object) -> None:
+    raise SystemExit(128 + number)  # through every finally: the servers started are stopped
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     argv = sys.argv[1:] if argv is None else argv
     return Bench(parse_args(argv), argv).run()
 

@@ -347,3 +347,153 @@ def test_phase_10_alone_states_its_goals_and_whether_they_were_met():
     missed = report.render_entries(entries_results(cold_ms=470.0, with_ms=3.0))
     assert "= **260 ms** | ≤ 2 × 100 + 30 = 230 ms | **no**" in missed
     assert "= **1.25** | ≤ 1.1 | **no**" in missed
+
+
+def _probe(cached_p95: float, health_p95: float) -> dict:
+    return {
+        "healthz": {"requests": 80, "rps": 10.0, "p50_ms": health_p95 / 2, "p95_ms": health_p95, "max_ms": health_p95},
+        "cached_job": {"requests": 80, "rps": 10.0, "p50_ms": cached_p95 / 2, "p95_ms": cached_p95, "max_ms": 99.0},
+        "probe_errors": 0,
+    }
+
+
+def _side(*, slow_ms: float, stampede_ms: float, partly_ms: float) -> dict:
+    stampede = {"requests": 50, "upstream_calls": 1, "ok": 50, "p50_ms": stampede_ms * 0.8, "upstream_ms": 200.0}
+    partly = {
+        "requests": 50,
+        "job_calls": 1,
+        "item_calls": 6,
+        "entry_calls": 50,
+        "company_calls": 1,
+        "ok": 50,
+        "p50_ms": partly_ms * 0.8,
+        "max_ms": partly_ms * 1.1,
+        "latency_ms": 200.0,
+        "upstream_ms": 850.0,
+    }
+    return {
+        "pleo_healthy": _probe(8.0, 4.0),
+        "pleo_slow": {**_probe(slow_ms, slow_ms / 2), "uncached_statuses": {"503": 10, "504": 40}},
+        "stampede_1": {**stampede, "workers": 1, "p95_ms": stampede_ms, "max_ms": stampede_ms},
+        "stampede_3": {**stampede, "workers": 3, "p95_ms": stampede_ms, "max_ms": stampede_ms},
+        "partly_1": {**partly, "workers": 1, "p95_ms": partly_ms},
+        "partly_3": {**partly, "workers": 3, "p95_ms": partly_ms},
+    }
+
+
+def test_the_comparison_with_an_earlier_release_states_its_goals_side_by_side():
+    results = made_up_results()
+    ratios = {
+        "before": {"home": _measured("home", 4.0), "job": _measured("job", 2.0), "attention": _measured("att", 6.0)},
+        "after": {"home": _measured("home", 4.0), "job": _measured("job", 2.4), "attention": _measured("att", 6.0)},
+    }
+    results["compare"] = {
+        "before_ref": "082a706",
+        "ratios": ratios,
+        "sides": {
+            "before": _side(slow_ms=250.0, stampede_ms=500.0, partly_ms=4000.0),
+            "after": _side(slow_ms=40.0, stampede_ms=240.0, partly_ms=1600.0),
+        },
+    }
+    text = report.render(results)
+    assert "## This code against an earlier release, side by side (phase 11)" in text
+    assert "| Cached job page / home page, median (1 connection): this code against `082a706`" in text
+    assert "| 0.60 against 0.50 = **1.20** | ≤ 1.1 | **no** |" in text  # 2.4/4.0 against 2.0/4.0
+    assert "| 1.50 against 1.50 = **1.00** | ≤ 1.1 | yes |" in text  # /attention/ unchanged
+    assert "cached job page p95, against Pleo healthy | **40.0 ms** = 5.0 × 8.00 ms | ≤ 100 ms | yes |" in text
+    assert (
+        "p95 against the upstream latency (calls to Pleo) | 240.0 ms = **1.20 ×** 200 ms (1) | ≤ 1.3 (1) | yes |"
+        in text
+    )
+    assert "(job calls) | 1600.0 ms = **1.88 ×** 850.0 ms (1) | ≤ 2 (1) | yes |" in text
+    assert "| Pleo slow / healthy | cached job page p95 | 31.2 × | 5.0 × |" in text
+    assert render_alone_is_a_page(report.render_compare({**results, "notes": []}))
+
+
+def render_alone_is_a_page(text: str) -> bool:
+    return text.startswith("# Benchmarks") and text.endswith("\n") and "| # | measurement |" in text
+
+
+def made_up_soak(*, last_kib: int) -> dict:
+    def sample(minute: float, kib: int) -> dict:
+        return {"minute": minute, "rss_kib": {"101": 300_000, "102": kib, "103": kib - 1000}}
+
+    return {
+        "minutes_planned": 30,
+        "minutes_run": 30.0,
+        "clients": 3,
+        "pause_s": 0.2,
+        "latency_ms": 50.0,
+        "requests": 40_000,
+        "errors": 0,
+        "statuses": {"200": 40_000},
+        "uncached_jobs": 9_000,
+        "upstream_calls": 9_001,
+        "workers": ["101", "102", "103"],
+        "traced_worker": "101",
+        "samples": [sample(0.0, 90_000), sample(5.0, 110_000), sample(15.1, 115_000), sample(30.0, last_kib)],
+        "marks": [5.0, 15.0, 30.0],
+        "traced_kib": {"1": 20_000, "30": 24_000},
+        "growth": [
+            {
+                "from": "15",
+                "to": "30",
+                "traced_before_kib": 23_000.0,
+                "traced_after_kib": 24_000.0,
+                "top": [
+                    {
+                        "line": "exportjobs/views/jobs.py:175",
+                        "desk_line": "exportjobs/views/jobs.py:175",
+                        "size_diff_kib": 512.0,
+                        "count_diff": 30,
+                        "size_kib": 900.0,
+                    }
+                ],
+            }
+        ],
+        "latency": {},
+    }
+
+
+def test_the_soak_reports_memory_per_worker_at_its_marks_and_whether_it_levelled_off():
+    results = made_up_results()
+    results["soak"] = made_up_soak(last_kib=115_000 + 15 * 1024)  # 1 MiB a minute between minute 15 and 30
+    text = report.render(results)
+    assert "## Soak: memory over time (phase 12)" in text
+    assert "| worker | start | minute 5 | minute 15 | minute 30 |" in text
+    assert "| 101 (traced) | 293.0 MiB | 293.0 MiB | 293.0 MiB | 293.0 MiB |" in text
+    assert "| 102 | 87.9 MiB | 107.4 MiB | 112.3 MiB | 127.3 MiB |" in text
+    assert (
+        "between minute 15 and minute 30 (the untraced worker that grew most), per minute | **+1.000 MiB/min** |"
+        in text
+    )
+    assert "| `exportjobs/views/jobs.py:175` | `exportjobs/views/jobs.py:175` | +512.0 KiB | +30 | 900.0 KiB |" in text
+    levelled = made_up_results()
+    levelled["soak"] = made_up_soak(last_kib=115_500)
+    assert "**+0.033 MiB/min** | ≤ 0.1 MiB/min | yes |" in report.render(levelled)
+    assert render_alone_is_a_page(report.render_soak(levelled))
+
+
+def test_the_soak_names_the_line_whose_memory_grew(tmp_path):
+    import tracemalloc
+
+    from bench import soak
+
+    tracemalloc.start(8)
+    try:
+        tracemalloc.take_snapshot().dump(str(tmp_path / "first"))
+        kept = [bytearray(1000) for _ in range(500)]  # this line grows by about 500 KB
+        tracemalloc.take_snapshot().dump(str(tmp_path / "second"))
+    finally:
+        tracemalloc.stop()
+    growth = soak.compare(tmp_path / "first", tmp_path / "second", top=3)
+    assert len(kept) == 500
+    assert growth["top"][0]["line"].endswith("test_bench_smoke.py:" + str(_line_of("kept = [bytearray")))
+    assert growth["top"][0]["size_diff_kib"] > 450
+
+
+def _line_of(text: str) -> int:
+    from pathlib import Path
+
+    lines = Path(__file__).read_text().splitlines()
+    return next(number for number, line in enumerate(lines, 1) if text in line)
