@@ -17,8 +17,11 @@ import pytest
 from django.apps import apps as django_apps
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from exportjobs.alerts.rules import rule_create
+from exportjobs.models import AlertNotification
 from exportjobs.sandbox import seed
 from tests.helpers import HANG_GUARD, job_payload
+from tests.test_alerts import deliver_all, fail, new_job, poll_now
 
 try:  # axe-core, as the axe-playwright-python package ships it (requirements-dev.txt)
     import axe_playwright_python
@@ -905,3 +908,25 @@ def test_the_viewers_own_zone_follows_the_companys_on_the_same_line_in_the_pages
         assert abs(stamp.bounding_box()["y"] - viewer.bounding_box()["y"]) < 2, "the viewer's zone is on the same line"
     assert "Your time" not in page.locator("body").inner_text()
     assert created.get_attribute("title").endswith("UTC")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_sandboxs_outbox_shows_a_whole_alert_without_sideways_scrolling(open_page, sandbox, settings, clock, width):
+    settings.PLEO_SANDBOX = True
+    settings.DESK_BASE_URL = "https://desk.example.com"
+    rule_create(name="Sandbox outbox", channel="outbox:", states=["failed"])
+    poll_now(clock)
+    job_id = new_job(sandbox)
+    poll_now(clock)
+    fail(sandbox, job_id)
+    poll_now(clock)
+    deliver_all(clock)
+    assert AlertNotification.objects.get().status == "delivered"
+    page = open_page(viewport={"width": width, "height": 900})
+    sign_in(page)
+    page.goto("/alerts/outbox/")
+    expect(page.locator("pre.message")).to_contain_text("Next step:")
+    screenshot(page, f"alerts-outbox-{width}px")
+    width_shown = page.evaluate("document.documentElement.scrollWidth")
+    assert width_shown <= width, f"the outbox is {width_shown}px wide on a {width}px screen"
