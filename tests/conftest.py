@@ -14,7 +14,17 @@ from exportjobs import cache as desk_cache
 from exportjobs import clock as desk_clock
 from exportjobs import logs as desk_logs
 from exportjobs.sandbox import SandboxServer
-from tests.helpers import API_KEY, CHROMIUM, REDIS_URL, SANDBOX_TOKEN, OwnRedis, list_page_problems, need, port_open
+from tests.helpers import (
+    API_KEY,
+    CHROMIUM,
+    REDIS_URL,
+    SANDBOX_TOKEN,
+    OwnRedis,
+    Receiver,
+    list_page_problems,
+    need,
+    port_open,
+)
 
 
 @pytest.fixture(scope="session")
@@ -112,5 +122,13 @@ def redis_url():
 def own_redis(tmp_path):
     """A Redis server of the test's own, so the test can stop or hang it mid-run."""
     server = OwnRedis(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver():
+    """An HTTP receiver on loopback (a webhook channel's other end), stopped after the test."""
+    server = Receiver()
     yield server
     server.stop()

@@ -19,16 +19,9 @@ from exportjobs.alerts.poll import alerts_poll
 from exportjobs.alerts.rules import rule_create
 from exportjobs.models import AlertDelivery, AlertNotification, AlertPoll, AuditEvent, JobWatch
 from exportjobs.sandbox import seed
-from tests.helpers import Receiver, counter, job_payload, log_as_written, sign_webhook, text_of
+from tests.helpers import counter, job_payload, log_as_written, sign_webhook, text_of
 
 SECRET = "whsec_" + "c2VjcmV0LWZvci10aGUtZGVzay13ZWJob29rLXRlc3Rz"
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -79,6 +72,17 @@ def fail(sandbox, job_id: str, kind: str = "accounting_system_unreachable") -> N
         job_id, status="failed", failureReasonType=kind, failureReason="Connection refused",
         completedAt=seed.ts(datetime.now(timezone.utc)),
     )  # fmt: skip
+
+
+def fails_between_polls(sandbox, clock) -> str:
+    """A job that one poll sees running and the next sees failed (after a first poll that only remembers):
+    the change of state a rule hears about. Returns its id."""
+    poll_now(clock)
+    job_id = new_job(sandbox)
+    poll_now(clock)
+    fail(sandbox, job_id)
+    poll_now(clock)
+    return job_id
 
 
 def test_a_failed_job_is_told_once_per_state_it_enters(db, alerts, clock, receiver):
@@ -144,11 +148,7 @@ def test_more_than_twenty_jobs_end_with_a_link_to_the_list(db, alerts, clock, re
 
 def test_a_rule_hears_only_its_states_and_companies(db, alerts, clock, receiver):
     rule_create(name="Sweden", channel=receiver.url(), states=["failed"], companies=[seed.COMPANY_SE])
-    poll_now(clock)
-    job_id = new_job(alerts)
-    poll_now(clock)
-    fail(alerts, job_id)
-    poll_now(clock)
+    fails_between_polls(alerts, clock)
     assert not AlertNotification.objects.exists()
 
 
@@ -183,11 +183,7 @@ def test_a_poll_is_once_per_interval(db, alerts, clock):
 
 def test_a_receiver_that_fails_three_times_gets_the_message_once_after_four_attempts(db, alerts, clock, receiver):
     rule = rule_create(name="Chat", channel=receiver.url(), states=["failed"])
-    poll_now(clock)
-    job_id = new_job(alerts)
-    poll_now(clock)
-    fail(alerts, job_id)
-    poll_now(clock)
+    fails_between_polls(alerts, clock)
     receiver.fail(3)
     for _ in range(4):
         deliver_all(clock)
@@ -203,11 +199,7 @@ def test_a_receiver_that_fails_three_times_gets_the_message_once_after_four_atte
 def test_a_delivery_gives_up_after_its_attempts(db, alerts, clock, receiver, settings):
     settings.ALERT_DELIVERY_ATTEMPTS = 2
     rule = rule_create(name="Chat", channel=receiver.url(), states=["failed"])
-    poll_now(clock)
-    job_id = new_job(alerts)
-    poll_now(clock)
-    fail(alerts, job_id)
-    poll_now(clock)
+    fails_between_polls(alerts, clock)
     receiver.fail(5)
     for _ in range(3):
         deliver_all(clock)
@@ -294,11 +286,7 @@ def test_a_channel_secret_appears_in_no_page_log_audit_row_or_admin_screen(
     receiver.fail(1)
     with log_as_written() as written:
         call_command("alerts", "add-rule", "--name", "Hook", "--channel", channel, "--state", "failed")
-        poll_now(clock)
-        job_id = new_job(alerts)
-        poll_now(clock)
-        fail(alerts, job_id)
-        poll_now(clock)
+        fails_between_polls(alerts, clock)
         deliver_all(clock)
     error = AlertDelivery.objects.get().error
     assert error
@@ -329,11 +317,7 @@ def test_the_command_adds_lists_and_removes_rules(db, capsys):
 
 def test_metrics_count_polls_deliveries_and_the_outbox(db, alerts, clock, receiver, client):
     rule_create(name="Chat", channel=receiver.url(), states=["failed"])
-    poll_now(clock)
-    job_id = new_job(alerts)
-    poll_now(clock)
-    fail(alerts, job_id)
-    poll_now(clock)
+    fails_between_polls(alerts, clock)
     page = client.get("/metrics").content.decode()
     assert "desk_alert_outbox_pending 1.0" in page
     assert "desk_alert_outbox_age_seconds" in page
@@ -432,11 +416,7 @@ def test_a_digest_rule_gathers_its_jobs_for_its_time_of_day(db, alerts, clock, r
 
 def test_a_message_is_in_its_rules_language(db, alerts, clock, receiver):
     rule_create(name="Danish", channel=receiver.url(), states=["failed"], language="da")
-    poll_now(clock)
-    job_id = new_job(alerts)
-    poll_now(clock)
-    fail(alerts, job_id)
-    poll_now(clock)
+    fails_between_polls(alerts, clock)
     deliver_all(clock)
     [request] = receiver.ok()
     assert "Mislykket" in request["body"]["message"]
@@ -461,11 +441,7 @@ def test_the_sandbox_puts_and_changes_many_jobs_over_http(sandbox):
 def test_the_sandboxs_sample_rule_delivers_to_the_outbox_page(db, alerts, clock, desk, settings):
     settings.PLEO_SANDBOX = True
     rule_create(name="Sandbox outbox", channel="outbox:", states=["failed"])
-    poll_now(clock)
-    job_id = new_job(alerts)
-    poll_now(clock)
-    fail(alerts, job_id)
-    poll_now(clock)
+    fails_between_polls(alerts, clock)
     deliver_all(clock)
     assert AlertNotification.objects.get().status == "delivered"
     page = text_of(desk.get("/alerts/outbox/").content.decode())

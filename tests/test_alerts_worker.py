@@ -22,7 +22,6 @@ from tests.helpers import (
     SANDBOX_TOKEN,
     DeskServer,
     OwnPostgres,
-    Receiver,
     SmtpSink,
     job_payload,
     wait_for,
@@ -92,13 +91,6 @@ class Desk:
                 except subprocess.TimeoutExpired:
                     worker.kill()
                     worker.wait()
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

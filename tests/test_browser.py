@@ -21,7 +21,7 @@ from exportjobs.alerts.rules import rule_create
 from exportjobs.models import AlertNotification
 from exportjobs.sandbox import seed
 from tests.helpers import HANG_GUARD, job_payload
-from tests.test_alerts import deliver_all, fail, new_job, poll_now
+from tests.test_alerts import deliver_all, fails_between_polls
 
 try:  # axe-core, as the axe-playwright-python package ships it (requirements-dev.txt)
     import axe_playwright_python
@@ -916,11 +916,7 @@ def test_the_sandboxs_outbox_shows_a_whole_alert_without_sideways_scrolling(open
     settings.PLEO_SANDBOX = True
     settings.DESK_BASE_URL = "https://desk.example.com"
     rule_create(name="Sandbox outbox", channel="outbox:", states=["failed"])
-    poll_now(clock)
-    job_id = new_job(sandbox)
-    poll_now(clock)
-    fail(sandbox, job_id)
-    poll_now(clock)
+    fails_between_polls(sandbox, clock)
     deliver_all(clock)
     assert AlertNotification.objects.get().status == "delivered"
     page = open_page(viewport={"width": width, "height": 900})
