@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
+from django.utils.timezone import localtime
 
 from exportjobs.alerts import outbox as alert_outbox
 from exportjobs.alerts.poll import alerts_poll
@@ -395,7 +396,9 @@ def test_watched_jobs_cost_at_most_alert_watch_max_calls_per_poll(db, alerts, cl
 
 
 def test_a_digest_rule_gathers_its_jobs_for_its_time_of_day(db, alerts, clock, receiver):
-    rule_create(name="Daily", channel=receiver.url(), states=["failed"], digest_at=datetime.min.time())
+    # Its time of day is half a day from now (in TIME_ZONE), so the polls below never reach it, whenever the suite runs.
+    digest_at = (localtime() + timedelta(hours=12)).time().replace(second=0, microsecond=0)
+    rule_create(name="Daily", channel=receiver.url(), states=["failed"], digest_at=digest_at)
     poll_now(clock)
     jobs = [new_job(alerts, index) for index in range(2)]
     poll_now(clock)
