@@ -56,6 +56,9 @@ def _clean_state(request, settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # whitenoise reads every file under STATIC_ROOT (500 once collected) when a middleware chain is built,
+    # which each test's client does: 0.1 s a test. Looked up when asked for instead, as with DEBUG.
+    settings.WHITENOISE_AUTOREFRESH = True
     if "sandbox" in request.fixturenames or "desk" in request.fixturenames:
         server = request.getfixturevalue("sandbox")
         server.state.reset()

@@ -284,7 +284,7 @@ def test_with_redis_gone_pleo_gets_a_few_times_the_calls_not_one_per_page(team):
 
     team.restart_workers()
     before = team.sandbox.state.calls()
-    normal = load(team, choose, threads=6, seconds=30.0, limit=600)
+    normal = load(team, choose, threads=6, seconds=30.0, limit=300)
     normal_calls = team.sandbox.state.calls() - before
     assert all(hit.status == 200 for hit in normal), [
         (h.status, h.path, h.body[:300]) for h in normal if h.status != 200
@@ -294,7 +294,7 @@ def test_with_redis_gone_pleo_gets_a_few_times_the_calls_not_one_per_page(team):
     team.redis.stop()
     try:
         before = team.sandbox.state.calls()
-        gone = load(team, choose, threads=6, seconds=30.0, limit=600)
+        gone = load(team, choose, threads=6, seconds=30.0, limit=300)
         gone_calls = team.sandbox.state.calls() - before
     finally:
         team.redis.start()
