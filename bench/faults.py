@@ -102,6 +102,17 @@ def _percentile(values: list[float], pct: float) -> float:
     return servers.percentile(values, pct) if values else 0.0
 
 
+def _answered(answers: list[tuple[int, float]]) -> dict[str, Any]:
+    """How a stampede's requests were answered: how many with 200, and their times in ms."""
+    times = [seconds * 1000 for _, seconds in answers]
+    return {
+        "ok": sum(1 for status, _ in answers if status == 200),
+        "p50_ms": _percentile(times, 50),
+        "p95_ms": _percentile(times, 95),
+        "max_ms": max(times, default=0.0),
+    }
+
+
 def _summary(latencies: list[float], seconds: float) -> dict[str, float]:
     ms = [value * 1000 for value in latencies]
     return {
@@ -390,15 +401,11 @@ class FaultRun:
             calls = self.sandbox.calls(job_id) - before
         finally:
             self.sandbox.set_latency(0.0)
-        times = [seconds * 1000 for _, seconds in answers]
         result = {
             "workers": workers,
             "requests": len(answers),
             "upstream_calls": calls,
-            "ok": sum(1 for status, _ in answers if status == 200),
-            "p50_ms": _percentile(times, 50),
-            "p95_ms": _percentile(times, 95),
-            "max_ms": max(times, default=0.0),
+            **_answered(answers),
             "upstream_ms": upstream * 1000,
         }
         self.log(
@@ -423,7 +430,6 @@ class FaultRun:
             chain = self.sandbox.partly_exported_chain(seed.bench_failed_uuid(index + 1))
         finally:
             self.sandbox.set_latency(0.0)
-        times = [seconds * 1000 for _, seconds in answers]
         result = {
             "workers": workers,
             "requests": len(answers),
@@ -431,10 +437,7 @@ class FaultRun:
             "item_calls": after["itemCalls"] - before["itemCalls"],
             "entry_calls": after["entryCalls"] - before["entryCalls"],
             "company_calls": after["companyCalls"] - before["companyCalls"],
-            "ok": sum(1 for status, _ in answers if status == 200),
-            "p50_ms": _percentile(times, 50),
-            "p95_ms": _percentile(times, 95),
-            "max_ms": max(times, default=0.0),
+            **_answered(answers),
             "latency_ms": upstream * 1000,
             "upstream_ms": chain * 1000,
         }

@@ -188,22 +188,32 @@ def _entries_lines(ent: dict) -> list[str]:
     return lines
 
 
-def render_entries(r: dict) -> str:
-    """The report of phase 10 run alone (``bench/run.py --only entries``)."""
+def _render_alone(r: dict, title: str, written: str, sections: list[str]) -> str:
+    """The report of one phase run alone: its title, how it was written, its goals, its sections, the notes."""
     lines = [
-        "# Benchmarks: failed entries' details (phase 10 alone)",
+        f"# Benchmarks: {title}",
         "",
-        f"Written by `bench/run.py --only entries`; whole run {r.get('elapsed_s', 0):.0f} s. The dashboard runs under "
-        "gunicorn as `make run` starts it (1 worker, gthread), signed in with a real session, local-memory cache.",
+        written,
         "",
         "| # | measurement | value | goal | met |",
         "| --- | --- | --- | --- | --- |",
     ]
     lines += [f"| {g.number} | {g.what} | {g.value} | {g.goal} | {_met(g)} |" for g in goals(r)]
-    lines += ["", "## Failed entries' details", "", *_entries_lines(r["entries"])]
+    lines += ["", *sections]
     if r.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {note}" for note in r["notes"]]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def render_entries(r: dict) -> str:
+    """The report of phase 10 run alone (``bench/run.py --only entries``)."""
+    return _render_alone(
+        r,
+        "failed entries' details (phase 10 alone)",
+        f"Written by `bench/run.py --only entries`; whole run {r.get('elapsed_s', 0):.0f} s. The dashboard runs under "
+        "gunicorn as `make run` starts it (1 worker, gthread), signed in with a real session, local-memory cache.",
+        ["## Failed entries' details", "", *_entries_lines(r["entries"])],
+    )
 
 
 def _soak_rss(soak: dict, minute: float) -> dict[str, int] | None:
@@ -324,20 +334,13 @@ def _soak_lines(soak: dict) -> list[str]:
 
 def render_soak(r: dict) -> str:
     """The report of phase 12 run alone (``bench/run.py --only soak``)."""
-    lines = [
-        "# Benchmarks: the soak (phase 12 alone)",
-        "",
+    return _render_alone(
+        r,
+        "the soak (phase 12 alone)",
         f"Written by `bench/run.py --only soak` on {r['started_at']}; code `{r.get('revision') or 'unknown'}`; whole "
         f"run {r.get('elapsed_s', 0):.0f} s.",
-        "",
-        "| # | measurement | value | goal | met |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    lines += [f"| {g.number} | {g.what} | {g.value} | {g.goal} | {_met(g)} |" for g in goals(r)]
-    lines += ["", "## Soak", "", *_soak_lines(r["soak"])]
-    if r.get("notes"):
-        lines += ["", "## Notes", ""] + [f"- {note}" for note in r["notes"]]
-    return "\n".join(lines).rstrip() + "\n"
+        ["## Soak", "", *_soak_lines(r["soak"])],
+    )
 
 
 def goals(r: dict) -> list[Goal]:
@@ -688,21 +691,18 @@ def _compare_lines(cmp: dict, latency_ms: float) -> list[str]:
 
 def render_compare(r: dict) -> str:
     """The report of phase 11 run alone (``bench/run.py --only compare``)."""
-    lines = [
-        "# Benchmarks: this code against an earlier release (phase 11 alone)",
-        "",
+    return _render_alone(
+        r,
+        "this code against an earlier release (phase 11 alone)",
         f"Written by `bench/run.py --only compare` on {r['started_at']}; code `{r.get('revision') or 'unknown'}`; "
         f"whole run {r.get('elapsed_s', 0):.0f} s.",
-        "",
-        "| # | measurement | value | goal | met |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    lines += [f"| {g.number} | {g.what} | {g.value} | {g.goal} | {_met(g)} |" for g in goals(r)]
-    lines += ["", "## This code against an earlier release", "", *_compare_lines(r["compare"], 200.0)]
-    lines += _compare_profile_lines(r["compare"].get("profile", {}))
-    if r.get("notes"):
-        lines += ["", "## Notes", ""] + [f"- {note}" for note in r["notes"]]
-    return "\n".join(lines).rstrip() + "\n"
+        [
+            "## This code against an earlier release",
+            "",
+            *_compare_lines(r["compare"], 200.0),
+            *_compare_profile_lines(r["compare"].get("profile", {})),
+        ],
+    )
 
 
 def _fault_goals(faults: dict) -> list[Goal]:
