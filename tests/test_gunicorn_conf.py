@@ -21,9 +21,16 @@ class Socket:
         self.calls.append(bytes(data))
 
 
-def a_response(sock: Socket, method: str = "GET") -> Response:
+def sent(status: str, headers: list[tuple[str, str]], *bodies: bytes, method: str = "GET") -> list[bytes]:
+    """What gunicorn's Response sends, one item per ``sendall``, for a response written as ``bodies``."""
+    sock = Socket()
     request = SimpleNamespace(version=(1, 1), method=method, should_close=lambda: False)
-    return Response(request, sock, Config())
+    response = Response(request, sock, Config())
+    response.start_response(status, headers)
+    for body in bodies:
+        response.write(body)
+    response.close()
+    return sock.calls
 
 
 @pytest.fixture
@@ -39,50 +46,29 @@ def worker(monkeypatch):
 
 def test_a_page_leaves_in_one_write_head_and_body_together(worker):
     """A host killed between two writes would leave nginx a head it has passed on and cannot retry."""
-    sock = Socket()
     body = b"<!doctype html>" + b"x" * 10_000
-    response = a_response(sock)
-    response.start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
-    response.write(body)
-    response.close()
-    assert len(sock.calls) == 1
-    head, _, sent = sock.calls[0].partition(b"\r\n\r\n")
+    calls = sent("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))], body)
+    assert len(calls) == 1
+    head, _, written = calls[0].partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK\r\n")
     assert b"Content-Length: 10015" in head
-    assert sent == body
+    assert written == body
 
 
 def test_gunicorns_own_rules_still_apply_no_more_than_the_length_and_no_body_for_head(worker):
-    sock = Socket()
-    response = a_response(sock)
-    response.start_response("200 OK", [("Content-Length", "5")])
-    response.write(b"12345 and more")
-    response.write(b"and more")
-    assert b"".join(sock.calls).endswith(b"\r\n\r\n12345")
+    calls = sent("200 OK", [("Content-Length", "5")], b"12345 and more", b"and more")
+    assert b"".join(calls).endswith(b"\r\n\r\n12345")
 
-    sock = Socket()
-    response = a_response(sock, method="HEAD")
-    response.start_response("200 OK", [("Content-Length", "5")])
-    response.write(b"12345")
-    response.close()
-    assert len(sock.calls) == 1
-    assert sock.calls[0].endswith(b"Content-Length: 5\r\n\r\n")
+    calls = sent("200 OK", [("Content-Length", "5")], b"12345", method="HEAD")
+    assert len(calls) == 1
+    assert calls[0].endswith(b"Content-Length: 5\r\n\r\n")
 
 
 def test_later_writes_and_empty_bodies_go_as_gunicorn_sends_them(worker):
-    sock = Socket()
-    response = a_response(sock)
-    response.start_response("200 OK", [("Transfer-Encoding", "chunked")])
-    response.write(b"first")
-    response.write(b"second")
-    response.close()
-    assert sock.calls[0].endswith(b"\r\n\r\n5\r\nfirst\r\n")
-    assert sock.calls[1:] == [b"6\r\nsecond\r\n", b"0\r\n\r\n"]
+    calls = sent("200 OK", [("Transfer-Encoding", "chunked")], b"first", b"second")
+    assert calls[0].endswith(b"\r\n\r\n5\r\nfirst\r\n")
+    assert calls[1:] == [b"6\r\nsecond\r\n", b"0\r\n\r\n"]
 
-    sock = Socket()
-    response = a_response(sock)
-    response.start_response("204 No Content", [])
-    response.write(b"")
-    response.close()
-    assert len(sock.calls) == 1
-    assert sock.calls[0].startswith(b"HTTP/1.1 204 No Content\r\n")
+    calls = sent("204 No Content", [], b"")
+    assert len(calls) == 1
+    assert calls[0].startswith(b"HTTP/1.1 204 No Content\r\n")
