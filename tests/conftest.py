@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import shutil
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.db.models.signals import post_migrate
 
 from exportjobs import cache as desk_cache
 from exportjobs import clock as desk_clock
@@ -25,6 +28,18 @@ from tests.helpers import (
     need,
     port_open,
 )
+
+
+def _put_back_what_the_migrations_made(sender, **kwargs) -> None:
+    """A ``live_server`` test ends by flushing the database, and the "Finance" group that a data migration
+    made goes with it. Django sends ``post_migrate`` after that flush; the group is made again here, so a
+    test never depends on whether a browser test ran before it in the same process (with pytest-xdist,
+    files run in a different order on each worker)."""
+    if sender.label == "exportjobs":
+        importlib.import_module("exportjobs.migrations.0002_finance_group").create_group(django_apps, None)
+
+
+post_migrate.connect(_put_back_what_the_migrations_made, dispatch_uid="tests-migration-data")
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.test import Client
 
 from exportjobs.sandbox import seed
@@ -75,6 +76,12 @@ def test_the_finance_group_grants_the_permission_and_superusers_pass(client, san
     admin = django_user_model.objects.create_superuser("root", password=PASSWORD)
     client.force_login(admin)
     assert client.get(JOB_PAGE).status_code == 200
+
+
+def test_the_finance_group_is_there_again_after_a_flush_as_a_live_server_test_ends_with(transactional_db):
+    """Browser tests flush the database at their end; a test that runs after one still finds the group."""
+    call_command("flush", interactive=False, verbosity=0)
+    assert Group.objects.get(name="Finance").permissions.filter(codename="view_export_jobs").exists()
 
 
 def test_users_and_groups_are_managed_in_admin(client, django_user_model):

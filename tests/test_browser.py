@@ -8,13 +8,11 @@ One Chromium per module, a fresh context (cookies, clipboard, viewport) per test
 from __future__ import annotations
 
 import csv
-import importlib
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from exportjobs.alerts.rules import rule_create
@@ -88,19 +86,7 @@ def browser(_chromium, chromium_path) -> Browser:
 
 
 @pytest.fixture
-def finance_group(transactional_db):
-    """The "Finance" group, made again by its own migration's function.
-
-    A ``live_server`` test flushes the database afterwards, and the group the migration made goes
-    with it. Serialized rollback cannot put it back here: once Playwright's event loop runs in this
-    thread, Django hands the test a fresh connection object without the serialized copy.
-    """
-    create_group = importlib.import_module("exportjobs.migrations.0002_finance_group").create_group
-    create_group(django_apps, None)
-
-
-@pytest.fixture
-def open_page(browser, live_server, finance_group, finance_user, sandbox):
+def open_page(browser, live_server, transactional_db, finance_user, sandbox):
     """Open a page in a new browser context; keyword arguments go to ``new_context``."""
     contexts = []
 

@@ -257,7 +257,11 @@ def test_make_run_keeps_var_and_the_database_private(tmp_path, settings):
     assert "umask 077 && $(PY) manage.py rundesk" in makefile
 
 
-@pytest.mark.parametrize("key", ["short-key", "x" * 60, "abab" * 20, "django-insecure-" + secrets.token_urlsafe(50)])
+@pytest.mark.parametrize(
+    "key",
+    ["short-key", "x" * 60, "abab" * 20, "django-insecure-" + secrets.token_urlsafe(50)],
+    ids=["short", "one-character", "two-characters", "django-insecure"],  # the same names in every test process
+)
 def test_a_weak_secret_key_stops_start_up_with_debug_off(key):
     env = {
         **os.environ,

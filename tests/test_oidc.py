@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import importlib
 import json
 import os
 import re
@@ -35,7 +34,6 @@ import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.backends.db import SessionStore
@@ -816,13 +814,7 @@ def real_provider(live_server, tmp_path_factory) -> Iterator[OpenIDProvider]:
 
 
 @pytest.fixture
-def finance_group(transactional_db):
-    """The "Finance" group again (a ``live_server`` test's database is flushed, and the group with it)."""
-    importlib.import_module("exportjobs.migrations.0002_finance_group").create_group(django_apps, None)
-
-
-@pytest.fixture
-def real(real_provider, settings, live_server, finance_group, sandbox) -> OpenIDProvider:
+def real(real_provider, settings, live_server, transactional_db, sandbox) -> OpenIDProvider:
     configure(settings, real_provider.issuer)
     real_provider.people({"sub-fiona": person("fiona", ["finance"]), "sub-otto": person("otto", ["sales"])})
     return real_provider
