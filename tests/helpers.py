@@ -6,6 +6,7 @@ imports another.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import html
 import json
@@ -332,13 +333,26 @@ def wait_for(ready: Callable[[], object], *, what: str, seconds: float = HANG_GU
 @functools.cache
 def collect_static() -> None:
     """The desk's static files in STATIC_ROOT, where whitenoise serves them to a gunicorn the test starts
-    (``make run`` collects them; a fresh clone has none). Once per test run."""
-    env = {**os.environ, "READ_DOT_ENV": "0", "SECRET_KEY": secrets.token_urlsafe(50)}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    (``make run`` collects them; a fresh clone has none). Once per test run: with pytest-xdist the first
+    worker to need them collects under a lock while the others wait, and they find the run's mark after."""
+    var = ROOT / "var"
+    var.mkdir(exist_ok=True)
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")
+    mark = var / f".static-collected-{run}"
+    with (var / ".static-collecting.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if run and mark.exists():
+            return
+        env = {**os.environ, "READ_DOT_ENV": "0", "SECRET_KEY": secrets.token_urlsafe(50)}
+        result = subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        if run:
+            for old in var.glob(".static-collected-*"):
+                old.unlink()
+            mark.touch()
 
 
 class DeskServer:

@@ -14,7 +14,7 @@ import requests
 
 from exportjobs.management.commands.rundesk import DEMO_USER, Command
 from exportjobs.sandbox import seed
-from tests.helpers import wait_for
+from tests.helpers import collect_static, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,7 +68,7 @@ def test_the_served_dashboard_answers_health_and_shows_the_samples_and_the_list_
     }
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=120)
-    subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=120)
+    collect_static()
     server = subprocess.Popen(
         [*manage, "rundesk"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
