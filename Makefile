@@ -96,10 +96,11 @@ TEST_WORKERS ?= 2
 test: lint messages
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-# The timing-sensitive test files STRESS_RUNS times over, one core kept busy: prints how many runs passed.
+# The timing-sensitive test files STRESS_RUNS times over, one core kept busy, in TEST_WORKERS processes as
+# make test runs them: prints how many runs passed.
 STRESS_RUNS ?= 10
 test-stress: $(VENV)/.dev messages
-	$(PY) -m tests.stress --runs $(STRESS_RUNS) $(STRESS_FILES)
+	$(PY) -m tests.stress --runs $(STRESS_RUNS) --workers $(TEST_WORKERS) $(STRESS_FILES)
 
 bench: $(VENV)/.dev secret messages
 	$(PY) bench/run.py $(if $(SOAK_MINUTES),--soak-minutes $(SOAK_MINUTES)) $(BENCH_ARGS)

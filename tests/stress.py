@@ -1,7 +1,8 @@
 """Run the timing-sensitive test files again and again while one core is kept busy; print the pass count.
 
 ``make test-stress`` (``STRESS_RUNS=10`` by default). A test that passes only on an idle machine shows up
-here before it turns red for a newcomer. Each run is a fresh pytest process over the same files.
+here before it turns red for a newcomer. Each run is a fresh pytest run over the same files, in as many
+processes as ``make test`` uses (``--workers``, from ``TEST_WORKERS``), so the files meet the same neighbours.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ FILES = [
     "tests/test_client.py",  # the client's deadline and retries
     "tests/test_bulk.py",  # calls at most eight at a time
     "tests/test_browser.py",  # auto-refresh in Chromium
+    "tests/test_team.py",  # two hosts behind nginx: one killed, a rolling deploy, under load
+    "tests/test_alerts_worker.py",  # the alerts worker as a process, killed mid-delivery
 ]
 HOG = "while True:\n    pass\n"  # keeps one core busy, as `yes > /dev/null` would
 
@@ -33,6 +36,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="how many runs (default 10)")
     parser.add_argument("--no-hog", action="store_true", help="do not keep a core busy")
+    parser.add_argument("--workers", type=int, default=2, help="test processes, as make test's -n (default 2)")
     parser.add_argument("files", nargs="*", help=f"test files (default: {len(FILES)} timing-sensitive files)")
     options = parser.parse_args()
     files = options.files or FILES
@@ -42,7 +46,19 @@ def main() -> int:
         for run in range(1, options.runs + 1):
             started = time.monotonic()
             result = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files],
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "-n",
+                    str(options.workers),
+                    "--dist",
+                    "loadfile",
+                    *files,
+                ],
                 cwd=ROOT,
                 env=os.environ.copy(),
                 capture_output=True,
@@ -66,7 +82,7 @@ def main() -> int:
             hog.kill()
             hog.wait()
     hogged = "" if options.no_hog else ", one core kept busy"
-    print(f"{sum(results)} of {len(results)} runs passed ({len(files)} files{hogged})")
+    print(f"{sum(results)} of {len(results)} runs passed ({len(files)} files, {options.workers} processes{hogged})")
     return 0 if all(results) else 1
 
 
