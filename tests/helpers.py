@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -32,6 +33,8 @@ from urllib.parse import urlsplit
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from exportjobs.alerts import outbox as alert_outbox
+from exportjobs.alerts.poll import alerts_poll
 from exportjobs.sandbox import seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -562,3 +565,50 @@ def sign_webhook(secret: str, body: bytes, *, msg_id: str = "msg_1", at: datetim
         "webhook-timestamp": str(int(moment.timestamp())),
         "webhook-signature": signature,
     }
+
+
+# --- alerts: the poll an interval at a time on the desk's clock ---------------------------------------
+
+
+def poll_now(clock, deliver=None):
+    """One interval on, then the poll (the worker's ``alerts_tick`` without the task queue)."""
+    clock.shift(60)
+    handed: list[str] = []
+    poll = alerts_poll(deliver=deliver or handed.extend, worker="test")
+    assert poll is not None, "another poll had this interval"
+    return poll
+
+
+def deliver_all(clock) -> None:
+    later: list[tuple[str, datetime]] = []
+    alert_outbox.notifications_deliver_due(later=lambda nid, when: later.append((nid, when)))
+
+
+def new_job(sandbox, index: int = 0, **fields) -> str:
+    job_id = str(uuid.UUID(int=0xA1E27 * 10**6 + index))
+    created = seed.ts(datetime.now(timezone.utc))
+    sandbox.state.put_job(
+        job_payload(
+            job_id, status="in_progress", createdAt=created, startedAt=created, lastUpdatedAt=created,
+            completedAt=None, **fields,
+        )
+    )  # fmt: skip
+    return job_id
+
+
+def fail(sandbox, job_id: str, kind: str = "accounting_system_unreachable") -> None:
+    sandbox.state.update_job(
+        job_id, status="failed", failureReasonType=kind, failureReason="Connection refused",
+        completedAt=seed.ts(datetime.now(timezone.utc)),
+    )  # fmt: skip
+
+
+def fails_between_polls(sandbox, clock) -> str:
+    """A job that one poll sees running and the next sees failed (after a first poll that only remembers):
+    the change of state a rule hears about. Returns its id."""
+    poll_now(clock)
+    job_id = new_job(sandbox)
+    poll_now(clock)
+    fail(sandbox, job_id)
+    poll_now(clock)
+    return job_id

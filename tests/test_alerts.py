@@ -15,12 +15,22 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.utils.timezone import localtime
 
-from exportjobs.alerts import outbox as alert_outbox
 from exportjobs.alerts.poll import alerts_poll
 from exportjobs.alerts.rules import rule_create
 from exportjobs.models import AlertDelivery, AlertNotification, AlertPoll, AuditEvent, JobWatch
 from exportjobs.sandbox import seed
-from tests.helpers import counter, job_payload, log_as_written, sign_webhook, text_of
+from tests.helpers import (
+    counter,
+    deliver_all,
+    fail,
+    fails_between_polls,
+    job_payload,
+    log_as_written,
+    new_job,
+    poll_now,
+    sign_webhook,
+    text_of,
+)
 
 SECRET = "whsec_" + "c2VjcmV0LWZvci10aGUtZGVzay13ZWJob29rLXRlc3Rz"
 
@@ -40,50 +50,6 @@ def manager(django_user_model, client):
     user.user_permissions.add(Permission.objects.get(codename="manage_alerts"))
     client.force_login(user)
     return client
-
-
-def poll_now(clock, deliver=None):
-    """One interval on, then the poll (the worker's ``alerts_tick`` without the task queue)."""
-    clock.shift(60)
-    handed: list[str] = []
-    poll = alerts_poll(deliver=deliver or handed.extend, worker="test")
-    assert poll is not None, "another poll had this interval"
-    return poll
-
-
-def deliver_all(clock) -> None:
-    later: list[tuple[str, datetime]] = []
-    alert_outbox.notifications_deliver_due(later=lambda nid, when: later.append((nid, when)))
-
-
-def new_job(sandbox, index: int = 0, **fields) -> str:
-    job_id = str(uuid.UUID(int=0xA1E27 * 10**6 + index))
-    created = seed.ts(datetime.now(timezone.utc))
-    sandbox.state.put_job(
-        job_payload(
-            job_id, status="in_progress", createdAt=created, startedAt=created, lastUpdatedAt=created,
-            completedAt=None, **fields,
-        )
-    )  # fmt: skip
-    return job_id
-
-
-def fail(sandbox, job_id: str, kind: str = "accounting_system_unreachable") -> None:
-    sandbox.state.update_job(
-        job_id, status="failed", failureReasonType=kind, failureReason="Connection refused",
-        completedAt=seed.ts(datetime.now(timezone.utc)),
-    )  # fmt: skip
-
-
-def fails_between_polls(sandbox, clock) -> str:
-    """A job that one poll sees running and the next sees failed (after a first poll that only remembers):
-    the change of state a rule hears about. Returns its id."""
-    poll_now(clock)
-    job_id = new_job(sandbox)
-    poll_now(clock)
-    fail(sandbox, job_id)
-    poll_now(clock)
-    return job_id
 
 
 def test_a_failed_job_is_told_once_per_state_it_enters(db, alerts, clock, receiver):

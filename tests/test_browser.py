@@ -18,8 +18,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from exportjobs.alerts.rules import rule_create
 from exportjobs.models import AlertNotification
 from exportjobs.sandbox import seed
-from tests.helpers import HANG_GUARD, job_payload
-from tests.test_alerts import deliver_all, fails_between_polls
+from tests.helpers import HANG_GUARD, deliver_all, fails_between_polls, job_payload
 
 try:  # axe-core, as the axe-playwright-python package ships it (requirements-dev.txt)
     import axe_playwright_python
