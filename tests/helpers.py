@@ -425,14 +425,14 @@ class DeskServer:
         import requests
 
         session = requests.Session()
-        form = session.get(self.url + "/accounts/login/", timeout=5)
+        form = session.get(self.url + "/accounts/login/", timeout=HANG_GUARD)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
         assert token, form.text[:500]
         answer = session.post(
             self.url + "/accounts/login/",
             data={"username": name, "password": password, "csrfmiddlewaretoken": token.group(1), "next": "/"},
             headers={"Referer": self.url + "/accounts/login/"},
-            timeout=5,
+            timeout=HANG_GUARD,
             allow_redirects=False,
         )
         assert answer.status_code == 302, answer.text[:500]

@@ -20,6 +20,7 @@ from exportjobs.alerts.rules import rule_create
 from exportjobs.models import AlertDelivery, AlertNotification, AlertPoll, AuditEvent, JobWatch
 from exportjobs.sandbox import seed
 from tests.helpers import (
+    HANG_GUARD,
     counter,
     deliver_all,
     fail,
@@ -396,15 +397,15 @@ def test_the_sandbox_puts_and_changes_many_jobs_over_http(sandbox):
     import requests
 
     jobs = [job_payload(str(uuid.UUID(int=index + 1)), status="in_progress", completedAt=None) for index in range(3)]
-    answer = requests.post(sandbox.url + "/_sandbox/jobs", json={"jobs": jobs}, timeout=10)
+    answer = requests.post(sandbox.url + "/_sandbox/jobs", json={"jobs": jobs}, timeout=HANG_GUARD)
     assert answer.json() == {"jobs": 3}
     ids = [job["id"] for job in jobs[:2]]
     answer = requests.post(
-        sandbox.url + "/_sandbox/jobs/update", json={"ids": ids, "fields": {"status": "failed"}}, timeout=10
+        sandbox.url + "/_sandbox/jobs/update", json={"ids": ids, "fields": {"status": "failed"}}, timeout=HANG_GUARD
     )
     assert answer.json() == {"jobs": 2}
     assert [sandbox.state.job(job["id"])["status"] for job in jobs] == ["failed", "failed", "in_progress"]
-    assert requests.post(sandbox.url + "/_sandbox/jobs/update", data=b"nonsense", timeout=10).status_code == 400
+    assert requests.post(sandbox.url + "/_sandbox/jobs/update", data=b"nonsense", timeout=HANG_GUARD).status_code == 400
 
 
 def test_the_sandboxs_sample_rule_delivers_to_the_outbox_page(db, alerts, clock, desk, settings):

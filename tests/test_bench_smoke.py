@@ -8,7 +8,7 @@ import requests
 
 from bench import report, wrk
 from exportjobs.sandbox import SandboxServer, SandboxState, seed
-from tests.helpers import JOB_SCHEMA, SANDBOX_TOKEN, list_page_problems, need, problems
+from tests.helpers import HANG_GUARD, JOB_SCHEMA, SANDBOX_TOKEN, list_page_problems, need, problems
 
 
 @pytest.fixture
@@ -171,7 +171,7 @@ def test_generated_jobs_keep_to_the_contract(generated_sandbox):
     headers = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
     for index in (0, 7, 19):
         response = requests.get(
-            f"{generated_sandbox.url}/v2/export-jobs/{seed.generated_uuid(index)}", headers=headers, timeout=5
+            f"{generated_sandbox.url}/v2/export-jobs/{seed.generated_uuid(index)}", headers=headers, timeout=HANG_GUARD
         )
         assert response.status_code == 200
         job = response.json()["data"]
@@ -180,7 +180,7 @@ def test_generated_jobs_keep_to_the_contract(generated_sandbox):
         assert job["status"] == "completed"
 
     beyond = requests.get(
-        f"{generated_sandbox.url}/v2/export-jobs/{seed.generated_uuid(20)}", headers=headers, timeout=5
+        f"{generated_sandbox.url}/v2/export-jobs/{seed.generated_uuid(20)}", headers=headers, timeout=HANG_GUARD
     )
     assert beyond.status_code == 404
 
@@ -277,7 +277,7 @@ def test_the_jobs_listed_for_the_benchmark_fill_five_pages_of_the_default_view()
                 f"{server.url}/v2/export-jobs",
                 headers=headers,
                 params={**params, **({"after": after} if after else {})},
-                timeout=5,
+                timeout=HANG_GUARD,
             ).json()
             assert list_page_problems(answer) == []
             pages.append(answer)
@@ -287,7 +287,7 @@ def test_the_jobs_listed_for_the_benchmark_fill_five_pages_of_the_default_view()
         ids = {seed.bench_listed_uuid(index) for index in range(500)}
         assert sum(job["id"] in ids for job in newest) > 450  # nearly all of them the benchmark's, all of the last day
         requests.get(
-            f"{server.url}/v2/export-jobs/{seed.bench_listed_uuid(499)}", headers=headers, timeout=5
+            f"{server.url}/v2/export-jobs/{seed.bench_listed_uuid(499)}", headers=headers, timeout=HANG_GUARD
         ).raise_for_status()
     finally:
         server.stop()

@@ -114,14 +114,14 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 def sign_in(url: str) -> dict[str, str]:
     session = requests.Session()
-    form = session.get(url + "/accounts/login/", timeout=5)
+    form = session.get(url + "/accounts/login/", timeout=HANG_GUARD)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
     assert token, form.text[:500]
     answer = session.post(
         url + "/accounts/login/",
         data={"username": "fiona", "password": PASSWORD, "csrfmiddlewaretoken": token.group(1), "next": "/"},
         headers={"Referer": url + "/accounts/login/"},
-        timeout=5,
+        timeout=HANG_GUARD,
         allow_redirects=False,
     )
     assert answer.status_code == 302, answer.text[:500]
@@ -457,7 +457,7 @@ def test_healthz_with_a_session_cookie_during_a_database_outage_is_a_503_in_json
     team.postgres.stop("immediate")
     try:
         answer = team.get("/healthz")
-        head = requests.head(team.url + "/healthz", cookies=team.cookies, timeout=10)
+        head = requests.head(team.url + "/healthz", cookies=team.cookies, timeout=HANG_GUARD)
     finally:
         team.postgres.start()
     assert answer.status_code == 503, answer.text[:500]

@@ -14,7 +14,7 @@ import requests
 
 from exportjobs.management.commands.rundesk import DEMO_USER, Command
 from exportjobs.sandbox import seed
-from tests.helpers import collect_static, wait_for
+from tests.helpers import HANG_GUARD, collect_static, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,26 +92,26 @@ def test_the_served_dashboard_answers_health_and_shows_the_samples_and_the_list_
         wait_for(lambda: requests.get(f"{base}/healthz", timeout=10).status_code == 200, what="the desk's /healthz")
 
         browser = requests.Session()
-        assert browser.get(f"{base}/", timeout=5).url.startswith(f"{base}/accounts/login/")
-        login = browser.get(f"{base}/accounts/login/", timeout=5)
+        assert browser.get(f"{base}/", timeout=HANG_GUARD).url.startswith(f"{base}/accounts/login/")
+        login = browser.get(f"{base}/accounts/login/", timeout=HANG_GUARD)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
         home = browser.post(
             f"{base}/accounts/login/",
             data={"username": "demo", "password": password, "csrfmiddlewaretoken": token, "next": "/"},
             headers={"Referer": f"{base}/accounts/login/"},
-            timeout=5,
+            timeout=HANG_GUARD,
         )
         assert home.status_code == 200
         assert "Sample jobs in the sandbox" in home.text
         assert "Sandbox" in home.text
-        job = browser.get(f"{base}/jobs/{seed.DOC_SAMPLE_ID}/", timeout=10)
+        job = browser.get(f"{base}/jobs/{seed.DOC_SAMPLE_ID}/", timeout=HANG_GUARD)
         assert job.status_code == 200
         assert "The accounting system rejected the login" in job.text
         assert "Nordlys ApS" in job.text  # the sandbox's companies are named
-        listed = browser.get(f"{base}/attention/?period=30d", timeout=10)
+        listed = browser.get(f"{base}/attention/?period=30d", timeout=HANG_GUARD)
         assert listed.status_code == 200
         assert "Nordlys AB" in listed.text
-        css = browser.get(f"{base}/static/exportjobs/desk.css", timeout=5)
+        css = browser.get(f"{base}/static/exportjobs/desk.css", timeout=HANG_GUARD)
         assert css.status_code == 200  # whitenoise serves static files under gunicorn
     finally:
         server.send_signal(signal.SIGTERM)

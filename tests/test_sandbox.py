@@ -44,7 +44,7 @@ def get(sandbox, path: str, *, auth: str | None = f"Bearer {SANDBOX_TOKEN}", **p
     headers = {"Accept": "application/json"}
     if auth:
         headers["Authorization"] = auth
-    return requests.get(sandbox.url + path, headers=headers, params=params, timeout=2)
+    return requests.get(sandbox.url + path, headers=headers, params=params, timeout=HANG_GUARD)
 
 
 def fetch_job(sandbox, job_id: str) -> dict:
@@ -522,7 +522,7 @@ def test_list_calls_are_counted_and_in_the_stats(sandbox):
     fetch_list(sandbox, limit=1)
     fetch_list(sandbox, limit=1)
     assert sandbox.state.list_calls() == 2
-    stats = requests.get(sandbox.url + "/_sandbox/stats", timeout=2).json()
+    stats = requests.get(sandbox.url + "/_sandbox/stats", timeout=HANG_GUARD).json()
     assert stats["listCalls"] == 2
     assert stats["calls"] == 0
 
