@@ -20,6 +20,7 @@ FILES = [
     "tests/test_faults.py",  # gunicorn with its own PostgreSQL and Redis, broken mid-load
     "tests/test_resilience.py",  # the breaker, the bulkhead, single flight
     "tests/test_services.py",  # the cache, its lifetimes, single flight across processes
+    "tests/test_cache.py",  # Django's cache on the real Redis, what is stored and for how long
     "tests/test_entry_details.py",  # details within the page's time, trouble remembered
     "tests/test_hardening.py",  # budgets, mail sent in the background
     "tests/test_attention.py",  # list walks within their deadline
