@@ -90,11 +90,11 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 	$(NO_SETTINGS) $(VENV)/bin/mypy $(TYPE_PATHS)
 
-# The suite in TEST_WORKERS processes (pytest-xdist), each test file whole on one of them: a file's Chromium,
-# OpenID Provider or two-host set-up starts once. TEST_WORKERS=0 runs it in this process alone.
+# The suite in TEST_WORKERS processes (pytest-xdist), each test file whole on one of them (pytest.ini's
+# --dist loadfile). TEST_WORKERS=0 runs it in this process alone.
 TEST_WORKERS ?= 2
 test: lint messages
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The timing-sensitive test files STRESS_RUNS times over, one core kept busy, in TEST_WORKERS processes as
 # make test runs them: prints how many runs passed.

@@ -56,8 +56,6 @@ def main() -> int:
                     "no:cacheprovider",
                     "-n",
                     str(options.workers),
-                    "--dist",
-                    "loadfile",
                     *files,
                 ],
                 cwd=ROOT,
